@@ -1,0 +1,269 @@
+//! Stage 3: the validated [`Table`] to Rust tokens.
+//!
+//! Only two kinds of input reach the tokens: Rust names that passed
+//! [`crate::ident`], and literals built by proc-macro2 (which escapes them).
+//! Free text (titles, notes) reaches doc comments only through
+//! [`markdown_text`], which makes it one inert line of Markdown.
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::quote;
+
+use crate::ir::Table;
+
+/// Emits the items of a generated module. `types` is the path of the crate
+/// that defines `Limits` and `Source` (e.g. `crate` or `::modelstudio_limits`).
+pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
+    let rows: Vec<_> = table.models().collect();
+    let n = rows.len();
+
+    let variants = rows.iter().map(|r| {
+        let name = ident(&r.model.rust_name);
+        let mut doc = vec![format!(
+            " `{}`: {} QPM, {} TPM ({}).",
+            r.model.id,
+            thousands(r.group.qpm),
+            thousands(r.group.tpm),
+            markdown_text(&r.section.title)
+        )];
+        if !r.model.aliases.is_empty() {
+            let aliases: Vec<String> = r.model.aliases.iter().map(|a| format!("`{a}`")).collect();
+            doc.push(String::new());
+            doc.push(format!(" Aliases: {}.", aliases.join(", ")));
+        }
+        if let Some(note) = &r.group.note {
+            doc.push(String::new());
+            doc.push(format!(" Note: {}", markdown_text(note)));
+        }
+        quote! { #(#[doc = #doc])* #name }
+    });
+    let model_paths: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let v = ident(&r.model.rust_name);
+            quote!(Model::#v)
+        })
+        .collect();
+    let ids = rows.iter().map(|r| Literal::string(&r.model.id));
+    let limits = rows.iter().map(|r| {
+        let (qpm, tpm) = (
+            Literal::u32_unsuffixed(r.group.qpm),
+            Literal::u32_unsuffixed(r.group.tpm),
+        );
+        quote!(#types::Limits { qpm: #qpm, tpm: #tpm })
+    });
+    let aliases = rows.iter().map(|r| {
+        let a = r.model.aliases.iter().map(|a| Literal::string(a));
+        quote!(&[#(#a),*])
+    });
+    let model_sections = rows.iter().map(|r| {
+        let v = ident(&r.section.rust_name);
+        quote!(Section::#v)
+    });
+    let lookup_arms = rows.iter().zip(&model_paths).flat_map(|(r, path)| {
+        std::iter::once(&r.model.id)
+            .chain(&r.model.aliases)
+            .map(move |name| {
+                let bytes = Literal::byte_string(name.as_bytes());
+                quote!(#bytes => Some(#path),)
+            })
+    });
+
+    let sections = &table.sections;
+    let s = sections.len();
+    let section_variants = sections.iter().map(|sec| {
+        let name = ident(&sec.rust_name);
+        let doc = format!(" `{}`: {}.", sec.id, markdown_text(&sec.title));
+        quote! { #[doc = #doc] #name }
+    });
+    let section_paths: Vec<_> = sections
+        .iter()
+        .map(|sec| {
+            let v = ident(&sec.rust_name);
+            quote!(Section::#v)
+        })
+        .collect();
+    let section_ids = sections.iter().map(|sec| Literal::string(&sec.id));
+    let section_titles = sections.iter().map(|sec| Literal::string(&sec.title));
+    let section_categories = sections
+        .iter()
+        .map(|sec| option_str(sec.category.as_deref()));
+    let section_models = sections.iter().map(|sec| {
+        let models = sec.groups.iter().flat_map(|g| &g.models).map(|m| {
+            let v = ident(&m.rust_name);
+            quote!(Model::#v)
+        });
+        quote!(&[#(#models),*])
+    });
+
+    let src = &table.source;
+    let provider = Literal::string(&src.provider);
+    let url = Literal::string(&src.url);
+    let region = option_str(src.region.as_deref());
+    let retrieved = option_str(src.retrieved.as_deref());
+    let note = option_str(src.note.as_deref());
+
+    quote! {
+        /// Every model of the table, one variant per canonical id.
+        ///
+        /// Parse an id or an alias with [`Model::from_id`] or `str::parse`;
+        /// [`Model::limits`] gives the model's QPM and TPM.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Model {
+            #(#variants,)*
+        }
+
+        const MODEL_IDS: [&str; #n] = [#(#ids),*];
+        const MODEL_LIMITS: [#types::Limits; #n] = [#(#limits),*];
+        const MODEL_ALIASES: [&[&str]; #n] = [#(#aliases),*];
+        const MODEL_SECTIONS: [Section; #n] = [#(#model_sections),*];
+
+        impl Model {
+            /// Every model, in the order of the table.
+            pub const ALL: &'static [Model] = &[#(#model_paths),*];
+
+            /// The canonical id, e.g. `"qwen-max"`.
+            pub const fn id(self) -> &'static str {
+                MODEL_IDS[self as usize]
+            }
+
+            /// The model's queries-per-minute and tokens-per-minute limits.
+            pub const fn limits(self) -> #types::Limits {
+                MODEL_LIMITS[self as usize]
+            }
+
+            /// Other names the provider accepts for this model.
+            pub const fn aliases(self) -> &'static [&'static str] {
+                MODEL_ALIASES[self as usize]
+            }
+
+            /// The section of the table that lists this model.
+            pub const fn section(self) -> Section {
+                MODEL_SECTIONS[self as usize]
+            }
+
+            /// The model with this id or alias (exact, case-sensitive).
+            pub const fn from_id(id: &str) -> Option<Model> {
+                match id.as_bytes() {
+                    #(#lookup_arms)*
+                    _ => None,
+                }
+            }
+        }
+
+        /// The sections of the table, as the provider's page groups models.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Section {
+            #(#section_variants,)*
+        }
+
+        const SECTION_IDS: [&str; #s] = [#(#section_ids),*];
+        const SECTION_TITLES: [&str; #s] = [#(#section_titles),*];
+        const SECTION_CATEGORIES: [Option<&str>; #s] = [#(#section_categories),*];
+        const SECTION_MODELS: [&[Model]; #s] = [#(#section_models),*];
+
+        impl Section {
+            /// Every section, in the order of the table.
+            pub const ALL: &'static [Section] = &[#(#section_paths),*];
+
+            /// The section's id, e.g. `"qwen"`.
+            pub const fn id(self) -> &'static str {
+                SECTION_IDS[self as usize]
+            }
+
+            /// The section's title as the source gives it.
+            pub const fn title(self) -> &'static str {
+                SECTION_TITLES[self as usize]
+            }
+
+            /// The heading above the section in the source, if any.
+            pub const fn category(self) -> Option<&'static str> {
+                SECTION_CATEGORIES[self as usize]
+            }
+
+            /// The models of the section, in table order.
+            pub const fn models(self) -> &'static [Model] {
+                SECTION_MODELS[self as usize]
+            }
+        }
+
+        /// Where the table comes from.
+        pub const SOURCE: #types::Source = #types::Source {
+            provider: #provider,
+            url: #url,
+            region: #region,
+            retrieved: #retrieved,
+            note: #note,
+        };
+    }
+}
+
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+fn option_str(s: Option<&str>) -> TokenStream {
+    match s {
+        Some(s) => {
+            let lit = Literal::string(s);
+            quote!(Some(#lit))
+        }
+        None => quote!(None),
+    }
+}
+
+/// `1000000` as `1,000,000`.
+pub(crate) fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Free text as one line of literal Markdown: whitespace runs (newlines
+/// included) become one space, control characters are dropped, and every
+/// ASCII punctuation character is backslash-escaped, so the text can open
+/// no code block, link, HTML tag or emphasis in rustdoc.
+pub(crate) fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for c in word.chars().filter(|c| !c.is_control()) {
+            if c.is_ascii_punctuation() {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(1), "1");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(5_000_000), "5,000,000");
+        assert_eq!(thousands(u32::MAX), "4,294,967,295");
+    }
+
+    #[test]
+    fn markdown_text_is_one_inert_line() {
+        assert_eq!(
+            markdown_text("a\n```rust\nfn x(){}\n```  <b>*x*</b>"),
+            "a \\`\\`\\`rust fn x\\(\\)\\{\\} \\`\\`\\` \\<b\\>\\*x\\*\\<\\/b\\>"
+        );
+        assert_eq!(markdown_text("    indented\u{7}"), "indented");
+    }
+}

@@ -1,0 +1,197 @@
+//! The one reader of `limits.toml`, the rate-limit table of Alibaba Cloud
+//! Model Studio (or any table of the same shape), and the generator of the
+//! typed Rust code built from it.
+//!
+//! The pipeline has one module per stage: `parse` (TOML with byte spans) ->
+//! `validate` (every finding, located) -> [`ir`] (the validated [`Table`]) ->
+//! `emit` (quote) -> `format` (syn + prettyplease). The CLI, the checked-in
+//! code of `modelstudio-limits` and build scripts all go through
+//! [`parse_and_validate`], so they accept and refuse the same files.
+//!
+//! ```
+//! let input = r#"
+//! schema = 1
+//! [source]
+//! provider = "Example"
+//! url = "https://example.com/limits"
+//!
+//! [[section]]
+//! id = "chat"
+//! title = "Chat models"
+//!
+//! [[section.group]]
+//! qpm = 60
+//! tpm = 100_000
+//! models = ["chat-small", { id = "chat-large-2025-01-01", aliases = ["chat-large"] }]
+//! "#;
+//! let table = limits_codegen::parse_and_validate(input).unwrap();
+//! assert_eq!(table.summary().to_string(), "2 models, 1 aliases, 1 sections, 1 groups");
+//!
+//! let code = limits_codegen::generate(&table);
+//! assert!(code.starts_with("// @generated"));
+//! assert!(code.contains("ChatLarge2025_01_01"));
+//!
+//! // Mistakes come back located, rendered as rustc renders its errors.
+//! let bad = input.replace("qpm = 60", "qpm = 0");
+//! let diagnostics = limits_codegen::parse_and_validate(&bad).unwrap_err();
+//! let text = diagnostics.render("limits.toml", &bad, false);
+//! assert!(text.contains("error[E005]"));
+//! assert!(text.contains("limits.toml:12:7"));
+//! ```
+#![warn(missing_docs)]
+
+pub mod diagnostic;
+pub mod ident;
+pub mod ir;
+mod parse;
+mod validate;
+
+#[cfg(feature = "codegen")]
+mod emit;
+#[cfg(feature = "codegen")]
+mod format;
+#[cfg(feature = "codegen")]
+mod write;
+
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity};
+pub use ir::{Group, Model, ModelRow, Section, Source, Summary, Table};
+pub use validate::SCHEMA_VERSION;
+#[cfg(feature = "codegen")]
+pub use write::{write_if_changed, WriteOutcome};
+
+use sha2::{Digest, Sha256};
+
+/// Parses and validates a limits file.
+///
+/// Returns the validated table, or every finding (sorted by position) when
+/// there is at least one error. Render findings with
+/// [`Diagnostics::render`].
+pub fn parse_and_validate(input: &str) -> Result<Table, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let doc = parse::parse(input, &mut diags);
+    let table = validate::validate(input, doc, sha256_hex(input.as_bytes()), &mut diags);
+    diags.sort();
+    match table {
+        Some(table) if !diags.has_errors() => Ok(table),
+        _ => Err(diags),
+    }
+}
+
+/// Like [`parse_and_validate`], for raw bytes: input that is not UTF-8 is
+/// reported as [`Code::NotUtf8`] at the first bad byte. Render the findings
+/// against `String::from_utf8_lossy(input)`, whose text before that byte
+/// is the same.
+pub fn parse_and_validate_bytes(input: &[u8]) -> Result<Table, Diagnostics> {
+    match std::str::from_utf8(input) {
+        Ok(text) => parse_and_validate(text),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let lossy_len = String::from_utf8_lossy(&input[at..])
+                .chars()
+                .next()
+                .map_or(0, char::len_utf8);
+            Err(Diagnostic::error(
+                Code::NotUtf8,
+                "the file is not valid UTF-8",
+                at..at + lossy_len,
+                "invalid byte here",
+            )
+            .into())
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The command that regenerates the checked-in code of `modelstudio-limits`.
+pub const DEFAULT_COMMAND: &str = "cargo run -p limits-cli -- gen";
+
+/// Options for generating code (prost-build style): what the header names,
+/// and where the generated code finds `Limits` and `Source`.
+#[cfg(feature = "codegen")]
+#[derive(Clone)]
+pub struct Config {
+    command: String,
+    input_name: String,
+    types_path: syn::Path,
+}
+
+#[cfg(feature = "codegen")]
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = &self.types_path;
+        f.debug_struct("Config")
+            .field("command", &self.command)
+            .field("input_name", &self.input_name)
+            .field("types_path", &quote::quote!(#path).to_string())
+            .finish()
+    }
+}
+
+#[cfg(feature = "codegen")]
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            command: DEFAULT_COMMAND.to_string(),
+            input_name: "limits.toml".to_string(),
+            types_path: syn::parse_quote!(crate),
+        }
+    }
+}
+
+#[cfg(feature = "codegen")]
+impl Config {
+    /// The defaults: the header names [`DEFAULT_COMMAND`] and `limits.toml`,
+    /// and the code refers to `crate::Limits` and `crate::Source`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The command the header tells readers to run to regenerate the file.
+    pub fn command(&mut self, command: impl Into<String>) -> &mut Self {
+        self.command = command.into();
+        self
+    }
+
+    /// The input file name the header shows.
+    pub fn input_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.input_name = name.into();
+        self
+    }
+
+    /// The path of the crate defining `Limits` and `Source`, e.g.
+    /// `::modelstudio_limits` for code generated into another crate.
+    pub fn types_path(&mut self, path: &str) -> Result<&mut Self, syn::Error> {
+        self.types_path = syn::parse_str(path)?;
+        Ok(self)
+    }
+
+    /// Generates the module's source text. Pure and deterministic: the
+    /// same table and options give the same bytes.
+    pub fn generate(&self, table: &Table) -> String {
+        let header = format!(
+            "@generated by `{}` from {}; do not edit by hand.\n\
+             To change it, edit {} and run the command again.\n\
+             {} sha256: {}",
+            self.command.escape_debug(),
+            self.input_name.escape_debug(),
+            self.input_name.escape_debug(),
+            self.input_name.escape_debug(),
+            table.input_sha256
+        );
+        let tokens = emit::emit(table, &self.types_path);
+        format::format_file(&header, tokens)
+            .unwrap_or_else(|e| panic!("bug: limits-codegen emitted invalid Rust: {e}"))
+    }
+}
+
+/// Generates the module's source text with the default [`Config`].
+#[cfg(feature = "codegen")]
+pub fn generate(table: &Table) -> String {
+    Config::new().generate(table)
+}

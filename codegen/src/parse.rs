@@ -1,0 +1,403 @@
+//! Stage 1: TOML text to a spanned document.
+//!
+//! toml's `DeTable` keeps the byte span of every key and value. This stage
+//! walks it and checks the shape of the file: syntax, known and required
+//! keys, value types and integer ranges. It reports every finding instead of
+//! stopping at the first (serde's derive would stop at the first), and
+//! hands the validator a [`Doc`] whose values each carry their span.
+
+use std::ops::Range;
+
+use serde_spanned::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+
+pub(crate) type Span = Range<usize>;
+
+/// A value and the span of its text in the input.
+#[derive(Clone, Debug)]
+pub(crate) struct Sp<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+/// The whole file, shape-checked. Missing or ill-typed values are `None`
+/// (and were reported).
+#[derive(Debug, Default)]
+pub(crate) struct Doc {
+    pub schema: Option<Sp<u32>>,
+    pub source: Option<SourceDoc>,
+    /// The `section` key's span, if the key is present.
+    pub sections_key: Option<Span>,
+    pub sections: Vec<SectionDoc>,
+}
+
+#[derive(Debug)]
+pub(crate) struct SourceDoc {
+    pub provider: Option<Sp<String>>,
+    pub url: Option<Sp<String>>,
+    pub region: Option<Sp<String>>,
+    pub retrieved: Option<Sp<String>>,
+    pub note: Option<Sp<String>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct SectionDoc {
+    /// The `[[section]]` header (or inline table).
+    pub span: Span,
+    pub id: Option<Sp<String>>,
+    pub title: Option<Sp<String>>,
+    pub category: Option<Sp<String>>,
+    pub note: Option<Sp<String>>,
+    pub groups: Vec<GroupDoc>,
+}
+
+#[derive(Debug)]
+pub(crate) struct GroupDoc {
+    pub qpm: Option<Sp<u32>>,
+    pub tpm: Option<Sp<u32>>,
+    pub note: Option<Sp<String>>,
+    /// The `models` array (its span covers the brackets).
+    pub models: Option<Sp<Vec<ModelDoc>>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ModelDoc {
+    pub id: Option<Sp<String>>,
+    pub aliases: Vec<Sp<String>>,
+    pub rust_name: Option<Sp<String>>,
+}
+
+/// Parses `input` and checks its shape. Syntax errors stop here: a file that
+/// is not TOML yields only its syntax errors (every one toml recovers), as
+/// findings about a half-read file would mislead.
+pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Doc {
+    let (root, errors) = DeTable::parse_recoverable(input);
+    if !errors.is_empty() {
+        for error in errors {
+            let span = error.span().unwrap_or(0..0);
+            diags.push(Diagnostic::error(
+                Code::Syntax,
+                format!("invalid TOML: {}", error.message().trim_end()),
+                span,
+                "",
+            ));
+        }
+        return Doc::default();
+    }
+    let span = root.span();
+    let fields = Fields::new(root.get_ref(), span, "the top level", ROOT_KEYS, diags);
+    let schema = fields.required(diags, "schema", integer);
+    let source = fields.required(diags, "source", |v, diags| {
+        let (table, span) = expect_table(v, "the `[source]` table", diags)?;
+        Some(source_doc(table, span, diags))
+    });
+    let sections_key = fields.key_span("section");
+    let sections = fields
+        .optional(diags, "section", |v, diags| {
+            Some(tables_of(v, "`[[section]]` tables", diags, section_doc))
+        })
+        .unwrap_or_default();
+    Doc {
+        schema,
+        source,
+        sections_key,
+        sections,
+    }
+}
+
+const ROOT_KEYS: &[&str] = &["schema", "source", "section"];
+const SOURCE_KEYS: &[&str] = &["provider", "url", "region", "retrieved", "note"];
+const SECTION_KEYS: &[&str] = &["id", "title", "category", "note", "group"];
+const GROUP_KEYS: &[&str] = &["qpm", "tpm", "note", "models"];
+const MODEL_KEYS: &[&str] = &["id", "aliases", "rust_name"];
+
+fn source_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> SourceDoc {
+    let f = Fields::new(table, span, "`[source]`", SOURCE_KEYS, diags);
+    SourceDoc {
+        provider: f.required(diags, "provider", string),
+        url: f.required(diags, "url", string),
+        region: f.optional(diags, "region", string),
+        retrieved: f.optional(diags, "retrieved", date),
+        note: f.optional(diags, "note", string),
+    }
+}
+
+fn section_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> SectionDoc {
+    let f = Fields::new(table, span.clone(), "`[[section]]`", SECTION_KEYS, diags);
+    SectionDoc {
+        id: f.required(diags, "id", string),
+        title: f.required(diags, "title", string),
+        category: f.optional(diags, "category", string),
+        note: f.optional(diags, "note", string),
+        groups: f
+            .optional(diags, "group", |v, diags| {
+                Some(tables_of(v, "`[[section.group]]` tables", diags, group_doc))
+            })
+            .unwrap_or_default(),
+        span,
+    }
+}
+
+fn group_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> GroupDoc {
+    let f = Fields::new(table, span, "`[[section.group]]`", GROUP_KEYS, diags);
+    GroupDoc {
+        qpm: f.required(diags, "qpm", integer),
+        tpm: f.required(diags, "tpm", integer),
+        note: f.optional(diags, "note", string),
+        models: f.required(diags, "models", |v, diags| {
+            let items = expect_array(v, "an array of model ids or `{ id = ... }` tables", diags)?;
+            let models = items
+                .iter()
+                .filter_map(|item| model_doc(item, diags))
+                .collect();
+            Some(Sp {
+                value: models,
+                span: v.span(),
+            })
+        }),
+    }
+}
+
+fn model_doc(item: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<ModelDoc> {
+    match item.get_ref() {
+        DeValue::String(s) => Some(ModelDoc {
+            id: Some(Sp {
+                value: s.to_string(),
+                span: item.span(),
+            }),
+            aliases: Vec::new(),
+            rust_name: None,
+        }),
+        DeValue::Table(table) => {
+            let f = Fields::new(table, item.span(), "a model table", MODEL_KEYS, diags);
+            Some(ModelDoc {
+                id: f.required(diags, "id", string),
+                aliases: f
+                    .optional(diags, "aliases", |v, diags| {
+                        let items = expect_array(v, "an array of strings", diags)?;
+                        Some(items.iter().filter_map(|i| string(i, diags)).collect())
+                    })
+                    .unwrap_or_default(),
+                rust_name: f.optional(diags, "rust_name", string),
+            })
+        }
+        other => {
+            diags.push(wrong_type(
+                item.span(),
+                "a model id string or a `{ id = ... }` table",
+                other,
+            ));
+            None
+        }
+    }
+}
+
+/// The keys of one table: reports unknown keys on creation, then hands out
+/// typed values.
+struct Fields<'a, 'i> {
+    table: &'a DeTable<'i>,
+    span: Span,
+    what: &'static str,
+}
+
+impl<'a, 'i> Fields<'a, 'i> {
+    fn new(
+        table: &'a DeTable<'i>,
+        span: Span,
+        what: &'static str,
+        allowed: &[&str],
+        diags: &mut Diagnostics,
+    ) -> Self {
+        for key in table.keys() {
+            if !allowed.contains(&key.get_ref().as_ref()) {
+                let expected = allowed
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                diags.push(
+                    Diagnostic::error(
+                        Code::UnknownKey,
+                        format!("unknown key `{}` in {what}", key.get_ref()),
+                        key.span(),
+                        "not a key of the format",
+                    )
+                    .with_help(format!("the keys of {what} are {expected}")),
+                );
+            }
+        }
+        Fields { table, span, what }
+    }
+
+    fn key_span(&self, key: &str) -> Option<Span> {
+        self.table.get_key_value(key).map(|(k, _)| k.span())
+    }
+
+    fn optional<T>(
+        &self,
+        diags: &mut Diagnostics,
+        key: &str,
+        read: impl FnOnce(&Spanned<DeValue<'i>>, &mut Diagnostics) -> Option<T>,
+    ) -> Option<T> {
+        read(self.table.get(key)?, diags)
+    }
+
+    fn required<T>(
+        &self,
+        diags: &mut Diagnostics,
+        key: &str,
+        read: impl FnOnce(&Spanned<DeValue<'i>>, &mut Diagnostics) -> Option<T>,
+    ) -> Option<T> {
+        match self.table.get(key) {
+            Some(value) => read(value, diags),
+            None => {
+                diags.push(Diagnostic::error(
+                    Code::MissingKey,
+                    format!("missing key `{key}` in {}", self.what),
+                    self.span.clone(),
+                    format!("this table needs `{key}`"),
+                ));
+                None
+            }
+        }
+    }
+}
+
+fn wrong_type(span: Span, expected: &str, found: &DeValue<'_>) -> Diagnostic {
+    Diagnostic::error(
+        Code::WrongType,
+        format!("expected {expected}, found {}", found.type_str()),
+        span,
+        format!("a {}", found.type_str()),
+    )
+}
+
+fn string(v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Sp<String>> {
+    match v.get_ref() {
+        DeValue::String(s) => Some(Sp {
+            value: s.to_string(),
+            span: v.span(),
+        }),
+        other => {
+            diags.push(wrong_type(v.span(), "a string", other));
+            None
+        }
+    }
+}
+
+/// An integer in `1..=u32::MAX`; floats, zero and negatives are refused
+/// with one code so a user sees one kind of message for any bad number.
+fn integer(v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Sp<u32>> {
+    let out_of_range = |found: String| {
+        Diagnostic::error(
+            Code::OutOfRange,
+            format!(
+                "expected a whole number from 1 to {}, found {found}",
+                u32::MAX
+            ),
+            v.span(),
+            "out of range",
+        )
+    };
+    match v.get_ref() {
+        DeValue::Integer(i) => {
+            let parsed = i128::from_str_radix(i.as_str(), i.radix()).ok();
+            match parsed
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|&n| n > 0)
+            {
+                Some(n) => Some(Sp {
+                    value: n,
+                    span: v.span(),
+                }),
+                None => {
+                    diags.push(out_of_range(i.to_string()));
+                    None
+                }
+            }
+        }
+        DeValue::Float(f) => {
+            diags.push(out_of_range(format!("the float {f}")));
+            None
+        }
+        other => {
+            diags.push(wrong_type(v.span(), "an integer", other));
+            None
+        }
+    }
+}
+
+fn date(v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Sp<String>> {
+    match v.get_ref() {
+        DeValue::Datetime(dt) if dt.date.is_some() && dt.time.is_none() && dt.offset.is_none() => {
+            Some(Sp {
+                value: dt.to_string(),
+                span: v.span(),
+            })
+        }
+        other => {
+            diags.push(
+                wrong_type(v.span(), "a TOML date", other)
+                    .with_help("write a bare date, e.g. `retrieved = 2025-04-01`"),
+            );
+            None
+        }
+    }
+}
+
+fn expect_table<'a, 'i>(
+    v: &'a Spanned<DeValue<'i>>,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<(&'a DeTable<'i>, Span)> {
+    match v.get_ref() {
+        DeValue::Table(t) => Some((t, v.span())),
+        other => {
+            diags.push(wrong_type(v.span(), what, other));
+            None
+        }
+    }
+}
+
+fn expect_array<'a, 'i>(
+    v: &'a Spanned<DeValue<'i>>,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<&'a [Spanned<DeValue<'i>>]> {
+    match v.get_ref() {
+        DeValue::Array(items) => Some(items),
+        other => {
+            diags.push(wrong_type(v.span(), what, other));
+            None
+        }
+    }
+}
+
+/// An array of tables (`[[x]]` or `x = [{...}]`), each read by `read`.
+fn tables_of<T>(
+    v: &Spanned<DeValue<'_>>,
+    what: &str,
+    diags: &mut Diagnostics,
+    read: impl Fn(&DeTable<'_>, Span, &mut Diagnostics) -> T,
+) -> Vec<T> {
+    let items = match v.get_ref() {
+        DeValue::Array(items) => items,
+        other => {
+            let mut d = wrong_type(v.span(), &format!("an array of {what}"), other);
+            if other.is_table() {
+                d = d.with_help("write the header with double brackets, e.g. `[[section]]`");
+            }
+            diags.push(d);
+            return Vec::new();
+        }
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let (table, span) = expect_table(item, what, diags)?;
+            Some(read(table, span, diags))
+        })
+        .collect()
+}
