@@ -1,0 +1,68 @@
+//! The command line's grammar (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Checks, generates and exports limits.toml, the rate-limit table of
+/// modelstudio-limits.
+#[derive(Debug, Parser)]
+#[command(name = "limits", version, about)]
+pub struct Cli {
+    /// When to colour diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub color: Color,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a limits file: print a summary (exit 0) or every finding (exit 1).
+    Check {
+        /// The limits file.
+        #[arg(default_value = "limits.toml")]
+        file: PathBuf,
+    },
+    /// Regenerate the typed crate's code from the limits file.
+    Gen {
+        /// Write nothing; exit 1 if the generated file is out of date.
+        #[arg(long)]
+        check: bool,
+        /// The limits file.
+        #[arg(long, default_value = "limits.toml")]
+        input: PathBuf,
+        /// The generated file.
+        #[arg(long, default_value = "crates/modelstudio-limits/src/generated.rs")]
+        output: PathBuf,
+    },
+    /// Print the table in a machine-readable format.
+    Export {
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// The limits file.
+        #[arg(default_value = "limits.toml")]
+        file: PathBuf,
+    },
+}
+
+/// When to colour diagnostics.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// When stderr is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Formats of `limits export`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object: `source`, `sections` and `models` in file order.
+    Json,
+}
