@@ -14,7 +14,7 @@ use crate::ir::Table;
 /// that defines `Limits` and `Source` (e.g. `crate` or `::modelstudio_limits`).
 pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
     let rows: Vec<_> = table.models().collect();
-    let n = rows.len();
+    let n = Literal::usize_unsuffixed(rows.len());
 
     let variants = rows.iter().map(|r| {
         let name = ident(&r.model.rust_name);
@@ -69,7 +69,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
     });
 
     let sections = &table.sections;
-    let s = sections.len();
+    let s = Literal::usize_unsuffixed(sections.len());
     let section_variants = sections.iter().map(|sec| {
         let name = ident(&sec.rust_name);
         let doc = format!(" `{}`: {}.", sec.id, markdown_text(&sec.title));

@@ -68,8 +68,8 @@ use sha2::{Digest, Sha256};
 /// [`Diagnostics::render`].
 pub fn parse_and_validate(input: &str) -> Result<Table, Diagnostics> {
     let mut diags = Diagnostics::new();
-    let doc = parse::parse(input, &mut diags);
-    let table = validate::validate(input, doc, sha256_hex(input.as_bytes()), &mut diags);
+    let table = parse::parse(input, &mut diags)
+        .and_then(|doc| validate::validate(input, doc, sha256_hex(input.as_bytes()), &mut diags));
     diags.sort();
     match table {
         Some(table) if !diags.has_errors() => Ok(table),

@@ -24,13 +24,15 @@ pub(crate) struct Sp<T> {
 
 /// The whole file, shape-checked. Missing or ill-typed values are `None`
 /// (and were reported).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Doc {
     pub schema: Option<Sp<u32>>,
     pub source: Option<SourceDoc>,
     /// The `section` key's span, if the key is present.
     pub sections_key: Option<Span>,
-    pub sections: Vec<SectionDoc>,
+    /// `None` when `section` is not an array (reported); empty when the key
+    /// is missing.
+    pub sections: Option<Vec<SectionDoc>>,
 }
 
 #[derive(Debug)]
@@ -50,7 +52,8 @@ pub(crate) struct SectionDoc {
     pub title: Option<Sp<String>>,
     pub category: Option<Sp<String>>,
     pub note: Option<Sp<String>>,
-    pub groups: Vec<GroupDoc>,
+    /// `None` when `group` is not an array (reported); empty when missing.
+    pub groups: Option<Vec<GroupDoc>>,
 }
 
 #[derive(Debug)]
@@ -69,10 +72,10 @@ pub(crate) struct ModelDoc {
     pub rust_name: Option<Sp<String>>,
 }
 
-/// Parses `input` and checks its shape. Syntax errors stop here: a file that
-/// is not TOML yields only its syntax errors (every one toml recovers), as
-/// findings about a half-read file would mislead.
-pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Doc {
+/// Parses `input` and checks its shape. Syntax errors stop here (`None`): a
+/// file that is not TOML yields only its syntax errors (every one toml
+/// recovers), as findings about a half-read file would mislead.
+pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Option<Doc> {
     let (root, errors) = DeTable::parse_recoverable(input);
     if !errors.is_empty() {
         for error in errors {
@@ -84,7 +87,7 @@ pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Doc {
                 "",
             ));
         }
-        return Doc::default();
+        return None;
     }
     let span = root.span();
     let fields = Fields::new(root.get_ref(), span, "the top level", ROOT_KEYS, diags);
@@ -94,17 +97,16 @@ pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Doc {
         Some(source_doc(table, span, diags))
     });
     let sections_key = fields.key_span("section");
-    let sections = fields
-        .optional(diags, "section", |v, diags| {
-            Some(tables_of(v, "`[[section]]` tables", diags, section_doc))
-        })
-        .unwrap_or_default();
-    Doc {
+    let sections = match fields.table.get("section") {
+        None => Some(Vec::new()),
+        Some(v) => tables_of(v, "`[[section]]` tables", diags, section_doc),
+    };
+    Some(Doc {
         schema,
         source,
         sections_key,
         sections,
-    }
+    })
 }
 
 const ROOT_KEYS: &[&str] = &["schema", "source", "section"];
@@ -131,11 +133,10 @@ fn section_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> Sect
         title: f.required(diags, "title", string),
         category: f.optional(diags, "category", string),
         note: f.optional(diags, "note", string),
-        groups: f
-            .optional(diags, "group", |v, diags| {
-                Some(tables_of(v, "`[[section.group]]` tables", diags, group_doc))
-            })
-            .unwrap_or_default(),
+        groups: match f.table.get("group") {
+            None => Some(Vec::new()),
+            Some(v) => tables_of(v, "`[[section.group]]` tables", diags, group_doc),
+        },
         span,
     }
 }
@@ -270,8 +271,16 @@ fn wrong_type(span: Span, expected: &str, found: &DeValue<'_>) -> Diagnostic {
         Code::WrongType,
         format!("expected {expected}, found {}", found.type_str()),
         span,
-        format!("a {}", found.type_str()),
+        format!("{} {}", article(found.type_str()), found.type_str()),
     )
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 fn string(v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Sp<String>> {
@@ -375,13 +384,14 @@ fn expect_array<'a, 'i>(
     }
 }
 
-/// An array of tables (`[[x]]` or `x = [{...}]`), each read by `read`.
+/// An array of tables (`[[x]]` or `x = [{...}]`), each read by `read`;
+/// `None` (reported) when `v` is not an array.
 fn tables_of<T>(
     v: &Spanned<DeValue<'_>>,
     what: &str,
     diags: &mut Diagnostics,
     read: impl Fn(&DeTable<'_>, Span, &mut Diagnostics) -> T,
-) -> Vec<T> {
+) -> Option<Vec<T>> {
     let items = match v.get_ref() {
         DeValue::Array(items) => items,
         other => {
@@ -390,14 +400,15 @@ fn tables_of<T>(
                 d = d.with_help("write the header with double brackets, e.g. `[[section]]`");
             }
             diags.push(d);
-            return Vec::new();
+            return None;
         }
     };
-    items
+    let tables = items
         .iter()
         .filter_map(|item| {
             let (table, span) = expect_table(item, what, diags)?;
             Some(read(table, span, diags))
         })
-        .collect()
+        .collect();
+    Some(tables)
 }

@@ -52,7 +52,7 @@ pub(crate) fn validate(
             note: s.note.map(|n| n.value),
         })
     });
-    if doc.sections.is_empty() {
+    if doc.sections.as_ref().is_some_and(Vec::is_empty) {
         let span = doc.sections_key.unwrap_or(0..0);
         v.diags.push(
             Diagnostic::error(Code::NoSections, "the file has no sections", span, "")
@@ -62,6 +62,7 @@ pub(crate) fn validate(
     let sections: Vec<Section> = doc
         .sections
         .into_iter()
+        .flatten()
         .filter_map(|s| v.section(s))
         .collect();
     if v.diags.has_errors() {
@@ -98,7 +99,7 @@ impl Validator<'_> {
     fn section(&mut self, s: SectionDoc) -> Option<Section> {
         let id = s.id.and_then(|id| self.section_id(id));
         let title = self.text(s.title, "title");
-        if s.groups.is_empty() {
+        if s.groups.as_ref().is_some_and(Vec::is_empty) {
             self.diags.push(
                 Diagnostic::error(
                     Code::EmptySection,
@@ -109,8 +110,8 @@ impl Validator<'_> {
                 .with_help("add `[[section.group]]` with `qpm`, `tpm` and `models`"),
             );
         }
-        let mut groups = Vec::with_capacity(s.groups.len());
-        for g in s.groups {
+        let mut groups = Vec::new();
+        for g in s.groups.into_iter().flatten() {
             let models = g.models.map(|models| {
                 if models.value.is_empty() {
                     self.diags.push(Diagnostic::error(
@@ -188,7 +189,7 @@ impl Validator<'_> {
                         Code::InvalidRustName,
                         format!("`rust_name` `{}` {reason}", given.value),
                         given.span,
-                        "not an UpperCamelCase identifier",
+                        "invalid `rust_name`",
                     ));
                     return None;
                 }

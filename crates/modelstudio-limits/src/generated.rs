@@ -108,7 +108,7 @@ pub enum Model {
     /// `text-embedding-v3`: 1,800 QPM, 600,000 TPM (General text embedding).
     TextEmbeddingV3,
 }
-const MODEL_IDS: [&str; 37usize] = [
+const MODEL_IDS: [&str; 37] = [
     "qwq-plus",
     "qwen-max",
     "qwen-max-latest",
@@ -147,7 +147,7 @@ const MODEL_IDS: [&str; 37usize] = [
     "qwen2.5-omni-7b",
     "text-embedding-v3",
 ];
-const MODEL_LIMITS: [crate::Limits; 37usize] = [
+const MODEL_LIMITS: [crate::Limits; 37] = [
     crate::Limits {
         qpm: 60,
         tpm: 100000,
@@ -297,7 +297,7 @@ const MODEL_LIMITS: [crate::Limits; 37usize] = [
         tpm: 600000,
     },
 ];
-const MODEL_ALIASES: [&[&str]; 37usize] = [
+const MODEL_ALIASES: [&[&str]; 37] = [
     &[],
     &[],
     &[],
@@ -336,7 +336,7 @@ const MODEL_ALIASES: [&[&str]; 37usize] = [
     &[],
     &[],
 ];
-const MODEL_SECTIONS: [Section; 37usize] = [
+const MODEL_SECTIONS: [Section; 37] = [
     Section::Qwen,
     Section::Qwen,
     Section::Qwen,
@@ -498,7 +498,7 @@ pub enum Section {
     /// `text-embedding`: General text embedding.
     TextEmbedding,
 }
-const SECTION_IDS: [&str; 7usize] = [
+const SECTION_IDS: [&str; 7] = [
     "qwen",
     "qwen-vl",
     "qwen-mt",
@@ -507,7 +507,7 @@ const SECTION_IDS: [&str; 7usize] = [
     "qwen-omni",
     "text-embedding",
 ];
-const SECTION_TITLES: [&str; 7usize] = [
+const SECTION_TITLES: [&str; 7] = [
     "Qwen LLMs",
     "Qwen VL (visual understanding/image-to-text)",
     "Qwen-MT",
@@ -516,7 +516,7 @@ const SECTION_TITLES: [&str; 7usize] = [
     "Qwen Omni (Multi-modal)",
     "General text embedding",
 ];
-const SECTION_CATEGORIES: [Option<&str>; 7usize] = [
+const SECTION_CATEGORIES: [Option<&str>; 7] = [
     Some("Text generation"),
     Some("Text generation"),
     Some("Text generation"),
@@ -525,7 +525,7 @@ const SECTION_CATEGORIES: [Option<&str>; 7usize] = [
     Some("Text generation"),
     Some("Embedding models"),
 ];
-const SECTION_MODELS: [&[Model]; 7usize] = [
+const SECTION_MODELS: [&[Model]; 7] = [
     &[
         Model::QwqPlus,
         Model::QwenMax,
