@@ -1,0 +1,210 @@
+//! The `limits` command line on the real limits.toml and on fixture files.
+
+use limits_e2e::{limits, path};
+
+fn fixture(name: &str) -> String {
+    path("codegen/tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn check_accepts_the_real_table_with_a_summary() {
+    let file = path("limits.toml").to_string_lossy().into_owned();
+    let run = limits(&["check", &file]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!("{file}: ok: 37 models, 3 aliases, 7 sections, 24 groups\n")
+    );
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn check_reports_every_finding_located_and_exits_1() {
+    let file = fixture("bad/duplicate_models.toml");
+    let run = limits(&["check", "--color", "never", &file]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr.matches("error[E008]").count(),
+        4,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("--> {file}:27:3")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("first defined here"), "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with(&format!("{file}: 4 errors\n")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\x1b'), "no colour with --color never");
+}
+
+#[test]
+fn color_always_colours_the_diagnostics() {
+    let run = limits(&[
+        "check",
+        "--color=always",
+        &fixture("bad/schema_version.toml"),
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("\x1b["), "{:?}", run.stderr);
+}
+
+#[test]
+fn check_refuses_a_file_that_is_not_utf8() {
+    let run = limits(&["check", &fixture("bad/not_utf8.toml")]);
+    assert_eq!(run.code, 1);
+    assert!(run
+        .stderr
+        .contains("error[E017]: the file is not valid UTF-8"));
+    assert!(run.stderr.contains("not_utf8.toml:13:13"), "{}", run.stderr);
+}
+
+#[test]
+fn io_and_usage_errors_exit_2() {
+    let run = limits(&["check", "/no/such/limits.toml"]);
+    assert_eq!(run.code, 2);
+    assert!(run
+        .stderr
+        .starts_with("error: cannot read /no/such/limits.toml: "));
+
+    let run = limits(&["frobnicate"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unrecognized subcommand"),
+        "{}",
+        run.stderr
+    );
+
+    let run = limits(&["check", "--color", "sometimes"]);
+    assert_eq!(run.code, 2);
+
+    let run = limits(&["--help"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("check"));
+}
+
+#[test]
+fn gen_writes_only_when_changed_and_check_detects_staleness() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("generated.rs");
+    let out_s = out.to_string_lossy().into_owned();
+    let input = fixture("good/groups_and_aliases.toml");
+
+    let check = limits(&["gen", "--check", "--input", &input, "--output", &out_s]);
+    assert_eq!(check.code, 1, "a missing file is stale: {check:?}");
+    assert!(check.stderr.contains("is out of date"), "{}", check.stderr);
+    assert!(check.stderr.contains("cargo run -p limits-cli -- gen"));
+    assert!(!out.exists(), "--check writes nothing");
+
+    let run = limits(&["gen", "--input", &input, "--output", &out_s]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, format!("wrote {out_s}\n"));
+    let written = std::fs::read_to_string(&out).unwrap();
+    let table =
+        limits_codegen::parse_and_validate(&std::fs::read_to_string(&input).unwrap()).unwrap();
+    assert_eq!(written, limits_codegen::generate(&table));
+    let modified = std::fs::metadata(&out).unwrap().modified().unwrap();
+
+    let again = limits(&["gen", "--input", &input, "--output", &out_s]);
+    assert_eq!(again.stdout, format!("{out_s} is up to date\n"));
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().modified().unwrap(),
+        modified
+    );
+
+    let check = limits(&["gen", "--check", "--input", &input, "--output", &out_s]);
+    assert_eq!(check.code, 0, "{check:?}");
+
+    std::fs::write(&out, format!("{written}// hand edit\n")).unwrap();
+    let check = limits(&["gen", "--check", "--input", &input, "--output", &out_s]);
+    assert_eq!(check.code, 1);
+}
+
+#[test]
+fn gen_on_invalid_input_reports_and_leaves_the_output_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("generated.rs");
+    std::fs::write(&out, "previous").unwrap();
+    let out_s = out.to_string_lossy().into_owned();
+    let run = limits(&[
+        "gen",
+        "--input",
+        &fixture("bad/empty_lists.toml"),
+        "--output",
+        &out_s,
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("error[E010]"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
+
+    let run = limits(&[
+        "gen",
+        "--input",
+        &fixture("good/minimal.toml"),
+        "--output",
+        "/no/such/dir/x.rs",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot write /no/such/dir/x.rs"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn gen_check_passes_on_the_checked_in_code() {
+    let input = path("limits.toml").to_string_lossy().into_owned();
+    let output = path("crates/modelstudio-limits/src/generated.rs")
+        .to_string_lossy()
+        .into_owned();
+    let run = limits(&["gen", "--check", "--input", &input, "--output", &output]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn export_json_lists_every_model_in_file_order() {
+    let file = path("limits.toml").to_string_lossy().into_owned();
+    let run = limits(&["export", "--format", "json", &file]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["source"]["provider"], "Alibaba Cloud Model Studio");
+    let models = json["models"].as_array().unwrap();
+    assert_eq!(models.len(), 37);
+    let ids: Vec<&str> = models.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let typed: Vec<&str> = modelstudio_limits::Model::ALL
+        .iter()
+        .map(|m| m.id())
+        .collect();
+    assert_eq!(ids, typed);
+    let max = &models[3];
+    assert_eq!(
+        max,
+        &serde_json::json!({
+            "id": "qwen-max-2025-01-25",
+            "aliases": ["qwen-max-0125"],
+            "qpm": 60,
+            "tpm": 100000,
+            "section": "qwen",
+        })
+    );
+    assert_eq!(json["sections"].as_array().unwrap().len(), 7);
+}
+
+#[test]
+fn export_of_an_invalid_file_prints_no_json() {
+    let run = limits(&["export", &fixture("bad/out_of_range.toml")]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("error[E005]"));
+}
