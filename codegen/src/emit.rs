@@ -8,7 +8,8 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-use crate::ir::Table;
+use crate::ir::{ModelRow, Table};
+use crate::phash;
 
 /// Emits the items of a generated module. `types` is the path of the crate
 /// that defines `Limits` and `Source` (e.g. `crate` or `::modelstudio_limits`).
@@ -59,15 +60,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         let v = ident(&r.section.rust_name);
         quote!(Section::#v)
     });
-    let lookup_arms = rows.iter().zip(&model_paths).flat_map(|(r, path)| {
-        std::iter::once(&r.model.id)
-            .chain(&r.model.aliases)
-            .map(move |name| {
-                let bytes = Literal::byte_string(name.as_bytes());
-                quote!(#bytes => Some(#path),)
-            })
-    });
-
+    let lookup = lookup_tokens(&rows, &model_paths);
     let sections = &table.sections;
     let s = Literal::usize_unsuffixed(sections.len());
     let section_variants = sections.iter().map(|sec| {
@@ -113,10 +106,10 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
             #(#variants,)*
         }
 
-        const MODEL_IDS: [&str; #n] = [#(#ids),*];
-        const MODEL_LIMITS: [#types::Limits; #n] = [#(#limits),*];
-        const MODEL_ALIASES: [&[&str]; #n] = [#(#aliases),*];
-        const MODEL_SECTIONS: [Section; #n] = [#(#model_sections),*];
+        const MODEL_IDS: &[&str; #n] = &[#(#ids),*];
+        const MODEL_LIMITS: &[#types::Limits; #n] = &[#(#limits),*];
+        const MODEL_ALIASES: &[&[&str]; #n] = &[#(#aliases),*];
+        const MODEL_SECTIONS: &[Section; #n] = &[#(#model_sections),*];
 
         impl Model {
             /// Every model, in the order of the table.
@@ -143,13 +136,23 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
             }
 
             /// The model with this id or alias (exact, case-sensitive).
+            ///
+            /// A perfect hash built by the generator: one hash of `id`, two
+            /// table loads and one comparison, whatever the table's size.
             pub const fn from_id(id: &str) -> Option<Model> {
-                match id.as_bytes() {
-                    #(#lookup_arms)*
-                    _ => None,
+                let bytes = id.as_bytes();
+                let hash = lookup_hash(bytes, LOOKUP_SEED);
+                let bucket = lookup_bucket(hash, LOOKUP_DISPLACEMENTS.len());
+                let slot = lookup_slot(hash, LOOKUP_DISPLACEMENTS[bucket], LOOKUP_BITS);
+                if lookup_eq(LOOKUP_NAMES[slot].as_bytes(), bytes) {
+                    LOOKUP_MODELS[slot]
+                } else {
+                    None
                 }
             }
         }
+
+        #lookup
 
         /// The sections of the table, as the provider's page groups models.
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -158,10 +161,10 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
             #(#section_variants,)*
         }
 
-        const SECTION_IDS: [&str; #s] = [#(#section_ids),*];
-        const SECTION_TITLES: [&str; #s] = [#(#section_titles),*];
-        const SECTION_CATEGORIES: [Option<&str>; #s] = [#(#section_categories),*];
-        const SECTION_MODELS: [&[Model]; #s] = [#(#section_models),*];
+        const SECTION_IDS: &[&str; #s] = &[#(#section_ids),*];
+        const SECTION_TITLES: &[&str; #s] = &[#(#section_titles),*];
+        const SECTION_CATEGORIES: &[Option<&str>; #s] = &[#(#section_categories),*];
+        const SECTION_MODELS: &[&[Model]; #s] = &[#(#section_models),*];
 
         impl Section {
             /// Every section, in the order of the table.
@@ -198,6 +201,55 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         };
     }
 }
+
+/// The tables and functions of the perfect-hash lookup of every id and
+/// alias (see [`crate::phash`]).
+fn lookup_tokens(rows: &[ModelRow<'_>], model_paths: &[TokenStream]) -> TokenStream {
+    let names: Vec<(&str, &TokenStream)> = rows
+        .iter()
+        .zip(model_paths)
+        .flat_map(|(r, path)| {
+            std::iter::once(&r.model.id)
+                .chain(&r.model.aliases)
+                .map(move |name| (name.as_str(), path))
+        })
+        .collect();
+    let keys: Vec<&[u8]> = names.iter().map(|(n, _)| n.as_bytes()).collect();
+    let hash = phash::build(&keys);
+    let seed = Literal::u64_unsuffixed(hash.seed);
+    let bits = Literal::u32_unsuffixed(hash.bits);
+    let m = Literal::usize_unsuffixed(hash.slots.len());
+    let b = Literal::usize_unsuffixed(hash.displacements.len());
+    let displacements = hash
+        .displacements
+        .iter()
+        .map(|&d| Literal::u32_unsuffixed(d));
+    let slot_names = hash.slots.iter().map(|slot| match slot {
+        Some(i) => Literal::string(names[*i].0),
+        None => Literal::string(""),
+    });
+    let slot_models = hash.slots.iter().map(|slot| match slot {
+        Some(i) => {
+            let path = names[*i].1;
+            quote!(Some(#path))
+        }
+        None => quote!(None),
+    });
+    let fns: syn::File =
+        syn::parse_str(LOOKUP_FNS).expect("lookup_fns.rs is valid Rust (it is compiled too)");
+    let fns = fns.items;
+    quote! {
+        const LOOKUP_SEED: u64 = #seed;
+        const LOOKUP_BITS: u32 = #bits;
+        const LOOKUP_DISPLACEMENTS: &[u32; #b] = &[#(#displacements),*];
+        const LOOKUP_NAMES: &[&str; #m] = &[#(#slot_names),*];
+        const LOOKUP_MODELS: &[Option<Model>; #m] = &[#(#slot_models),*];
+        #(#fns)*
+    }
+}
+
+/// The source of the lookup functions, emitted into every generated module.
+const LOOKUP_FNS: &str = include_str!("lookup_fns.rs");
 
 fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())

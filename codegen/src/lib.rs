@@ -50,6 +50,10 @@ mod validate;
 mod emit;
 #[cfg(feature = "codegen")]
 mod format;
+#[allow(dead_code)] // also compiled into generated code, where all is used
+mod lookup_fns;
+#[cfg(feature = "codegen")]
+mod phash;
 #[cfg(feature = "codegen")]
 mod write;
 

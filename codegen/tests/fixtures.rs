@@ -61,6 +61,7 @@ fn free_text_reaches_docs_only_as_inert_markdown() {
             syn::Item::Enum(e) => e.ident.to_string(),
             syn::Item::Const(c) => c.ident.to_string(),
             syn::Item::Impl(_) => "impl".into(),
+            syn::Item::Fn(f) => f.sig.ident.to_string(),
             other => panic!("unexpected item {other:?}"),
         })
         .collect();

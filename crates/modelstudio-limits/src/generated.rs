@@ -108,7 +108,7 @@ pub enum Model {
     /// `text-embedding-v3`: 1,800 QPM, 600,000 TPM (General text embedding).
     TextEmbeddingV3,
 }
-const MODEL_IDS: [&str; 37] = [
+const MODEL_IDS: &[&str; 37] = &[
     "qwq-plus",
     "qwen-max",
     "qwen-max-latest",
@@ -147,7 +147,7 @@ const MODEL_IDS: [&str; 37] = [
     "qwen2.5-omni-7b",
     "text-embedding-v3",
 ];
-const MODEL_LIMITS: [crate::Limits; 37] = [
+const MODEL_LIMITS: &[crate::Limits; 37] = &[
     crate::Limits {
         qpm: 60,
         tpm: 100000,
@@ -297,7 +297,7 @@ const MODEL_LIMITS: [crate::Limits; 37] = [
         tpm: 600000,
     },
 ];
-const MODEL_ALIASES: [&[&str]; 37] = [
+const MODEL_ALIASES: &[&[&str]; 37] = &[
     &[],
     &[],
     &[],
@@ -336,7 +336,7 @@ const MODEL_ALIASES: [&[&str]; 37] = [
     &[],
     &[],
 ];
-const MODEL_SECTIONS: [Section; 37] = [
+const MODEL_SECTIONS: &[Section; 37] = &[
     Section::Qwen,
     Section::Qwen,
     Section::Qwen,
@@ -433,51 +433,228 @@ impl Model {
         MODEL_SECTIONS[self as usize]
     }
     /// The model with this id or alias (exact, case-sensitive).
+    ///
+    /// A perfect hash built by the generator: one hash of `id`, two
+    /// table loads and one comparison, whatever the table's size.
     pub const fn from_id(id: &str) -> Option<Model> {
-        match id.as_bytes() {
-            b"qwq-plus" => Some(Model::QwqPlus),
-            b"qwen-max" => Some(Model::QwenMax),
-            b"qwen-max-latest" => Some(Model::QwenMaxLatest),
-            b"qwen-max-2025-01-25" => Some(Model::QwenMax2025_01_25),
-            b"qwen-max-0125" => Some(Model::QwenMax2025_01_25),
-            b"qwen-plus" => Some(Model::QwenPlus),
-            b"qwen-plus-latest" => Some(Model::QwenPlusLatest),
-            b"qwen-plus-2025-01-25" => Some(Model::QwenPlus2025_01_25),
-            b"qwen-plus-0125" => Some(Model::QwenPlus2025_01_25),
-            b"qwen-turbo" => Some(Model::QwenTurbo),
-            b"qwen-turbo-latest" => Some(Model::QwenTurboLatest),
-            b"qwen-turbo-2024-11-01" => Some(Model::QwenTurbo2024_11_01),
-            b"qwen-turbo-1101" => Some(Model::QwenTurbo2024_11_01),
-            b"qvq-max" => Some(Model::QvqMax),
-            b"qvq-max-latest" => Some(Model::QvqMaxLatest),
-            b"qvq-max-2025-03-25" => Some(Model::QvqMax2025_03_25),
-            b"qwen-vl-plus" => Some(Model::QwenVlPlus),
-            b"qwen-vl-max" => Some(Model::QwenVlMax),
-            b"qwen-mt-plus" => Some(Model::QwenMtPlus),
-            b"qwen-mt-turbo" => Some(Model::QwenMtTurbo),
-            b"qwen2.5-14b-instruct-1m" => Some(Model::Qwen2_5_14bInstruct1m),
-            b"qwen2.5-7b-instruct-1m" => Some(Model::Qwen2_5_7bInstruct1m),
-            b"qwen2.5-72b-instruct" => Some(Model::Qwen2_5_72bInstruct),
-            b"qwen2.5-32b-instruct" => Some(Model::Qwen2_5_32bInstruct),
-            b"qwen2.5-14b-instruct" => Some(Model::Qwen2_5_14bInstruct),
-            b"qwen2.5-7b-instruct" => Some(Model::Qwen2_5_7bInstruct),
-            b"qwen2-72b-instruct" => Some(Model::Qwen2_72bInstruct),
-            b"qwen2-57b-a14b-instruct" => Some(Model::Qwen2_57bA14bInstruct),
-            b"qwen2-7b-instruct" => Some(Model::Qwen2_7bInstruct),
-            b"qwen1.5-110b-chat" => Some(Model::Qwen1_5_110bChat),
-            b"qwen1.5-72b-chat" => Some(Model::Qwen1_5_72bChat),
-            b"qwen1.5-32b-chat" => Some(Model::Qwen1_5_32bChat),
-            b"qwen1.5-14b-chat" => Some(Model::Qwen1_5_14bChat),
-            b"qwen1.5-7b-chat" => Some(Model::Qwen1_5_7bChat),
-            b"qwen2.5-vl-72b-instruct" => Some(Model::Qwen2_5Vl72bInstruct),
-            b"qwen2.5-vl-32b-instruct" => Some(Model::Qwen2_5Vl32bInstruct),
-            b"qwen2.5-vl-7b-instruct" => Some(Model::Qwen2_5Vl7bInstruct),
-            b"qwen2.5-vl-3b-instruct" => Some(Model::Qwen2_5Vl3bInstruct),
-            b"qwen2.5-omni-7b" => Some(Model::Qwen2_5Omni7b),
-            b"text-embedding-v3" => Some(Model::TextEmbeddingV3),
-            _ => None,
+        let bytes = id.as_bytes();
+        let hash = lookup_hash(bytes, LOOKUP_SEED);
+        let bucket = lookup_bucket(hash, LOOKUP_DISPLACEMENTS.len());
+        let slot = lookup_slot(hash, LOOKUP_DISPLACEMENTS[bucket], LOOKUP_BITS);
+        if lookup_eq(LOOKUP_NAMES[slot].as_bytes(), bytes) {
+            LOOKUP_MODELS[slot]
+        } else {
+            None
         }
     }
+}
+const LOOKUP_SEED: u64 = 0;
+const LOOKUP_BITS: u32 = 6;
+const LOOKUP_DISPLACEMENTS: &[u32; 10] = &[1, 6, 0, 21, 0, 1, 9, 46, 0, 0];
+const LOOKUP_NAMES: &[&str; 64] = &[
+    "qwen2.5-vl-3b-instruct",
+    "qwen-max-latest",
+    "",
+    "qwen1.5-110b-chat",
+    "qwen-plus",
+    "qwen2.5-14b-instruct",
+    "",
+    "qwen-turbo",
+    "qwen1.5-32b-chat",
+    "",
+    "qvq-max",
+    "",
+    "qwq-plus",
+    "",
+    "",
+    "",
+    "qwen2.5-14b-instruct-1m",
+    "qwen-turbo-2024-11-01",
+    "",
+    "",
+    "qwen2-57b-a14b-instruct",
+    "",
+    "qvq-max-latest",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "qwen2.5-vl-7b-instruct",
+    "qwen-mt-turbo",
+    "",
+    "qwen-plus-0125",
+    "qwen2.5-32b-instruct",
+    "qwen-mt-plus",
+    "",
+    "qwen2-72b-instruct",
+    "",
+    "",
+    "qwen2.5-vl-72b-instruct",
+    "qwen1.5-7b-chat",
+    "qwen2.5-omni-7b",
+    "qwen-vl-plus",
+    "",
+    "qwen-turbo-1101",
+    "qwen2-7b-instruct",
+    "qwen-max",
+    "",
+    "qwen1.5-14b-chat",
+    "",
+    "qwen2.5-72b-instruct",
+    "qwen2.5-7b-instruct",
+    "qwen-turbo-latest",
+    "qwen-max-0125",
+    "qwen-plus-2025-01-25",
+    "qwen-max-2025-01-25",
+    "qwen-vl-max",
+    "qwen2.5-7b-instruct-1m",
+    "qwen-plus-latest",
+    "qvq-max-2025-03-25",
+    "text-embedding-v3",
+    "",
+    "",
+    "qwen2.5-vl-32b-instruct",
+    "qwen1.5-72b-chat",
+];
+const LOOKUP_MODELS: &[Option<Model>; 64] = &[
+    Some(Model::Qwen2_5Vl3bInstruct),
+    Some(Model::QwenMaxLatest),
+    None,
+    Some(Model::Qwen1_5_110bChat),
+    Some(Model::QwenPlus),
+    Some(Model::Qwen2_5_14bInstruct),
+    None,
+    Some(Model::QwenTurbo),
+    Some(Model::Qwen1_5_32bChat),
+    None,
+    Some(Model::QvqMax),
+    None,
+    Some(Model::QwqPlus),
+    None,
+    None,
+    None,
+    Some(Model::Qwen2_5_14bInstruct1m),
+    Some(Model::QwenTurbo2024_11_01),
+    None,
+    None,
+    Some(Model::Qwen2_57bA14bInstruct),
+    None,
+    Some(Model::QvqMaxLatest),
+    None,
+    None,
+    None,
+    None,
+    None,
+    Some(Model::Qwen2_5Vl7bInstruct),
+    Some(Model::QwenMtTurbo),
+    None,
+    Some(Model::QwenPlus2025_01_25),
+    Some(Model::Qwen2_5_32bInstruct),
+    Some(Model::QwenMtPlus),
+    None,
+    Some(Model::Qwen2_72bInstruct),
+    None,
+    None,
+    Some(Model::Qwen2_5Vl72bInstruct),
+    Some(Model::Qwen1_5_7bChat),
+    Some(Model::Qwen2_5Omni7b),
+    Some(Model::QwenVlPlus),
+    None,
+    Some(Model::QwenTurbo2024_11_01),
+    Some(Model::Qwen2_7bInstruct),
+    Some(Model::QwenMax),
+    None,
+    Some(Model::Qwen1_5_14bChat),
+    None,
+    Some(Model::Qwen2_5_72bInstruct),
+    Some(Model::Qwen2_5_7bInstruct),
+    Some(Model::QwenTurboLatest),
+    Some(Model::QwenMax2025_01_25),
+    Some(Model::QwenPlus2025_01_25),
+    Some(Model::QwenMax2025_01_25),
+    Some(Model::QwenVlMax),
+    Some(Model::Qwen2_5_7bInstruct1m),
+    Some(Model::QwenPlusLatest),
+    Some(Model::QvqMax2025_03_25),
+    Some(Model::TextEmbeddingV3),
+    None,
+    None,
+    Some(Model::Qwen2_5Vl32bInstruct),
+    Some(Model::Qwen1_5_72bChat),
+];
+/// Hashes a name for the generated lookup: eight bytes at a time, each
+/// word mixed by a folded 64x64->128-bit multiply (as wyhash), then a
+/// murmur3 finalizer so every bit of the result depends on every input bit.
+#[inline]
+pub(crate) const fn lookup_hash(bytes: &[u8], seed: u64) -> u64 {
+    const K1: u64 = 0xa076_1d64_78bd_642f;
+    const K2: u64 = 0xe703_7ed1_a0b4_28db;
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K1);
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let word = u64::from_le_bytes([
+            bytes[i],
+            bytes[i + 1],
+            bytes[i + 2],
+            bytes[i + 3],
+            bytes[i + 4],
+            bytes[i + 5],
+            bytes[i + 6],
+            bytes[i + 7],
+        ]);
+        h = lookup_fold(h ^ word ^ K2, K1);
+        i += 8;
+    }
+    if i < bytes.len() {
+        let mut word = 0u64;
+        let mut shift = 0;
+        while i < bytes.len() {
+            word |= (bytes[i] as u64) << shift;
+            shift += 8;
+            i += 1;
+        }
+        h = lookup_fold(h ^ word ^ K2, K1);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+/// The 128-bit product of `a` and `b`, its halves xor-ed together.
+#[inline]
+pub(crate) const fn lookup_fold(a: u64, b: u64) -> u64 {
+    let product = a as u128 * b as u128;
+    product as u64 ^ (product >> 64) as u64
+}
+/// The bucket of a hash: its high half scaled to `0..buckets`.
+#[inline]
+pub(crate) const fn lookup_bucket(hash: u64, buckets: usize) -> usize {
+    (((hash >> 32) * buckets as u64) >> 32) as usize
+}
+/// The slot of a hash in a table of `1 << bits` slots, moved by the
+/// bucket's displacement: `low + d * high` (as CHD), so two names of one
+/// bucket land apart for most displacements.
+#[inline]
+pub(crate) const fn lookup_slot(hash: u64, displacement: u32, bits: u32) -> usize {
+    let step = (hash >> 32) as u32 | 1;
+    ((hash as u32).wrapping_add(displacement.wrapping_mul(step)) >> (32 - bits)) as usize
+}
+/// Byte-wise equality, usable in `const fn`.
+#[inline]
+pub(crate) const fn lookup_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 /// The sections of the table, as the provider's page groups models.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -498,7 +675,7 @@ pub enum Section {
     /// `text-embedding`: General text embedding.
     TextEmbedding,
 }
-const SECTION_IDS: [&str; 7] = [
+const SECTION_IDS: &[&str; 7] = &[
     "qwen",
     "qwen-vl",
     "qwen-mt",
@@ -507,7 +684,7 @@ const SECTION_IDS: [&str; 7] = [
     "qwen-omni",
     "text-embedding",
 ];
-const SECTION_TITLES: [&str; 7] = [
+const SECTION_TITLES: &[&str; 7] = &[
     "Qwen LLMs",
     "Qwen VL (visual understanding/image-to-text)",
     "Qwen-MT",
@@ -516,7 +693,7 @@ const SECTION_TITLES: [&str; 7] = [
     "Qwen Omni (Multi-modal)",
     "General text embedding",
 ];
-const SECTION_CATEGORIES: [Option<&str>; 7] = [
+const SECTION_CATEGORIES: &[Option<&str>; 7] = &[
     Some("Text generation"),
     Some("Text generation"),
     Some("Text generation"),
@@ -525,7 +702,7 @@ const SECTION_CATEGORIES: [Option<&str>; 7] = [
     Some("Text generation"),
     Some("Embedding models"),
 ];
-const SECTION_MODELS: [&[Model]; 7] = [
+const SECTION_MODELS: &[&[Model]; 7] = &[
     &[
         Model::QwqPlus,
         Model::QwenMax,

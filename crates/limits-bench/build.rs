@@ -1,0 +1,64 @@
+//! Generates, into OUT_DIR, what the benchmarks compare:
+//! - `big.rs`: limits-codegen's code for a synthetic table of 10,000 models
+//!   (its compiling is itself the scale test of the generator's output);
+//! - `phf_real.rs`, `phf_big.rs`: phf maps from every id and alias to the
+//!   model's index, for the real table and the synthetic one;
+//! - `match_real.rs`: a sequential `match` on `&str`, as strum's
+//!   `EnumString` derives it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+#[path = "src/synthetic.rs"]
+mod synthetic;
+
+pub const BIG: usize = 10_000;
+
+fn main() {
+    let out = std::env::var("OUT_DIR").unwrap();
+    let out = Path::new(&out);
+    println!("cargo::rerun-if-changed=src/synthetic.rs");
+    println!("cargo::rerun-if-changed=../../limits.toml");
+
+    let big_toml = synthetic::table(BIG);
+    let big = limits_codegen::parse_and_validate(&big_toml).expect("synthetic table is valid");
+    let mut config = limits_codegen::Config::new();
+    config
+        .input_name("a synthetic table of 10,000 models")
+        .command("the build script of limits-bench")
+        .types_path("::modelstudio_limits")
+        .unwrap();
+    std::fs::write(out.join("big.rs"), config.generate(&big)).unwrap();
+
+    let real_toml = std::fs::read_to_string("../../limits.toml").unwrap();
+    let real = limits_codegen::parse_and_validate(&real_toml).expect("limits.toml is valid");
+    std::fs::write(out.join("phf_real.rs"), phf_of(&real)).unwrap();
+    std::fs::write(out.join("phf_big.rs"), phf_of(&big)).unwrap();
+
+    let mut arms = String::new();
+    for (i, row) in real.models().enumerate() {
+        for name in std::iter::once(&row.model.id).chain(&row.model.aliases) {
+            let _ = writeln!(arms, "        {name:?} => Some(Model::ALL[{i}]),");
+        }
+    }
+    let matcher = format!(
+        "/// A sequential string match, as strum's `EnumString` derives it.\n\
+         pub fn from_str_match(s: &str) -> Option<Model> {{\n    match s {{\n{arms}        _ => None,\n    }}\n}}\n"
+    );
+    std::fs::write(out.join("match_real.rs"), matcher).unwrap();
+}
+
+/// `static MAP: phf::Map<&str, u32>` from every id and alias to the model's
+/// index in table order.
+fn phf_of(table: &limits_codegen::Table) -> String {
+    let mut map = phf_codegen::Map::new();
+    for (i, row) in table.models().enumerate() {
+        for name in std::iter::once(&row.model.id).chain(&row.model.aliases) {
+            map.entry(name.as_str(), i.to_string());
+        }
+    }
+    format!(
+        "/// Every id and alias to the model's index.\npub static MAP: phf::Map<&'static str, u32> = {};\n",
+        map.build()
+    )
+}

@@ -1,0 +1,109 @@
+//! What the benchmarks of modelstudio-limits compare: the generated lookup
+//! against phf, std's HashMap and a sequential `match`, on the real table
+//! and on a synthetic one of 10,000 models.
+
+use std::collections::HashMap;
+
+use modelstudio_limits::Model;
+
+pub mod synthetic;
+
+/// The number of models of the synthetic table compiled into [`big`].
+pub const BIG: usize = 10_000;
+
+/// limits-codegen's output for a synthetic table of [`BIG`] models.
+pub mod big {
+    include!(concat!(env!("OUT_DIR"), "/big.rs"));
+}
+
+/// phf maps over the real table.
+pub mod phf_real {
+    include!(concat!(env!("OUT_DIR"), "/phf_real.rs"));
+}
+
+/// phf maps over the synthetic table.
+pub mod phf_big {
+    include!(concat!(env!("OUT_DIR"), "/phf_big.rs"));
+}
+
+/// The sequential match over the real table.
+pub mod match_real {
+    use modelstudio_limits::Model;
+    include!(concat!(env!("OUT_DIR"), "/match_real.rs"));
+}
+
+/// The real table through phf.
+pub fn from_id_phf(s: &str) -> Option<Model> {
+    phf_real::MAP.get(s).map(|&i| Model::ALL[i as usize])
+}
+
+/// The synthetic table through phf.
+pub fn from_id_phf_big(s: &str) -> Option<big::Model> {
+    phf_big::MAP.get(s).map(|&i| big::Model::ALL[i as usize])
+}
+
+/// A std HashMap over every id and alias of the real table.
+pub fn hashmap_real() -> HashMap<&'static str, Model> {
+    Model::ALL
+        .iter()
+        .flat_map(|&m| {
+            std::iter::once(m.id())
+                .chain(m.aliases().iter().copied())
+                .map(move |n| (n, m))
+        })
+        .collect()
+}
+
+/// A std HashMap over every id and alias of the synthetic table.
+pub fn hashmap_big() -> HashMap<&'static str, big::Model> {
+    big::Model::ALL
+        .iter()
+        .flat_map(|&m| {
+            std::iter::once(m.id())
+                .chain(m.aliases().iter().copied())
+                .map(move |n| (n, m))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lookup_agrees_on_the_real_table() {
+        let map = hashmap_real();
+        for &m in Model::ALL {
+            for name in std::iter::once(m.id()).chain(m.aliases().iter().copied()) {
+                assert_eq!(Model::from_id(name), Some(m));
+                assert_eq!(from_id_phf(name), Some(m));
+                assert_eq!(map.get(name), Some(&m));
+                assert_eq!(match_real::from_str_match(name), Some(m));
+            }
+        }
+        for miss in ["", "gpt-4o", "qwen-max-2025-01-26", "QWEN-MAX"] {
+            assert_eq!(Model::from_id(miss), None);
+            assert_eq!(from_id_phf(miss), None);
+            assert_eq!(match_real::from_str_match(miss), None);
+        }
+    }
+
+    #[test]
+    fn the_generated_code_for_ten_thousand_models_works() {
+        assert_eq!(big::Model::ALL.len(), BIG);
+        let map = hashmap_big();
+        for (i, &m) in big::Model::ALL.iter().enumerate() {
+            let id = synthetic::model_id(i);
+            assert_eq!(m.id(), id);
+            assert_eq!(big::Model::from_id(&id), Some(m));
+            assert_eq!(from_id_phf_big(&id), Some(m));
+            assert_eq!(map.get(id.as_str()), Some(&m));
+            if let Some(alias) = synthetic::alias(i) {
+                assert_eq!(big::Model::from_id(&alias), Some(m));
+                assert_eq!(m.aliases(), &[alias.as_str()]);
+            }
+            assert_eq!(m.limits().tpm as usize, 100_000 + i / 4 * 4);
+        }
+        assert_eq!(big::Model::from_id("synth0-1b-chat-v10000"), None);
+    }
+}

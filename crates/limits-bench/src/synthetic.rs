@@ -1,0 +1,58 @@
+//! Synthetic limits tables of any size, for scale tests and benchmarks.
+//!
+//! Shared by the build script (which generates code for them) and the
+//! library (which hands them to benchmarks), through `#[path]`.
+
+use std::fmt::Write;
+
+/// The id of synthetic model `i`: realistic length and shape, unique.
+pub fn model_id(i: usize) -> String {
+    format!("synth{}-{}b-chat-v{}", i % 97, (i * 7) % 500 + 1, i)
+}
+
+/// The alias of synthetic model `i`, if it has one (every tenth model).
+pub fn alias(i: usize) -> Option<String> {
+    i.is_multiple_of(10).then(|| format!("synth-alias-{i}"))
+}
+
+/// A valid limits.toml with `n` models: 100 per section, 4 per group,
+/// every tenth with an alias.
+pub fn table(n: usize) -> String {
+    let mut out = String::with_capacity(n * 64);
+    out.push_str(
+        "schema = 1\n\n[source]\nprovider = \"Synthetic\"\nurl = \"https://example.com/limits\"\n",
+    );
+    for i in 0..n {
+        if i.is_multiple_of(100) {
+            let s = i / 100;
+            let _ = write!(
+                out,
+                "\n[[section]]\nid = \"section-{s}\"\ntitle = \"Section {s}\"\n"
+            );
+        }
+        if i.is_multiple_of(4) {
+            let _ = write!(
+                out,
+                "\n[[section.group]]\nqpm = {}\ntpm = {}\nmodels = [\n",
+                60 + i % 1000,
+                100_000 + i
+            );
+        }
+        match alias(i) {
+            Some(a) => {
+                let _ = writeln!(
+                    out,
+                    "  {{ id = \"{}\", aliases = [\"{a}\"] }},",
+                    model_id(i)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  \"{}\",", model_id(i));
+            }
+        }
+        if i % 4 == 3 || i + 1 == n {
+            out.push_str("]\n");
+        }
+    }
+    out
+}
