@@ -20,6 +20,39 @@ pub struct IdError {
 /// starts with a letter; `-` separates non-empty segments; `.` only between
 /// two digits; at most [`MAX_ID_LEN`] characters.
 pub fn check_id(id: &str) -> Result<(), IdError> {
+    if is_valid_id(id.as_bytes()) {
+        Ok(())
+    } else {
+        diagnose_id(id)
+    }
+}
+
+/// The id rules in one pass over the bytes (the common, valid case).
+fn is_valid_id(b: &[u8]) -> bool {
+    let ([first, ..], Some(&last)) = (b, b.last()) else {
+        return false;
+    };
+    if !first.is_ascii_lowercase() || last == b'-' || b.len() > MAX_ID_LEN {
+        return false;
+    }
+    let mut prev = *first;
+    for (i, &c) in b.iter().enumerate().skip(1) {
+        let ok = match c {
+            b'a'..=b'z' | b'0'..=b'9' => true,
+            b'-' => prev != b'-',
+            b'.' => prev.is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        prev = c;
+    }
+    true
+}
+
+/// Says why `id` is invalid, precisely.
+fn diagnose_id(id: &str) -> Result<(), IdError> {
     let err = |offset: usize, reason: String| Err(IdError { offset, reason });
     let bytes = id.as_bytes();
     let Some(&first) = bytes.first() else {
@@ -86,19 +119,20 @@ fn describe_char(c: char) -> String {
 /// assert_eq!(rust_name("qwen2.5-vl-72b-instruct"), "Qwen2_5Vl72bInstruct");
 /// ```
 pub fn rust_name(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for segment in id.split('-') {
-        let starts_with_digit = segment.starts_with(|c: char| c.is_ascii_digit());
-        if starts_with_digit && out.ends_with(|c: char| c.is_ascii_digit()) {
-            out.push('_');
+    let mut out = Vec::with_capacity(id.len() + 4);
+    for segment in id.split('-').map(str::as_bytes) {
+        let Some((&first, rest)) = segment.split_first() else {
+            continue;
+        };
+        if first.is_ascii_digit() && out.last().is_some_and(u8::is_ascii_digit) {
+            out.push(b'_');
         }
-        let mut chars = segment.chars();
-        if let Some(first) = chars.next() {
-            out.push(first.to_ascii_uppercase());
-        }
-        out.extend(chars.map(|c| if c == '.' { '_' } else { c }));
+        out.push(first.to_ascii_uppercase());
+        out.extend(rest.iter().map(|&b| if b == b'.' { b'_' } else { b }));
     }
-    out
+    // Only ASCII bytes were replaced by ASCII bytes, so this is UTF-8 for
+    // any input; `from_utf8_lossy` keeps it total without `unsafe`.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Rust's keywords, strict and reserved, of every edition.
@@ -196,6 +230,24 @@ mod tests {
         assert!(bad(&"a".repeat(65)).reason.contains("65 characters"));
         check_id(&"a".repeat(64)).unwrap();
         check_id("qwen2.5-14b-instruct-1m").unwrap();
+    }
+
+    #[test]
+    fn the_fast_check_agrees_with_the_diagnosis() {
+        let alphabet = ["a", "z", "0", "9", "-", ".", "A", "_", " ", "é"];
+        // Every string of up to four symbols of the alphabet.
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        strings.dedup();
+        for s in strings.iter().chain([&"a".repeat(64), &"a".repeat(65)]) {
+            assert_eq!(is_valid_id(s.as_bytes()), diagnose_id(s).is_ok(), "{s:?}");
+        }
     }
 
     #[test]

@@ -2,14 +2,15 @@
 //!
 //! Checks what the shape alone cannot: id syntax, uniqueness of ids, aliases
 //! and Rust names across the file, empty lists, the schema version. Every
-//! finding is collected; the table is returned only when there is none.
+//! finding is collected; the table is built (by moving the document's
+//! values, no copies) only when there is none.
 
 use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ident;
 use crate::ir::{Group, Model, Section, Source, Table};
-use crate::parse::{Doc, ModelDoc, SectionDoc, Sp, Span};
+use crate::parse::{Doc, SectionDoc, Sp, Span};
 
 /// The only format version this crate reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -20,85 +21,155 @@ pub(crate) fn validate(
     input_sha256: String,
     diags: &mut Diagnostics,
 ) -> Option<Table> {
-    let mut v = Validator {
-        input,
-        diags,
-        names: HashMap::new(),
-        section_ids: HashMap::new(),
-        model_rust_names: HashMap::new(),
-        section_rust_names: HashMap::new(),
+    let names = {
+        let mut v = Validator {
+            input,
+            diags,
+            names: HashMap::new(),
+            section_ids: HashMap::new(),
+        };
+        v.check(&doc)
     };
-    if let Some(schema) = &doc.schema {
-        if schema.value != SCHEMA_VERSION {
-            v.diags.push(
-                Diagnostic::error(
-                    Code::UnsupportedSchema,
-                    format!("unsupported schema version {}", schema.value),
-                    schema.span.clone(),
-                    format!("this tool reads schema {SCHEMA_VERSION}"),
-                )
-                .with_help(format!("write `schema = {SCHEMA_VERSION}`")),
-            );
-        }
-    }
-    let source = doc.source.and_then(|s| {
-        let provider = v.text(s.provider, "provider");
-        let url = v.text(s.url, "url");
-        Some(Source {
-            provider: provider?,
-            url: url?,
-            region: s.region.map(|r| r.value),
-            retrieved: s.retrieved.map(|r| r.value),
-            note: s.note.map(|n| n.value),
-        })
-    });
-    if doc.sections.as_ref().is_some_and(Vec::is_empty) {
-        let span = doc.sections_key.unwrap_or(0..0);
-        v.diags.push(
-            Diagnostic::error(Code::NoSections, "the file has no sections", span, "")
-                .with_help("add a `[[section]]` with `id`, `title` and `[[section.group]]` rows"),
-        );
-    }
-    let sections: Vec<Section> = doc
-        .sections
-        .into_iter()
-        .flatten()
-        .filter_map(|s| v.section(s))
-        .collect();
-    if v.diags.has_errors() {
+    if diags.has_errors() {
         return None;
+    }
+    lower(doc, names, input_sha256)
+}
+
+/// The Rust names of the sections and of the models, in file order.
+struct RustNames {
+    sections: Vec<String>,
+    models: Vec<String>,
+}
+
+/// Moves the checked document's values into the table. `None` only if a
+/// required value is missing, which the checks have reported.
+fn lower(doc: Doc, names: RustNames, input_sha256: String) -> Option<Table> {
+    let source = doc.source?;
+    let mut section_names = names.sections.into_iter();
+    let mut model_names = names.models.into_iter();
+    let mut sections = Vec::new();
+    for s in doc.sections? {
+        let mut groups = Vec::new();
+        for g in s.groups? {
+            let mut models = Vec::new();
+            for m in g.models?.value {
+                models.push(Model {
+                    id: m.id?.value,
+                    aliases: m.aliases.into_iter().map(|a| a.value).collect(),
+                    rust_name: model_names.next()?,
+                });
+            }
+            groups.push(Group {
+                qpm: g.qpm?.value,
+                tpm: g.tpm?.value,
+                note: g.note.map(|n| n.value),
+                models,
+            });
+        }
+        sections.push(Section {
+            id: s.id?.value,
+            rust_name: section_names.next()?,
+            title: s.title?.value,
+            category: s.category.map(|c| c.value),
+            note: s.note.map(|n| n.value),
+            groups,
+        });
     }
     Some(Table {
         schema: doc.schema?.value,
-        source: source?,
+        source: Source {
+            provider: source.provider?.value,
+            url: source.url?.value,
+            region: source.region.map(|r| r.value),
+            retrieved: source.retrieved.map(|r| r.value),
+            note: source.note.map(|n| n.value),
+        },
         sections,
         input_sha256,
     })
 }
 
 /// Where a model name (id or alias) was first defined.
-struct NameDef {
-    span: Span,
+struct NameDef<'d> {
+    span: &'d Span,
     /// The canonical id the name belongs to.
-    owner: String,
+    owner: &'d str,
     is_alias: bool,
 }
 
-struct Validator<'a> {
+/// An id and the Rust name it gets, for the collision check.
+struct Named<'d> {
+    id: &'d Sp<String>,
+    /// Where to point: the id, or the `rust_name` that overrides it.
+    at: &'d Span,
+    name: String,
+}
+
+struct Validator<'a, 'd> {
     input: &'a str,
     diags: &'a mut Diagnostics,
     /// Every model id and alias seen so far.
-    names: HashMap<String, NameDef>,
-    section_ids: HashMap<String, Span>,
-    /// Rust name -> (id, span of the id) for models and for sections.
-    model_rust_names: HashMap<String, (String, Span)>,
-    section_rust_names: HashMap<String, (String, Span)>,
+    names: HashMap<&'d str, NameDef<'d>>,
+    section_ids: HashMap<&'d str, &'d Span>,
 }
 
-impl Validator<'_> {
-    fn section(&mut self, s: SectionDoc) -> Option<Section> {
-        let id = s.id.and_then(|id| self.section_id(id));
-        let title = self.text(s.title, "title");
+impl<'d> Validator<'_, 'd> {
+    fn check(&mut self, doc: &'d Doc) -> RustNames {
+        if let Some(schema) = &doc.schema {
+            if schema.value != SCHEMA_VERSION {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::UnsupportedSchema,
+                        format!("unsupported schema version {}", schema.value),
+                        schema.span.clone(),
+                        format!("this tool reads schema {SCHEMA_VERSION}"),
+                    )
+                    .with_help(format!("write `schema = {SCHEMA_VERSION}`")),
+                );
+            }
+        }
+        if let Some(source) = &doc.source {
+            self.text(&source.provider, "provider");
+            self.text(&source.url, "url");
+        }
+        let sections = doc.sections.as_deref().unwrap_or_default();
+        if doc.sections.as_ref().is_some_and(Vec::is_empty) {
+            let span = doc.sections_key.clone().unwrap_or(0..0);
+            self.diags.push(
+                Diagnostic::error(Code::NoSections, "the file has no sections", span, "")
+                    .with_help(
+                        "add a `[[section]]` with `id`, `title` and `[[section.group]]` rows",
+                    ),
+            );
+        }
+        let models = sections
+            .iter()
+            .flat_map(|s| s.groups.iter().flatten())
+            .flat_map(|g| g.models.iter().flat_map(|m| &m.value))
+            .count();
+        self.names.reserve(models);
+        let mut section_names = Vec::with_capacity(sections.len());
+        let mut model_names = Vec::with_capacity(models);
+        for s in sections {
+            section_names.extend(self.section(s, &mut model_names));
+        }
+        self.collisions(&section_names, true);
+        self.collisions(&model_names, false);
+        RustNames {
+            sections: section_names.into_iter().map(|n| n.name).collect(),
+            models: model_names.into_iter().map(|n| n.name).collect(),
+        }
+    }
+
+    /// Checks a section and its models; returns the section's Rust name.
+    fn section(
+        &mut self,
+        s: &'d SectionDoc,
+        model_names: &mut Vec<Named<'d>>,
+    ) -> Option<Named<'d>> {
+        let named = s.id.as_ref().and_then(|id| self.section_id(id));
+        self.text(&s.title, "title");
         if s.groups.as_ref().is_some_and(Vec::is_empty) {
             self.diags.push(
                 Diagnostic::error(
@@ -110,47 +181,63 @@ impl Validator<'_> {
                 .with_help("add `[[section.group]]` with `qpm`, `tpm` and `models`"),
             );
         }
-        let mut groups = Vec::new();
-        for g in s.groups.into_iter().flatten() {
-            let models = g.models.map(|models| {
-                if models.value.is_empty() {
-                    self.diags.push(Diagnostic::error(
-                        Code::EmptyModels,
-                        "group lists no models",
-                        models.span,
-                        "empty `models`",
-                    ));
+        for g in s.groups.iter().flatten() {
+            let Some(models) = &g.models else { continue };
+            if models.value.is_empty() {
+                self.diags.push(Diagnostic::error(
+                    Code::EmptyModels,
+                    "group lists no models",
+                    models.span.clone(),
+                    "empty `models`",
+                ));
+            }
+            for m in &models.value {
+                let Some(id) = &m.id else { continue };
+                let id_ok = self.check_id(id, "model id") && self.claim_name(id, &id.value, false);
+                for alias in &m.aliases {
+                    let _ =
+                        self.check_id(alias, "alias") && self.claim_name(alias, &id.value, true);
                 }
-                models
-                    .value
-                    .into_iter()
-                    .filter_map(|m| self.model(m))
-                    .collect::<Vec<Model>>()
-            });
-            if let (Some(qpm), Some(tpm), Some(models)) = (g.qpm, g.tpm, models) {
-                groups.push(Group {
-                    qpm: qpm.value,
-                    tpm: tpm.value,
-                    note: g.note.map(|n| n.value),
-                    models,
-                });
+                if !id_ok {
+                    continue;
+                }
+                let named = match &m.rust_name {
+                    Some(given) => match ident::check_rust_name(&given.value) {
+                        Ok(()) => Named {
+                            id,
+                            at: &given.span,
+                            name: given.value.clone(),
+                        },
+                        Err(reason) => {
+                            self.diags.push(Diagnostic::error(
+                                Code::InvalidRustName,
+                                format!("`rust_name` `{}` {reason}", given.value),
+                                given.span.clone(),
+                                "invalid `rust_name`",
+                            ));
+                            continue;
+                        }
+                    },
+                    None => Named {
+                        id,
+                        at: &id.span,
+                        name: ident::rust_name(&id.value),
+                    },
+                };
+                if self.not_keyword(&named, false) {
+                    model_names.push(named);
+                }
             }
         }
-        let (id, rust_name) = id?;
-        Some(Section {
-            id,
-            rust_name,
-            title: title?,
-            category: s.category.map(|c| c.value),
-            note: s.note.map(|n| n.value),
-            groups,
-        })
+        named
     }
 
     /// Checks a section id; returns it with its Rust name.
-    fn section_id(&mut self, id: Sp<String>) -> Option<(String, String)> {
-        self.check_id(&id, "section id")?;
-        if let Some(first) = self.section_ids.get(&id.value) {
+    fn section_id(&mut self, id: &'d Sp<String>) -> Option<Named<'d>> {
+        if !self.check_id(id, "section id") {
+            return None;
+        }
+        if let Some(first) = self.section_ids.get(id.value.as_str()) {
             self.diags.push(
                 Diagnostic::error(
                     Code::DuplicateSection,
@@ -158,57 +245,24 @@ impl Validator<'_> {
                     id.span.clone(),
                     "defined again here",
                 )
-                .with_secondary(first.clone(), "first defined here"),
+                .with_secondary((*first).clone(), "first defined here"),
             );
             return None;
         }
-        self.section_ids.insert(id.value.clone(), id.span.clone());
-        let name = ident::rust_name(&id.value);
-        self.claim_rust_name(&id, name, None, true)
-            .map(|name| (id.value, name))
-    }
-
-    fn model(&mut self, m: ModelDoc) -> Option<Model> {
-        let id = m.id?;
-        let id_ok =
-            self.check_id(&id, "model id").is_some() && self.claim_name(&id, &id.value, false);
-        let mut aliases = Vec::with_capacity(m.aliases.len());
-        for alias in m.aliases {
-            if self.check_id(&alias, "alias").is_some() && self.claim_name(&alias, &id.value, true)
-            {
-                aliases.push(alias.value);
-            }
-        }
-        if !id_ok {
-            return None;
-        }
-        let rust_name = match m.rust_name {
-            Some(given) => {
-                if let Err(reason) = ident::check_rust_name(&given.value) {
-                    self.diags.push(Diagnostic::error(
-                        Code::InvalidRustName,
-                        format!("`rust_name` `{}` {reason}", given.value),
-                        given.span,
-                        "invalid `rust_name`",
-                    ));
-                    return None;
-                }
-                self.claim_rust_name(&id, given.value.clone(), Some(&given), false)?
-            }
-            None => self.claim_rust_name(&id, ident::rust_name(&id.value), None, false)?,
+        self.section_ids.insert(&id.value, &id.span);
+        let named = Named {
+            id,
+            at: &id.span,
+            name: ident::rust_name(&id.value),
         };
-        Some(Model {
-            id: id.value,
-            aliases,
-            rust_name,
-        })
+        self.not_keyword(&named, true).then_some(named)
     }
 
     /// Checks the id syntax, pointing at the offending character when the
     /// string is written without escapes.
-    fn check_id(&mut self, id: &Sp<String>, what: &str) -> Option<()> {
+    fn check_id(&mut self, id: &Sp<String>, what: &str) -> bool {
         let Err(e) = ident::check_id(&id.value) else {
-            return Some(());
+            return true;
         };
         let span = self.char_span(id, e.offset);
         let shown: String = id.value.chars().take(ident::MAX_ID_LEN + 8).collect();
@@ -226,7 +280,7 @@ impl Validator<'_> {
             )
             .with_help(Code::InvalidId.explanation()),
         );
-        None
+        false
     }
 
     /// The span of byte `offset` of a string value, when the source text is
@@ -245,111 +299,102 @@ impl Validator<'_> {
     }
 
     /// Records a model id or alias; reports it if already taken.
-    fn claim_name(&mut self, name: &Sp<String>, owner: &str, is_alias: bool) -> bool {
-        if let Some(first) = self.names.get(&name.value) {
-            let kind = |alias: bool| if alias { "alias" } else { "model id" };
-            let first_what = if first.is_alias {
-                format!("first defined here, as an alias of `{}`", first.owner)
-            } else {
-                "first defined here, as a model id".to_string()
-            };
-            self.diags.push(
-                Diagnostic::error(
-                    Code::DuplicateModel,
-                    format!("{} `{}` is already defined", kind(is_alias), name.value),
-                    name.span.clone(),
-                    format!(
-                        "defined again here, as {}",
-                        if is_alias {
-                            format!("an alias of `{owner}`")
-                        } else {
-                            "a model id".into()
-                        }
-                    ),
-                )
-                .with_secondary(first.span.clone(), first_what),
+    fn claim_name(&mut self, name: &'d Sp<String>, owner: &'d str, is_alias: bool) -> bool {
+        let Some(first) = self.names.get(name.value.as_str()) else {
+            self.names.insert(
+                &name.value,
+                NameDef {
+                    span: &name.span,
+                    owner,
+                    is_alias,
+                },
             );
-            return false;
-        }
-        self.names.insert(
-            name.value.clone(),
-            NameDef {
-                span: name.span.clone(),
-                owner: owner.to_string(),
-                is_alias,
-            },
+            return true;
+        };
+        let first_what = if first.is_alias {
+            format!("first defined here, as an alias of `{}`", first.owner)
+        } else {
+            "first defined here, as a model id".to_string()
+        };
+        let (kind, again) = if is_alias {
+            ("alias", format!("an alias of `{owner}`"))
+        } else {
+            ("model id", "a model id".to_string())
+        };
+        self.diags.push(
+            Diagnostic::error(
+                Code::DuplicateModel,
+                format!("{kind} `{}` is already defined", name.value),
+                name.span.clone(),
+                format!("defined again here, as {again}"),
+            )
+            .with_secondary(first.span.clone(), first_what),
         );
-        true
+        false
     }
 
-    /// Records the Rust name of a model or section; reports a keyword or a
-    /// second id with the same name.
-    fn claim_rust_name(
-        &mut self,
-        id: &Sp<String>,
-        name: String,
-        given: Option<&Sp<String>>,
-        section: bool,
-    ) -> Option<String> {
-        let at = given.map_or(&id.span, |g| &g.span).clone();
-        if ident::is_keyword(&name) {
-            self.diags.push(
-                Diagnostic::error(
-                    Code::RustNameKeyword,
-                    format!(
-                        "the Rust name of `{}` is `{name}`, a Rust keyword",
-                        id.value
-                    ),
-                    at,
-                    "names a keyword",
-                )
-                .with_help(if section {
-                    "choose another section id"
-                } else {
-                    "add `rust_name = \"...\"` to the model's table"
-                }),
-            );
-            return None;
+    /// Reports a Rust name that is a keyword.
+    fn not_keyword(&mut self, named: &Named<'_>, section: bool) -> bool {
+        if !ident::is_keyword(&named.name) {
+            return true;
         }
-        let names = if section {
-            &mut self.section_rust_names
-        } else {
-            &mut self.model_rust_names
-        };
-        if let Some((first_id, first_span)) = names.get(&name) {
+        self.diags.push(
+            Diagnostic::error(
+                Code::RustNameKeyword,
+                format!(
+                    "the Rust name of `{}` is `{}`, a Rust keyword",
+                    named.id.value, named.name
+                ),
+                named.at.clone(),
+                "names a keyword",
+            )
+            .with_help(if section {
+                "choose another section id"
+            } else {
+                "add `rust_name = \"...\"` to the model's table"
+            }),
+        );
+        false
+    }
+
+    /// Reports every id whose Rust name an earlier id already has.
+    fn collisions(&mut self, named: &[Named<'_>], section: bool) {
+        let mut first: HashMap<&str, &Named<'_>> = HashMap::with_capacity(named.len());
+        for n in named {
+            let Some(earlier) = first.get(n.name.as_str()) else {
+                first.insert(&n.name, n);
+                continue;
+            };
+            let name = &n.name;
             let d = Diagnostic::error(
                 Code::RustNameCollision,
                 format!(
-                    "`{}` and `{first_id}` both have the Rust name `{name}`",
-                    id.value
+                    "`{}` and `{}` both have the Rust name `{name}`",
+                    n.id.value, earlier.id.value
                 ),
-                at,
+                n.at.clone(),
                 format!("`{name}` again here"),
             )
-            .with_secondary(first_span.clone(), format!("`{name}` first here"));
+            .with_secondary(earlier.at.clone(), format!("`{name}` first here"));
             self.diags.push(if section {
                 d.with_help("rename one of the sections")
             } else {
                 d.with_help("give one of them `rust_name = \"...\"`")
             });
-            return None;
         }
-        names.insert(name.clone(), (id.value.clone(), at));
-        Some(name)
     }
 
-    /// A required text; empty or blank is an error.
-    fn text(&mut self, text: Option<Sp<String>>, key: &str) -> Option<String> {
-        let text = text?;
-        if text.value.trim().is_empty() {
-            self.diags.push(Diagnostic::error(
-                Code::EmptyText,
-                format!("`{key}` is empty"),
-                text.span,
-                "empty",
-            ));
-            return None;
+    /// Reports a required text that is empty or blank.
+    fn text(&mut self, text: &Option<Sp<String>>, key: &str) {
+        if let Some(text) = text {
+            if text.value.trim().is_empty() {
+                self.diags.push(Diagnostic::error(
+                    Code::EmptyText,
+                    format!("`{key}` is empty"),
+                    text.span.clone(),
+                    "empty",
+                ));
+            }
         }
-        Some(text.value)
     }
 }

@@ -1,1 +1,85 @@
-fn main() {}
+//! Lookup of a model by id: the generated `from_id` against phf, std's
+//! HashMap and a sequential `match` (what strum's EnumString generates), on
+//! the real table and on a synthetic one of 10,000 models; and the cost of
+//! `id()`, `limits()` and `Limits::check`.
+//!
+//! `cargo bench -p limits-bench --bench lookup`
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use limits_bench::{
+    big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, synthetic,
+};
+use modelstudio_limits::{Model, Usage};
+
+fn real_table(c: &mut Criterion) {
+    let map = hashmap_real();
+    // A canonical id from the middle of the table, an alias, and a miss of a
+    // length that ids have.
+    for (case, name) in [
+        ("hit", "qwen2.5-vl-72b-instruct"),
+        ("alias", "qwen-turbo-1101"),
+        ("miss", "qwen2.5-vl-99b-instruct"),
+    ] {
+        let mut g = c.benchmark_group(format!("real/{case}"));
+        g.bench_function("generated", |b| b.iter(|| Model::from_id(black_box(name))));
+        g.bench_function("phf", |b| b.iter(|| from_id_phf(black_box(name))));
+        g.bench_function("hashmap", |b| b.iter(|| map.get(black_box(name)).copied()));
+        g.bench_function("match", |b| {
+            b.iter(|| match_real::from_str_match(black_box(name)))
+        });
+        g.finish();
+    }
+}
+
+fn big_table(c: &mut Criterion) {
+    let map = hashmap_big();
+    let hit = synthetic::model_id(5_001);
+    let alias = synthetic::alias(5_000).unwrap();
+    let miss = synthetic::model_id(10_001);
+    for (case, name) in [("hit", &hit), ("alias", &alias), ("miss", &miss)] {
+        let name = name.as_str();
+        let mut g = c.benchmark_group(format!("10k/{case}"));
+        g.bench_function("generated", |b| {
+            b.iter(|| big::Model::from_id(black_box(name)))
+        });
+        g.bench_function("phf", |b| b.iter(|| from_id_phf_big(black_box(name))));
+        g.bench_function("hashmap", |b| b.iter(|| map.get(black_box(name)).copied()));
+        g.finish();
+    }
+}
+
+fn accessors(c: &mut Criterion) {
+    let mut g = c.benchmark_group("accessors");
+    g.bench_function("id", |b| b.iter(|| black_box(Model::QwenMax).id()));
+    g.bench_function("limits", |b| b.iter(|| black_box(Model::QwenMax).limits()));
+    let usage = Usage {
+        requests: 59,
+        tokens: 99_000,
+    };
+    g.bench_function("check/pass", |b| {
+        b.iter(|| black_box(Model::QwqPlus).limits().check(black_box(usage)))
+    });
+    let over = Usage {
+        requests: 61,
+        tokens: 150_000,
+    };
+    g.bench_function("check/exceeded", |b| {
+        b.iter(|| black_box(Model::QwqPlus).limits().check(black_box(over)))
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = real_table, big_table, accessors
+}
+criterion_main!(benches);

@@ -450,29 +450,62 @@ impl Model {
 }
 const LOOKUP_SEED: u64 = 0;
 const LOOKUP_BITS: u32 = 6;
-const LOOKUP_DISPLACEMENTS: &[u32; 10] = &[1, 6, 0, 21, 0, 1, 9, 46, 0, 0];
+const LOOKUP_DISPLACEMENTS: &[u32; 10] = &[2, 4, 13, 10, 30, 0, 0, 2, 25, 14];
 const LOOKUP_NAMES: &[&str; 64] = &[
-    "qwen2.5-vl-3b-instruct",
-    "qwen-max-latest",
+    "qwen-turbo-latest",
+    "qwen-vl-plus",
     "",
-    "qwen1.5-110b-chat",
-    "qwen-plus",
+    "qwen2-72b-instruct",
+    "qwen-max",
     "qwen2.5-14b-instruct",
+    "qwen-plus-0125",
+    "qwen2.5-7b-instruct",
+    "qwen-turbo-2024-11-01",
+    "qwen2-7b-instruct",
+    "qwen2.5-omni-7b",
+    "qwen1.5-7b-chat",
+    "qwen-plus",
+    "qwen-vl-max",
+    "qwen2.5-7b-instruct-1m",
+    "qvq-max-2025-03-25",
     "",
+    "",
+    "qwen-max-0125",
+    "qwen2.5-vl-7b-instruct",
+    "qwen2.5-vl-3b-instruct",
+    "qwen-max-2025-01-25",
+    "qwen-mt-plus",
+    "qwen2-57b-a14b-instruct",
+    "",
+    "",
+    "qwen-plus-latest",
+    "",
+    "",
+    "",
+    "",
+    "qwen2.5-72b-instruct",
+    "qwen1.5-14b-chat",
+    "qwen1.5-110b-chat",
+    "qwen2.5-vl-72b-instruct",
+    "qwen1.5-72b-chat",
+    "qwq-plus",
     "qwen-turbo",
-    "qwen1.5-32b-chat",
+    "qwen2.5-32b-instruct",
     "",
+    "",
+    "qwen-turbo-1101",
+    "",
+    "qwen-plus-2025-01-25",
+    "",
+    "",
+    "qwen-max-latest",
     "qvq-max",
     "",
-    "qwq-plus",
     "",
-    "",
-    "",
+    "qwen-mt-turbo",
     "qwen2.5-14b-instruct-1m",
-    "qwen-turbo-2024-11-01",
     "",
-    "",
-    "qwen2-57b-a14b-instruct",
+    "qwen2.5-vl-32b-instruct",
     "",
     "qvq-max-latest",
     "",
@@ -480,65 +513,65 @@ const LOOKUP_NAMES: &[&str; 64] = &[
     "",
     "",
     "",
-    "qwen2.5-vl-7b-instruct",
-    "qwen-mt-turbo",
-    "",
-    "qwen-plus-0125",
-    "qwen2.5-32b-instruct",
-    "qwen-mt-plus",
-    "",
-    "qwen2-72b-instruct",
-    "",
-    "",
-    "qwen2.5-vl-72b-instruct",
-    "qwen1.5-7b-chat",
-    "qwen2.5-omni-7b",
-    "qwen-vl-plus",
-    "",
-    "qwen-turbo-1101",
-    "qwen2-7b-instruct",
-    "qwen-max",
-    "",
-    "qwen1.5-14b-chat",
-    "",
-    "qwen2.5-72b-instruct",
-    "qwen2.5-7b-instruct",
-    "qwen-turbo-latest",
-    "qwen-max-0125",
-    "qwen-plus-2025-01-25",
-    "qwen-max-2025-01-25",
-    "qwen-vl-max",
-    "qwen2.5-7b-instruct-1m",
-    "qwen-plus-latest",
-    "qvq-max-2025-03-25",
     "text-embedding-v3",
     "",
-    "",
-    "qwen2.5-vl-32b-instruct",
-    "qwen1.5-72b-chat",
+    "qwen1.5-32b-chat",
 ];
 const LOOKUP_MODELS: &[Option<Model>; 64] = &[
-    Some(Model::Qwen2_5Vl3bInstruct),
-    Some(Model::QwenMaxLatest),
+    Some(Model::QwenTurboLatest),
+    Some(Model::QwenVlPlus),
     None,
-    Some(Model::Qwen1_5_110bChat),
-    Some(Model::QwenPlus),
+    Some(Model::Qwen2_72bInstruct),
+    Some(Model::QwenMax),
     Some(Model::Qwen2_5_14bInstruct),
+    Some(Model::QwenPlus2025_01_25),
+    Some(Model::Qwen2_5_7bInstruct),
+    Some(Model::QwenTurbo2024_11_01),
+    Some(Model::Qwen2_7bInstruct),
+    Some(Model::Qwen2_5Omni7b),
+    Some(Model::Qwen1_5_7bChat),
+    Some(Model::QwenPlus),
+    Some(Model::QwenVlMax),
+    Some(Model::Qwen2_5_7bInstruct1m),
+    Some(Model::QvqMax2025_03_25),
     None,
-    Some(Model::QwenTurbo),
-    Some(Model::Qwen1_5_32bChat),
     None,
-    Some(Model::QvqMax),
+    Some(Model::QwenMax2025_01_25),
+    Some(Model::Qwen2_5Vl7bInstruct),
+    Some(Model::Qwen2_5Vl3bInstruct),
+    Some(Model::QwenMax2025_01_25),
+    Some(Model::QwenMtPlus),
+    Some(Model::Qwen2_57bA14bInstruct),
     None,
+    None,
+    Some(Model::QwenPlusLatest),
+    None,
+    None,
+    None,
+    None,
+    Some(Model::Qwen2_5_72bInstruct),
+    Some(Model::Qwen1_5_14bChat),
+    Some(Model::Qwen1_5_110bChat),
+    Some(Model::Qwen2_5Vl72bInstruct),
+    Some(Model::Qwen1_5_72bChat),
     Some(Model::QwqPlus),
+    Some(Model::QwenTurbo),
+    Some(Model::Qwen2_5_32bInstruct),
     None,
     None,
-    None,
-    Some(Model::Qwen2_5_14bInstruct1m),
     Some(Model::QwenTurbo2024_11_01),
     None,
+    Some(Model::QwenPlus2025_01_25),
     None,
-    Some(Model::Qwen2_57bA14bInstruct),
+    None,
+    Some(Model::QwenMaxLatest),
+    Some(Model::QvqMax),
+    None,
+    None,
+    Some(Model::QwenMtTurbo),
+    Some(Model::Qwen2_5_14bInstruct1m),
+    None,
+    Some(Model::Qwen2_5Vl32bInstruct),
     None,
     Some(Model::QvqMaxLatest),
     None,
@@ -546,81 +579,39 @@ const LOOKUP_MODELS: &[Option<Model>; 64] = &[
     None,
     None,
     None,
-    Some(Model::Qwen2_5Vl7bInstruct),
-    Some(Model::QwenMtTurbo),
-    None,
-    Some(Model::QwenPlus2025_01_25),
-    Some(Model::Qwen2_5_32bInstruct),
-    Some(Model::QwenMtPlus),
-    None,
-    Some(Model::Qwen2_72bInstruct),
-    None,
-    None,
-    Some(Model::Qwen2_5Vl72bInstruct),
-    Some(Model::Qwen1_5_7bChat),
-    Some(Model::Qwen2_5Omni7b),
-    Some(Model::QwenVlPlus),
-    None,
-    Some(Model::QwenTurbo2024_11_01),
-    Some(Model::Qwen2_7bInstruct),
-    Some(Model::QwenMax),
-    None,
-    Some(Model::Qwen1_5_14bChat),
-    None,
-    Some(Model::Qwen2_5_72bInstruct),
-    Some(Model::Qwen2_5_7bInstruct),
-    Some(Model::QwenTurboLatest),
-    Some(Model::QwenMax2025_01_25),
-    Some(Model::QwenPlus2025_01_25),
-    Some(Model::QwenMax2025_01_25),
-    Some(Model::QwenVlMax),
-    Some(Model::Qwen2_5_7bInstruct1m),
-    Some(Model::QwenPlusLatest),
-    Some(Model::QvqMax2025_03_25),
     Some(Model::TextEmbeddingV3),
     None,
-    None,
-    Some(Model::Qwen2_5Vl32bInstruct),
-    Some(Model::Qwen1_5_72bChat),
+    Some(Model::Qwen1_5_32bChat),
 ];
 /// Hashes a name for the generated lookup: eight bytes at a time, each
-/// word mixed by a folded 64x64->128-bit multiply (as wyhash), then a
-/// murmur3 finalizer so every bit of the result depends on every input bit.
+/// word mixed by a folded 64x64->128-bit multiply (as wyhash), and one more
+/// fold at the end so both halves of the result depend on every input bit.
 #[inline]
 pub(crate) const fn lookup_hash(bytes: &[u8], seed: u64) -> u64 {
     const K1: u64 = 0xa076_1d64_78bd_642f;
     const K2: u64 = 0xe703_7ed1_a0b4_28db;
     let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K1);
-    let mut i = 0;
-    while i + 8 <= bytes.len() {
-        let word = u64::from_le_bytes([
-            bytes[i],
-            bytes[i + 1],
-            bytes[i + 2],
-            bytes[i + 3],
-            bytes[i + 4],
-            bytes[i + 5],
-            bytes[i + 6],
-            bytes[i + 7],
-        ]);
-        h = lookup_fold(h ^ word ^ K2, K1);
-        i += 8;
+    let mut rest = bytes;
+    while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+        h = lookup_fold(h ^ u64::from_le_bytes(*word) ^ K2, K1);
+        rest = tail;
     }
-    if i < bytes.len() {
-        let mut word = 0u64;
-        let mut shift = 0;
-        while i < bytes.len() {
-            word |= (bytes[i] as u64) << shift;
-            shift += 8;
-            i += 1;
-        }
+    if !rest.is_empty() {
+        let word = match bytes.last_chunk::<8>() {
+            Some(last) => u64::from_le_bytes(*last),
+            None => {
+                let mut word = 0u64;
+                let mut i = 0;
+                while i < rest.len() {
+                    word |= (rest[i] as u64) << (8 * i);
+                    i += 1;
+                }
+                word
+            }
+        };
         h = lookup_fold(h ^ word ^ K2, K1);
     }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+    lookup_fold(h, K2)
 }
 /// The 128-bit product of `a` and `b`, its halves xor-ed together.
 #[inline]
@@ -641,11 +632,28 @@ pub(crate) const fn lookup_slot(hash: u64, displacement: u32, bits: u32) -> usiz
     let step = (hash >> 32) as u32 | 1;
     ((hash as u32).wrapping_add(displacement.wrapping_mul(step)) >> (32 - bits)) as usize
 }
-/// Byte-wise equality, usable in `const fn`.
+/// Byte-wise equality, usable in `const fn`: lengths first, then eight
+/// bytes at a time.
 #[inline]
-pub(crate) const fn lookup_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+pub(crate) const fn lookup_eq(whole_a: &[u8], whole_b: &[u8]) -> bool {
+    if whole_a.len() != whole_b.len() {
         return false;
+    }
+    let (mut a, mut b) = (whole_a, whole_b);
+    while let (Some((x, a_rest)), Some((y, b_rest))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if u64::from_ne_bytes(*x) != u64::from_ne_bytes(*y) {
+            return false;
+        }
+        a = a_rest;
+        b = b_rest;
+    }
+    if a.is_empty() {
+        return true;
+    }
+    if let (Some(x), Some(y)) = (whole_a.last_chunk::<8>(), whole_b.last_chunk::<8>()) {
+        return u64::from_ne_bytes(*x) == u64::from_ne_bytes(*y);
     }
     let mut i = 0;
     while i < a.len() {
