@@ -640,9 +640,10 @@ pub(crate) const fn lookup_eq(whole_a: &[u8], whole_b: &[u8]) -> bool {
         return false;
     }
     let (mut a, mut b) = (whole_a, whole_b);
-    while let (Some((x, a_rest)), Some((y, b_rest))) =
-        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
-    {
+    while let (Some((x, a_rest)), Some((y, b_rest))) = (
+        a.split_first_chunk::<8>(),
+        b.split_first_chunk::<8>(),
+    ) {
         if u64::from_ne_bytes(*x) != u64::from_ne_bytes(*y) {
             return false;
         }
