@@ -42,28 +42,31 @@ pub fn from_id_phf_big(s: &str) -> Option<big::Model> {
     phf_big::MAP.get(s).map(|&i| big::Model::ALL[i as usize])
 }
 
-/// A std HashMap over every id and alias of the real table.
-pub fn hashmap_real() -> HashMap<&'static str, Model> {
-    Model::ALL
+/// A std HashMap over every id and alias of `models`, whose ids and aliases
+/// `names` gives.
+fn hashmap<M: Copy>(
+    models: &'static [M],
+    names: impl Fn(M) -> (&'static str, &'static [&'static str]),
+) -> HashMap<&'static str, M> {
+    models
         .iter()
         .flat_map(|&m| {
-            std::iter::once(m.id())
-                .chain(m.aliases().iter().copied())
+            let (id, aliases) = names(m);
+            std::iter::once(id)
+                .chain(aliases.iter().copied())
                 .map(move |n| (n, m))
         })
         .collect()
 }
 
+/// A std HashMap over every id and alias of the real table.
+pub fn hashmap_real() -> HashMap<&'static str, Model> {
+    hashmap(Model::ALL, |m| (m.id(), m.aliases()))
+}
+
 /// A std HashMap over every id and alias of the synthetic table.
 pub fn hashmap_big() -> HashMap<&'static str, big::Model> {
-    big::Model::ALL
-        .iter()
-        .flat_map(|&m| {
-            std::iter::once(m.id())
-                .chain(m.aliases().iter().copied())
-                .map(move |n| (n, m))
-        })
-        .collect()
+    hashmap(big::Model::ALL, |m| (m.id(), m.aliases()))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! allow it.
 //!
 //! One state per key holds both dimensions of a GCRA (two theoretical
-//! arrival times, updated together under one lock), so a request refused by
+//! arrival times in one atomic word, updated together), so a request refused by
 //! the TPM limit spends nothing of the QPM limit, unlike two independent
 //! limiters. No 60-second window admits more than the limit (after
 //! [`Config::headroom`]), for requests and for tokens.
@@ -30,7 +30,7 @@
 //! ```
 //!
 //! Across processes (the limits are account-wide), feature `redis` gives
-//! [`RedisThrottle`](crate::redis::RedisThrottle): the same algorithm as one
+//! `redis::RedisThrottle`: the same algorithm as one
 //! Lua script, on the server's clock. Feature `tokio` adds `acquire(..).await`.
 #![warn(missing_docs)]
 
