@@ -196,6 +196,7 @@ fn export_json_lists_every_model_in_file_order() {
             "qpm": 60,
             "tpm": 100000,
             "section": "qwen",
+            "deprecated": null,
         })
     );
     assert_eq!(json["sections"].as_array().unwrap().len(), 7);
@@ -207,4 +208,91 @@ fn export_of_an_invalid_file_prints_no_json() {
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("error[E005]"));
+}
+
+#[test]
+fn warnings_are_shown_and_deny_warnings_makes_them_fatal() {
+    let file = fixture("good/warnings.toml");
+    let run = limits(&["check", &file]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("warning[W001]"), "{}", run.stderr);
+    assert!(run.stderr.contains("warning[W002]"), "{}", run.stderr);
+    assert!(run.stdout.contains(": ok: 3 models"));
+
+    let run = limits(&["check", "--deny-warnings", &file]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("warnings are denied"));
+    assert!(run.stdout.is_empty());
+
+    let clean = path("limits.toml").to_string_lossy().into_owned();
+    assert_eq!(limits(&["check", "--deny-warnings", &clean]).code, 0);
+}
+
+#[test]
+fn check_format_json_gives_located_diagnostics() {
+    let file = fixture("bad/duplicate_models.toml");
+    let run = limits(&["check", "--format", "json", &file]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr, "");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let items = json.as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    let first = &items[0];
+    assert_eq!(first["code"], "E008");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["file"], file.as_str());
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(27), Some(3))
+    );
+    assert_eq!(
+        (first["end_line"].as_u64(), first["end_column"].as_u64()),
+        (Some(27), Some(13))
+    );
+    let labels = first["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 2);
+    assert_eq!(labels[1]["message"], "first defined here, as a model id");
+    assert_eq!(labels[1]["line"].as_u64(), Some(16));
+
+    let valid = limits(&[
+        "check",
+        "--format",
+        "json",
+        &path("limits.toml").to_string_lossy(),
+    ]);
+    assert_eq!((valid.code, valid.stdout.trim()), (0, "[]"));
+}
+
+#[test]
+fn check_format_github_annotates_the_lines() {
+    let file = fixture("bad/schema_version.toml");
+    let run = limits(&["check", "--format", "github", &file]);
+    assert_eq!(run.code, 1);
+    let line = run.stdout.lines().next().unwrap();
+    assert!(
+        line.starts_with("::error file=") && line.contains(",line=1,col=10,endLine=1,endColumn=11,title=E006::unsupported schema version 2%0Ahelp: write `schema = 1`"),
+        "{line}"
+    );
+    let warnings = limits(&["check", "--format=github", &fixture("good/warnings.toml")]);
+    assert_eq!(warnings.code, 0);
+    assert_eq!(
+        warnings
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("::warning "))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn export_shows_deprecation() {
+    let run = limits(&["export", &fixture("good/deprecated.toml")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["models"][0]["deprecated"], serde_json::Value::Null);
+    assert_eq!(
+        json["models"][1]["deprecated"],
+        "retired by the provider on 2026-01-31; use chat-2"
+    );
 }

@@ -46,6 +46,10 @@ pub enum Code {
     EmptyText,
     /// E017: the file is not valid UTF-8.
     NotUtf8,
+    /// W001 (warning): a group whose tpm is lower than its qpm.
+    TpmBelowQpm,
+    /// W002 (warning): two adjacent groups of one section with equal limits.
+    AdjacentEqualGroups,
 }
 
 impl Code {
@@ -68,6 +72,8 @@ impl Code {
         Code::InvalidRustName,
         Code::EmptyText,
         Code::NotUtf8,
+        Code::TpmBelowQpm,
+        Code::AdjacentEqualGroups,
     ];
 
     /// The code as printed, e.g. `E003`.
@@ -90,6 +96,8 @@ impl Code {
             Code::InvalidRustName => "E015",
             Code::EmptyText => "E016",
             Code::NotUtf8 => "E017",
+            Code::TpmBelowQpm => "W001",
+            Code::AdjacentEqualGroups => "W002",
         }
     }
 
@@ -126,6 +134,12 @@ impl Code {
             }
             Code::EmptyText => "A required text (provider, url, title) is empty.",
             Code::NotUtf8 => "The file must be UTF-8 text.",
+            Code::TpmBelowQpm => {
+                "A warning: a tokens-per-minute limit below the queries-per-minute limit is likely two swapped numbers."
+            }
+            Code::AdjacentEqualGroups => {
+                "A warning: adjacent groups with equal limits are likely a mistranscribed merged cell; merge them or check the source."
+            }
         }
     }
 }
@@ -193,6 +207,19 @@ impl Diagnostic {
         }
     }
 
+    /// A warning with `code` and `message` about `span`, labelled `label`.
+    pub fn warning(
+        code: Code,
+        message: impl Into<String>,
+        span: Range<usize>,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Self::error(code, message, span, label)
+        }
+    }
+
     /// Adds a second place that explains this finding.
     pub fn with_secondary(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
         self.secondary.push(Label {
@@ -253,6 +280,42 @@ fn clamp_span(source: &str, span: &Range<usize>) -> Range<usize> {
         end += 1;
     }
     start..end
+}
+
+/// A span as lines and columns (1-based; columns count characters).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// Line of the span's start.
+    pub line: usize,
+    /// Column of the span's start.
+    pub column: usize,
+    /// Line of the span's end.
+    pub end_line: usize,
+    /// Column of the span's end (exclusive).
+    pub end_column: usize,
+}
+
+impl Location {
+    /// Where `span` is in `source` (clamped to the text and to char
+    /// boundaries, like rendering).
+    pub fn of(source: &str, span: &Range<usize>) -> Location {
+        let span = clamp_span(source, span);
+        let (line, column) = line_col(source, span.start);
+        let (end_line, end_column) = line_col(source, span.end);
+        Location {
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
+}
+
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
 /// Every finding of one input, sorted by position.
@@ -391,10 +454,31 @@ mod tests {
 
     #[test]
     fn codes_are_distinct_and_numbered_in_order() {
-        for (i, code) in Code::ALL.iter().enumerate() {
+        let (errors, warnings): (Vec<Code>, Vec<Code>) =
+            Code::ALL.iter().partition(|c| c.as_str().starts_with('E'));
+        for (i, code) in errors.iter().enumerate() {
             assert_eq!(code.as_str(), format!("E{:03}", i + 1));
-            assert!(!code.explanation().is_empty());
         }
+        for (i, code) in warnings.iter().enumerate() {
+            assert_eq!(code.as_str(), format!("W{:03}", i + 1));
+        }
+        assert!(Code::ALL.iter().all(|c| !c.explanation().is_empty()));
+    }
+
+    #[test]
+    fn locations_count_lines_and_characters() {
+        let src = "ab\néx = 1\n";
+        assert_eq!(
+            Location::of(src, &(5..7)),
+            Location {
+                line: 2,
+                column: 2,
+                end_line: 2,
+                end_column: 4
+            }
+        );
+        assert_eq!(Location::of(src, &(0..0)).line, 1);
+        assert_eq!(Location::of(src, &(100..200)).line, 3);
     }
 
     #[test]

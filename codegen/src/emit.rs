@@ -35,7 +35,11 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
             doc.push(String::new());
             doc.push(format!(" Note: {}", markdown_text(note)));
         }
-        quote! { #(#[doc = #doc])* #name }
+        let deprecated = r.model.deprecated.as_ref().map(|reason| {
+            let reason = Literal::string(reason);
+            quote!(#[deprecated(note = #reason)])
+        });
+        quote! { #(#[doc = #doc])* #deprecated #name }
     });
     let model_paths: Vec<_> = rows
         .iter()
@@ -60,7 +64,12 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         let v = ident(&r.section.rust_name);
         quote!(Section::#v)
     });
-    let lookup = lookup_tokens(&rows, &model_paths);
+    // Items that name every variant must not warn about deprecated ones.
+    let allow = rows
+        .iter()
+        .any(|r| r.model.deprecated.is_some())
+        .then(|| quote!(#[allow(deprecated)]));
+    let lookup = lookup_tokens(&rows, &model_paths, allow.as_ref());
     let sections = &table.sections;
     let s = Literal::usize_unsuffixed(sections.len());
     let section_variants = sections.iter().map(|sec| {
@@ -100,6 +109,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         ///
         /// Parse an id or an alias with [`Model::from_id`] or `str::parse`;
         /// [`Model::limits`] gives the model's QPM and TPM.
+        #allow
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
         pub enum Model {
@@ -111,6 +121,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         const MODEL_ALIASES: &[&[&str]; #n] = &[#(#aliases),*];
         const MODEL_SECTIONS: &[Section; #n] = &[#(#model_sections),*];
 
+        #allow
         impl Model {
             /// Every model, in the order of the table.
             pub const ALL: &'static [Model] = &[#(#model_paths),*];
@@ -164,6 +175,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         const SECTION_IDS: &[&str; #s] = &[#(#section_ids),*];
         const SECTION_TITLES: &[&str; #s] = &[#(#section_titles),*];
         const SECTION_CATEGORIES: &[Option<&str>; #s] = &[#(#section_categories),*];
+        #allow
         const SECTION_MODELS: &[&[Model]; #s] = &[#(#section_models),*];
 
         impl Section {
@@ -204,7 +216,11 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
 
 /// The tables and functions of the perfect-hash lookup of every id and
 /// alias (see [`crate::phash`]).
-fn lookup_tokens(rows: &[ModelRow<'_>], model_paths: &[TokenStream]) -> TokenStream {
+fn lookup_tokens(
+    rows: &[ModelRow<'_>],
+    model_paths: &[TokenStream],
+    allow: Option<&TokenStream>,
+) -> TokenStream {
     let names: Vec<(&str, &TokenStream)> = rows
         .iter()
         .zip(model_paths)
@@ -247,6 +263,7 @@ fn lookup_tokens(rows: &[ModelRow<'_>], model_paths: &[TokenStream]) -> TokenStr
         const LOOKUP_BITS: u32 = #bits;
         const LOOKUP_DISPLACEMENTS: &[u32; #b] = &[#(#displacements),*];
         const LOOKUP_NAMES: &[&str; #m] = &[#(#slot_names),*];
+        #allow
         const LOOKUP_MODELS: &[Option<Model>; #m] = &[#(#slot_models),*];
         #(#fns)*
     }

@@ -69,6 +69,8 @@ pub struct Model {
     pub aliases: Vec<String>,
     /// The `Model` variant's name (derived from the id or given).
     pub rust_name: String,
+    /// Why the model is deprecated (it becomes `#[deprecated]`), if it is.
+    pub deprecated: Option<String>,
 }
 
 /// A model together with the section and group it belongs to.

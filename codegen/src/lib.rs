@@ -57,7 +57,7 @@ mod phash;
 #[cfg(feature = "codegen")]
 mod write;
 
-pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity};
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Location, Severity};
 pub use ir::{Group, Model, ModelRow, Section, Source, Summary, Table};
 pub use validate::SCHEMA_VERSION;
 #[cfg(feature = "codegen")]
@@ -68,17 +68,10 @@ use sha2::{Digest, Sha256};
 /// Parses and validates a limits file.
 ///
 /// Returns the validated table, or every finding (sorted by position) when
-/// there is at least one error. Render findings with
-/// [`Diagnostics::render`].
+/// there is at least one error. Warnings of a valid file are dropped here;
+/// [`check`] returns them. Render findings with [`Diagnostics::render`].
 pub fn parse_and_validate(input: &str) -> Result<Table, Diagnostics> {
-    let mut diags = Diagnostics::new();
-    let table = parse::parse(input, &mut diags)
-        .and_then(|doc| validate::validate(input, doc, sha256_hex(input.as_bytes()), &mut diags));
-    diags.sort();
-    match table {
-        Some(table) if !diags.has_errors() => Ok(table),
-        _ => Err(diags),
-    }
+    check(input).into_result()
 }
 
 /// Like [`parse_and_validate`], for raw bytes: input that is not UTF-8 is
@@ -86,21 +79,60 @@ pub fn parse_and_validate(input: &str) -> Result<Table, Diagnostics> {
 /// against `String::from_utf8_lossy(input)`, whose text before that byte
 /// is the same.
 pub fn parse_and_validate_bytes(input: &[u8]) -> Result<Table, Diagnostics> {
+    check_bytes(input).into_result()
+}
+
+/// What [`check`] found: the table (when there is no error) and every
+/// finding, warnings included, sorted by position.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The validated table, if the file has no error.
+    pub table: Option<Table>,
+    /// Every error and warning.
+    pub diagnostics: Diagnostics,
+}
+
+impl Checked {
+    /// The table, or the findings when there is an error.
+    pub fn into_result(self) -> Result<Table, Diagnostics> {
+        match self.table {
+            Some(table) if !self.diagnostics.has_errors() => Ok(table),
+            _ => Err(self.diagnostics),
+        }
+    }
+}
+
+/// Parses and validates a limits file, keeping warnings.
+pub fn check(input: &str) -> Checked {
+    let mut diagnostics = Diagnostics::new();
+    let table = parse::parse(input, &mut diagnostics).and_then(|doc| {
+        validate::validate(input, doc, sha256_hex(input.as_bytes()), &mut diagnostics)
+    });
+    diagnostics.sort();
+    let table = table.filter(|_| !diagnostics.has_errors());
+    Checked { table, diagnostics }
+}
+
+/// [`check`] for raw bytes (see [`parse_and_validate_bytes`]).
+pub fn check_bytes(input: &[u8]) -> Checked {
     match std::str::from_utf8(input) {
-        Ok(text) => parse_and_validate(text),
+        Ok(text) => check(text),
         Err(e) => {
             let at = e.valid_up_to();
             let lossy_len = String::from_utf8_lossy(&input[at..])
                 .chars()
                 .next()
                 .map_or(0, char::len_utf8);
-            Err(Diagnostic::error(
-                Code::NotUtf8,
-                "the file is not valid UTF-8",
-                at..at + lossy_len,
-                "invalid byte here",
-            )
-            .into())
+            Checked {
+                table: None,
+                diagnostics: Diagnostic::error(
+                    Code::NotUtf8,
+                    "the file is not valid UTF-8",
+                    at..at + lossy_len,
+                    "invalid byte here",
+                )
+                .into(),
+            }
         }
     }
 }

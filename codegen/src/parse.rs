@@ -58,6 +58,8 @@ pub(crate) struct SectionDoc {
 
 #[derive(Debug)]
 pub(crate) struct GroupDoc {
+    /// The `[[section.group]]` header (or inline table).
+    pub span: Span,
     pub qpm: Option<Sp<u32>>,
     pub tpm: Option<Sp<u32>>,
     pub note: Option<Sp<String>>,
@@ -70,6 +72,8 @@ pub(crate) struct ModelDoc {
     pub id: Option<Sp<String>>,
     pub aliases: Vec<Sp<String>>,
     pub rust_name: Option<Sp<String>>,
+    /// Why the model is deprecated, if it is.
+    pub deprecated: Option<Sp<String>>,
 }
 
 /// Parses `input` and checks its shape. Syntax errors stop here (`None`): a
@@ -113,7 +117,7 @@ const ROOT_KEYS: &[&str] = &["schema", "source", "section"];
 const SOURCE_KEYS: &[&str] = &["provider", "url", "region", "retrieved", "note"];
 const SECTION_KEYS: &[&str] = &["id", "title", "category", "note", "group"];
 const GROUP_KEYS: &[&str] = &["qpm", "tpm", "note", "models"];
-const MODEL_KEYS: &[&str] = &["id", "aliases", "rust_name"];
+const MODEL_KEYS: &[&str] = &["id", "aliases", "rust_name", "deprecated"];
 
 fn source_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> SourceDoc {
     let f = Fields::new(table, span, "`[source]`", SOURCE_KEYS, diags);
@@ -142,8 +146,15 @@ fn section_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> Sect
 }
 
 fn group_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> GroupDoc {
-    let f = Fields::new(table, span, "`[[section.group]]`", GROUP_KEYS, diags);
+    let f = Fields::new(
+        table,
+        span.clone(),
+        "`[[section.group]]`",
+        GROUP_KEYS,
+        diags,
+    );
     GroupDoc {
+        span,
         qpm: f.required(diags, "qpm", integer),
         tpm: f.required(diags, "tpm", integer),
         note: f.optional(diags, "note", string),
@@ -170,6 +181,7 @@ fn model_doc(item: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Mod
             }),
             aliases: Vec::new(),
             rust_name: None,
+            deprecated: None,
         }),
         DeValue::Table(table) => {
             let f = Fields::new(table, item.span(), "a model table", MODEL_KEYS, diags);
@@ -182,6 +194,7 @@ fn model_doc(item: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Mod
                     })
                     .unwrap_or_default(),
                 rust_name: f.optional(diags, "rust_name", string),
+                deprecated: f.optional(diags, "deprecated", string),
             })
         }
         other => {

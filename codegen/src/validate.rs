@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ident;
 use crate::ir::{Group, Model, Section, Source, Table};
-use crate::parse::{Doc, SectionDoc, Sp, Span};
+use crate::parse::{Doc, GroupDoc, SectionDoc, Sp, Span};
 
 /// The only format version this crate reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -58,6 +58,7 @@ fn lower(doc: Doc, names: RustNames, input_sha256: String) -> Option<Table> {
                     id: m.id?.value,
                     aliases: m.aliases.into_iter().map(|a| a.value).collect(),
                     rust_name: model_names.next()?,
+                    deprecated: m.deprecated.map(|d| d.value),
                 });
             }
             groups.push(Group {
@@ -181,7 +182,54 @@ impl<'d> Validator<'_, 'd> {
                 .with_help("add `[[section.group]]` with `qpm`, `tpm` and `models`"),
             );
         }
-        for g in s.groups.iter().flatten() {
+        let groups = s.groups.as_deref().unwrap_or_default();
+        for g in groups {
+            if let (Some(qpm), Some(tpm)) = (&g.qpm, &g.tpm) {
+                if tpm.value < qpm.value {
+                    self.diags.push(
+                        Diagnostic::warning(
+                            Code::TpmBelowQpm,
+                            format!(
+                                "tpm ({}) is lower than qpm ({}): every request would have to use less than one token",
+                                tpm.value, qpm.value
+                            ),
+                            tpm.span.clone(),
+                            "lower than qpm",
+                        )
+                        .with_secondary(qpm.span.clone(), "qpm")
+                        .with_help("were the two numbers swapped?"),
+                    );
+                }
+            }
+        }
+        for pair in groups.windows(2) {
+            let limits = |g: &GroupDoc| {
+                g.qpm
+                    .as_ref()
+                    .zip(g.tpm.as_ref())
+                    .map(|(q, t)| (q.value, t.value))
+            };
+            if let (Some(a), Some(b)) = (limits(&pair[0]), limits(&pair[1])) {
+                if a == b {
+                    self.diags.push(
+                        Diagnostic::warning(
+                            Code::AdjacentEqualGroups,
+                            format!(
+                                "two adjacent groups have the same limits ({} QPM, {} TPM)",
+                                a.0, a.1
+                            ),
+                            pair[1].span.clone(),
+                            "same limits as the group above",
+                        )
+                        .with_secondary(pair[0].span.clone(), "this group")
+                        .with_help(
+                            "merge them, or check the source: a merged cell may have been copied into the wrong row",
+                        ),
+                    );
+                }
+            }
+        }
+        for g in groups {
             let Some(models) = &g.models else { continue };
             if models.value.is_empty() {
                 self.diags.push(Diagnostic::error(

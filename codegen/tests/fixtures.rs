@@ -125,3 +125,13 @@ fn config_changes_header_and_types_path() {
         .types_path("not a path")
         .is_err());
 }
+
+#[test]
+fn warnings_do_not_stop_generation_and_render_located() {
+    let input = std::fs::read_to_string("tests/fixtures/good/warnings.toml").unwrap();
+    let checked = limits_codegen::check(&input);
+    assert!(checked.table.is_some());
+    assert!(!checked.diagnostics.has_errors());
+    assert_eq!(checked.diagnostics.len(), 2);
+    insta::assert_snapshot!(checked.diagnostics.render("warnings.toml", &input, false));
+}

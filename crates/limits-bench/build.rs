@@ -30,6 +30,14 @@ fn main() {
         .unwrap();
     std::fs::write(out.join("big.rs"), config.generate(&big)).unwrap();
 
+    // Generated code with a deprecated model must compile without warnings
+    // (clippy -D warnings builds this crate).
+    println!("cargo::rerun-if-changed=../../codegen/tests/fixtures/good/deprecated.toml");
+    let deprecated_toml =
+        std::fs::read_to_string("../../codegen/tests/fixtures/good/deprecated.toml").unwrap();
+    let deprecated = limits_codegen::parse_and_validate(&deprecated_toml).unwrap();
+    std::fs::write(out.join("deprecated.rs"), config.generate(&deprecated)).unwrap();
+
     let real_toml = std::fs::read_to_string("../../limits.toml").unwrap();
     let real = limits_codegen::parse_and_validate(&real_toml).expect("limits.toml is valid");
     std::fs::write(out.join("phf_real.rs"), phf_of(&real)).unwrap();

@@ -16,6 +16,11 @@ pub mod big {
     include!(concat!(env!("OUT_DIR"), "/big.rs"));
 }
 
+/// limits-codegen's output for a table with a deprecated model.
+pub mod deprecated {
+    include!(concat!(env!("OUT_DIR"), "/deprecated.rs"));
+}
+
 /// phf maps over the real table.
 pub mod phf_real {
     include!(concat!(env!("OUT_DIR"), "/phf_real.rs"));
@@ -89,6 +94,15 @@ mod tests {
             assert_eq!(from_id_phf(miss), None);
             assert_eq!(match_real::from_str_match(miss), None);
         }
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn deprecated_models_still_work() {
+        use deprecated::Model;
+        assert_eq!(Model::from_id("chat-old"), Some(Model::Chat1));
+        assert_eq!(Model::Chat1.id(), "chat-1");
+        assert_eq!(Model::ALL, &[Model::Chat2, Model::Chat1]);
     }
 
     #[test]

@@ -3,12 +3,44 @@
 use std::io;
 use std::path::Path;
 
-use crate::{input, Io, EXIT_INVALID, EXIT_OK};
+use crate::{findings, input, CheckFormat, Io, EXIT_INVALID, EXIT_OK};
 
-pub(crate) fn run(file: &Path, color: bool, io: &mut Io<'_>) -> io::Result<u8> {
-    let Some(table) = input::load(file, color, io.stderr)? else {
+pub(crate) fn run(
+    file: &Path,
+    format: CheckFormat,
+    deny_warnings: bool,
+    color: bool,
+    io: &mut Io<'_>,
+) -> io::Result<u8> {
+    let loaded = input::read(file)?;
+    let diagnostics = &loaded.checked.diagnostics;
+    let origin = file.display().to_string();
+    match format {
+        CheckFormat::Human => {
+            if !diagnostics.is_empty() {
+                write!(
+                    io.stderr,
+                    "{}",
+                    diagnostics.render(&origin, &loaded.text, color)
+                )?;
+            }
+        }
+        CheckFormat::Json => findings::write_json(io.stdout, &origin, &loaded.text, diagnostics)?,
+        CheckFormat::Github => {
+            findings::write_github(io.stdout, &origin, &loaded.text, diagnostics)?
+        }
+    }
+    let Some(table) = &loaded.checked.table else {
         return Ok(EXIT_INVALID);
     };
-    writeln!(io.stdout, "{}: ok: {}", file.display(), table.summary())?;
+    if deny_warnings && !diagnostics.is_empty() {
+        if format == CheckFormat::Human {
+            writeln!(io.stderr, "error: warnings are denied (--deny-warnings)")?;
+        }
+        return Ok(EXIT_INVALID);
+    }
+    if format == CheckFormat::Human {
+        writeln!(io.stdout, "{origin}: ok: {}", table.summary())?;
+    }
     Ok(EXIT_OK)
 }

@@ -25,6 +25,12 @@ pub enum Command {
         /// The limits file.
         #[arg(default_value = "limits.toml")]
         file: PathBuf,
+        /// How to print findings.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+        /// Exit 1 when there are warnings, as when there are errors.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Regenerate the typed crate's code from the limits file.
     Gen {
@@ -58,6 +64,17 @@ pub enum Color {
     Always,
     /// Never.
     Never,
+}
+
+/// Formats of `limits check`'s findings.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// rustc-style, on stderr, with a summary line on stdout when valid.
+    Human,
+    /// A JSON array of diagnostics on stdout.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...`) on stdout.
+    Github,
 }
 
 /// Formats of `limits export`.

@@ -39,6 +39,7 @@ struct Model<'a> {
     qpm: u32,
     tpm: u32,
     section: &'a str,
+    deprecated: Option<&'a str>,
 }
 
 fn export(table: &Table) -> Export<'_> {
@@ -69,6 +70,7 @@ fn export(table: &Table) -> Export<'_> {
                 qpm: r.group.qpm,
                 tpm: r.group.tpm,
                 section: &r.section.id,
+                deprecated: r.model.deprecated.as_deref(),
             })
             .collect(),
     }

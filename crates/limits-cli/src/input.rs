@@ -3,21 +3,37 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use limits_codegen::Table;
+use limits_codegen::{Checked, Table};
 
-/// Reads `path` and validates it. I/O errors come back as `Err` (exit 2);
-/// an invalid file has its findings written to stderr and gives `Ok(None)`
-/// (exit 1).
-pub(crate) fn load(path: &Path, color: bool, stderr: &mut dyn Write) -> io::Result<Option<Table>> {
+/// A limits file's bytes, as text for rendering, and what checking found.
+pub(crate) struct Loaded {
+    /// The file's text (lossy where it is not UTF-8, which is an error).
+    pub text: String,
+    /// The table and the findings.
+    pub checked: Checked,
+}
+
+/// Reads `path` and checks it. I/O errors come back as `Err` (exit 2).
+pub(crate) fn read(path: &Path) -> io::Result<Loaded> {
     let bytes = std::fs::read(path)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))?;
-    match limits_codegen::parse_and_validate_bytes(&bytes) {
-        Ok(table) => Ok(Some(table)),
-        Err(diagnostics) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let origin = path.display().to_string();
-            write!(stderr, "{}", diagnostics.render(&origin, &text, color))?;
-            Ok(None)
-        }
+    let checked = limits_codegen::check_bytes(&bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(Loaded { text, checked })
+}
+
+/// Reads and checks `path`, writing findings (warnings too) to stderr
+/// rustc-style; `Ok(None)` (exit 1) when the file has errors.
+pub(crate) fn load(path: &Path, color: bool, stderr: &mut dyn Write) -> io::Result<Option<Table>> {
+    let loaded = read(path)?;
+    let diagnostics = &loaded.checked.diagnostics;
+    if !diagnostics.is_empty() {
+        let origin = path.display().to_string();
+        write!(
+            stderr,
+            "{}",
+            diagnostics.render(&origin, &loaded.text, color)
+        )?;
     }
+    Ok(loaded.checked.table)
 }

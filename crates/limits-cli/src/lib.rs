@@ -16,6 +16,7 @@
 mod check;
 mod cli;
 mod export;
+mod findings;
 mod gen;
 mod input;
 
@@ -24,7 +25,7 @@ use std::io::Write;
 
 use clap::Parser;
 
-pub use cli::{Cli, Color, Command, ExportFormat};
+pub use cli::{CheckFormat, Cli, Color, Command, ExportFormat};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -73,7 +74,11 @@ where
         Color::Never => false,
     };
     let result = match &cli.command {
-        Command::Check { file } => check::run(file, color, io),
+        Command::Check {
+            file,
+            format,
+            deny_warnings,
+        } => check::run(file, *format, *deny_warnings, color, io),
         Command::Gen {
             check,
             input,
