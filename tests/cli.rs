@@ -296,3 +296,131 @@ fn export_shows_deprecation() {
         "retired by the provider on 2026-01-31; use chat-2"
     );
 }
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn real_table() -> String {
+    std::fs::read_to_string(path("limits.toml")).unwrap()
+}
+
+#[test]
+fn diff_reports_changes_and_their_semver_impact() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(dir.path(), "old.toml", &real_table());
+    let raised = real_table().replace("tpm = 19_020", "tpm = 20_000");
+    let new = write(dir.path(), "new.toml", &raised);
+    let run = limits(&["diff", &old, &new]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("~ qwen-mt-turbo: TPM raised 19020 -> 20000 (+5.2%)  [patch]"),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .ends_with("1 change; semver impact on modelstudio-limits: patch\n"));
+
+    let removed = real_table().replace(r#"models = ["qwq-plus"]"#, r#"models = ["qwq-plus-2"]"#);
+    let new = write(dir.path(), "removed.toml", &removed);
+    let json = limits(&["diff", "--format", "json", &old, &new]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["impact"], "major");
+    let kinds: Vec<&str> = value["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["model_added", "model_removed"]);
+    assert_eq!(limits(&["diff", "--deny", "major", &old, &new]).code, 1);
+    assert_eq!(limits(&["diff", "--deny", "minor", &old, &old]).code, 0);
+    let same = limits(&["diff", &old, &old]);
+    assert!(same.stdout.ends_with("no changes\n"));
+}
+
+#[test]
+fn diff_deny_minor_catches_additions_but_deny_major_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(dir.path(), "old.toml", &real_table());
+    let added = real_table().replace(
+        r#"models = ["qwen-max"]"#,
+        r#"models = ["qwen-max", "qwen-max-2"]"#,
+    );
+    let new = write(dir.path(), "new.toml", &added);
+    assert_eq!(limits(&["diff", "--deny", "major", &old, &new]).code, 0);
+    assert_eq!(limits(&["diff", "--deny", "minor", &old, &new]).code, 1);
+}
+
+#[test]
+fn diff_against_a_git_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    let file = write(dir.path(), "limits.toml", &real_table());
+    git(&["add", "limits.toml"]);
+    git(&["commit", "-q", "-m", "table"]);
+    write(
+        dir.path(),
+        "limits.toml",
+        &real_table().replace("qpm = 1_800", "qpm = 900"),
+    );
+    let run = limits(&["diff", "--git", "HEAD", &file]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with(&format!("limits diff HEAD:{file} -> {file}\n")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("~ text-embedding-v3: QPM lowered 1800 -> 900 (-50.0%)"),
+        "{}",
+        run.stdout
+    );
+
+    let bad = limits(&["diff", "--git", "no-such-rev", &file]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("git show no-such-rev:./limits.toml"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn diff_of_an_invalid_file_shows_its_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(dir.path(), "old.toml", &real_table());
+    let new = write(
+        dir.path(),
+        "new.toml",
+        &real_table().replace("qpm = 60\n", "qpm = 0\n"),
+    );
+    let run = limits(&["diff", &old, &new]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("error[E005]"), "{}", run.stderr);
+    assert_eq!(
+        limits(&["diff", &old]).code,
+        2,
+        "one file without --git is a usage error"
+    );
+}

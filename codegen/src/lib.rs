@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod diagnostic;
+pub mod diff;
 pub mod ident;
 pub mod ir;
 mod parse;

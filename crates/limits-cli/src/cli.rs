@@ -44,6 +44,22 @@ pub enum Command {
         #[arg(long, default_value = "crates/modelstudio-limits/src/generated.rs")]
         output: PathBuf,
     },
+    /// Compare two limits files: what changed, and the semver impact on the
+    /// generated crate.
+    Diff {
+        /// `OLD NEW`, or with `--git`, the file to compare (default
+        /// `limits.toml`).
+        files: Vec<PathBuf>,
+        /// Compare the file at this git revision with the working tree.
+        #[arg(long, value_name = "REV")]
+        git: Option<String>,
+        /// How to print the changes.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+        format: DiffFormat,
+        /// Exit 1 when the impact reaches this level (a CI policy).
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        deny: Option<DenyLevel>,
+    },
     /// Print the table in a machine-readable format.
     Export {
         /// The output format.
@@ -75,6 +91,24 @@ pub enum CheckFormat {
     Json,
     /// GitHub Actions workflow commands (`::error file=...`) on stdout.
     Github,
+}
+
+/// Formats of `limits diff`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// One line per change, then the impact.
+    Human,
+    /// One JSON object: `impact` and `changes`.
+    Json,
+}
+
+/// Levels of `limits diff --deny`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DenyLevel {
+    /// Fail on minor or major changes.
+    Minor,
+    /// Fail on major changes.
+    Major,
 }
 
 /// Formats of `limits export`.

@@ -17,9 +17,14 @@ pub(crate) struct Loaded {
 pub(crate) fn read(path: &Path) -> io::Result<Loaded> {
     let bytes = std::fs::read(path)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))?;
-    let checked = limits_codegen::check_bytes(&bytes);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    Ok(Loaded { text, checked })
+    Ok(checked(&bytes))
+}
+
+/// Checks a file's bytes.
+pub(crate) fn checked(bytes: &[u8]) -> Loaded {
+    let checked = limits_codegen::check_bytes(bytes);
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    Loaded { text, checked }
 }
 
 /// Reads and checks `path`, writing findings (warnings too) to stderr

@@ -15,6 +15,7 @@
 
 mod check;
 mod cli;
+mod diff;
 mod export;
 mod findings;
 mod gen;
@@ -25,7 +26,7 @@ use std::io::Write;
 
 use clap::Parser;
 
-pub use cli::{CheckFormat, Cli, Color, Command, ExportFormat};
+pub use cli::{CheckFormat, Cli, Color, Command, DenyLevel, DiffFormat, ExportFormat};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -85,6 +86,12 @@ where
             output,
         } => gen::run(input, output, *check, color, io),
         Command::Export { format, file } => export::run(file, *format, color, io),
+        Command::Diff {
+            files,
+            git,
+            format,
+            deny,
+        } => diff::run(files, git.as_deref(), *format, *deny, color, io),
     };
     match result {
         Ok(code) => code,
