@@ -135,3 +135,22 @@ fn warnings_do_not_stop_generation_and_render_located() {
     assert_eq!(checked.diagnostics.len(), 2);
     insta::assert_snapshot!(checked.diagnostics.render("warnings.toml", &input, false));
 }
+
+#[test]
+fn a_ten_megabyte_file_is_read_and_its_last_line_located() {
+    // A valid file grown to 10 MB by a long note, then one error on its
+    // last line: the error is found and located, nothing panics.
+    let mut input =
+        String::from("schema = 1\n\n[source]\nprovider = \"P\"\nurl = \"https://p\"\nnote = \"");
+    input.push_str(&"0123456789".repeat(1_000_000));
+    input.push_str(
+        "\"\n\n[[section]]\nid = \"a\"\ntitle = \"A\"\n\n[[section.group]]\nqpm = 1\ntpm = 1\nmodels = [\"Bad\"]\n",
+    );
+    assert!(input.len() > 10_000_000);
+    let diagnostics = limits_codegen::parse_and_validate(&input).unwrap_err();
+    assert_eq!(diagnostics.len(), 1);
+    let d = diagnostics.iter().next().unwrap();
+    assert_eq!(d.code, limits_codegen::Code::InvalidId);
+    let at = limits_codegen::Location::of(&input, &d.primary.span);
+    assert_eq!((at.line, at.column), (15, 12));
+}
