@@ -42,3 +42,16 @@ fn header_names_the_command_and_the_input_hash() {
     assert!(generated.contains(&format!("// limits.toml sha256: {}", table.input_sha256)));
     assert_eq!(table.input_sha256.len(), 64);
 }
+
+#[test]
+fn json_schema_is_fresh_and_named_by_limits_toml() {
+    let expected = limits_codegen::json_schema();
+    let committed = path("limits.schema.json");
+    let current = std::fs::read_to_string(&committed).unwrap_or_default();
+    if current != expected {
+        limits_codegen::write_if_changed(&committed, &expected).unwrap();
+        panic!("limits.schema.json was stale and has been regenerated: review it and commit it");
+    }
+    let limits = std::fs::read_to_string(path("limits.toml")).unwrap();
+    assert!(limits.starts_with("#:schema ./limits.schema.json\n"));
+}

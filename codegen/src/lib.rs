@@ -55,6 +55,10 @@ mod format;
 mod lookup_fns;
 #[cfg(feature = "codegen")]
 mod phash;
+#[cfg(feature = "schema")]
+mod schema;
+#[cfg(feature = "schema")]
+pub use schema::json_schema;
 #[cfg(feature = "codegen")]
 mod write;
 

@@ -94,7 +94,7 @@ pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Option<Doc> {
         return None;
     }
     let span = root.span();
-    let fields = Fields::new(root.get_ref(), span, "the top level", ROOT_KEYS, diags);
+    let fields = Fields::new(root.get_ref(), span, "the top level", keys::ROOT, diags);
     let schema = fields.required(diags, "schema", integer);
     let source = fields.required(diags, "source", |v, diags| {
         let (table, span) = expect_table(v, "the `[source]` table", diags)?;
@@ -113,14 +113,17 @@ pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Option<Doc> {
     })
 }
 
-const ROOT_KEYS: &[&str] = &["schema", "source", "section"];
-const SOURCE_KEYS: &[&str] = &["provider", "url", "region", "retrieved", "note"];
-const SECTION_KEYS: &[&str] = &["id", "title", "category", "note", "group"];
-const GROUP_KEYS: &[&str] = &["qpm", "tpm", "note", "models"];
-const MODEL_KEYS: &[&str] = &["id", "aliases", "rust_name", "deprecated"];
+/// The keys of each table of the format.
+pub(crate) mod keys {
+    pub const ROOT: &[&str] = &["schema", "source", "section"];
+    pub const SOURCE: &[&str] = &["provider", "url", "region", "retrieved", "note"];
+    pub const SECTION: &[&str] = &["id", "title", "category", "note", "group"];
+    pub const GROUP: &[&str] = &["qpm", "tpm", "note", "models"];
+    pub const MODEL: &[&str] = &["id", "aliases", "rust_name", "deprecated"];
+}
 
 fn source_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> SourceDoc {
-    let f = Fields::new(table, span, "`[source]`", SOURCE_KEYS, diags);
+    let f = Fields::new(table, span, "`[source]`", keys::SOURCE, diags);
     SourceDoc {
         provider: f.required(diags, "provider", string),
         url: f.required(diags, "url", string),
@@ -131,7 +134,7 @@ fn source_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> Sourc
 }
 
 fn section_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> SectionDoc {
-    let f = Fields::new(table, span.clone(), "`[[section]]`", SECTION_KEYS, diags);
+    let f = Fields::new(table, span.clone(), "`[[section]]`", keys::SECTION, diags);
     SectionDoc {
         id: f.required(diags, "id", string),
         title: f.required(diags, "title", string),
@@ -150,7 +153,7 @@ fn group_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> GroupD
         table,
         span.clone(),
         "`[[section.group]]`",
-        GROUP_KEYS,
+        keys::GROUP,
         diags,
     );
     GroupDoc {
@@ -184,7 +187,7 @@ fn model_doc(item: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Mod
             deprecated: None,
         }),
         DeValue::Table(table) => {
-            let f = Fields::new(table, item.span(), "a model table", MODEL_KEYS, diags);
+            let f = Fields::new(table, item.span(), "a model table", keys::MODEL, diags);
             Some(ModelDoc {
                 id: f.required(diags, "id", string),
                 aliases: f

@@ -60,6 +60,8 @@ pub enum Command {
         #[arg(long, value_enum, value_name = "LEVEL")]
         deny: Option<DenyLevel>,
     },
+    /// Print the JSON Schema of the limits file format (for editors).
+    Schema,
     /// Print the table in a machine-readable format.
     Export {
         /// The output format.

@@ -86,6 +86,10 @@ where
             output,
         } => gen::run(input, output, *check, color, io),
         Command::Export { format, file } => export::run(file, *format, color, io),
+        Command::Schema => io
+            .stdout
+            .write_all(limits_codegen::json_schema().as_bytes())
+            .map(|()| EXIT_OK),
         Command::Diff {
             files,
             git,

@@ -1,0 +1,196 @@
+//! A JSON Schema of the limits file format, derived (schemars) from the
+//! types below, for editors (Taplo, Tombi) that complete and check keys.
+//!
+//! The schema states keys, types, ranges and the id syntax; the rules that
+//! span rows (uniqueness, Rust names) only the validator checks. A test
+//! keeps these types' keys equal to the parser's.
+
+use std::num::NonZeroU32;
+
+use schemars::JsonSchema;
+
+/// A rate-limit table (limits.toml). `limits check` is the authority: it
+/// also checks uniqueness of ids and aliases and the Rust names.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields, title = "limits.toml")]
+#[allow(dead_code)] // only described, never built
+struct LimitsFile {
+    /// The format version: 1.
+    #[schemars(range(min = 1, max = 1))]
+    schema: u32,
+    /// Where the numbers come from.
+    source: Source,
+    /// The sections of the provider's table, in its order.
+    #[schemars(length(min = 1))]
+    section: Vec<Section>,
+}
+
+/// Where the numbers come from.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Source {
+    /// Who publishes the limits.
+    #[schemars(length(min = 1))]
+    provider: String,
+    /// The page the limits were read from.
+    #[schemars(length(min = 1))]
+    url: String,
+    /// The deployment region the limits apply to.
+    region: Option<String>,
+    /// When the page was read: a TOML date, e.g. 2025-04-01.
+    #[schemars(extend("format" = "date"))]
+    retrieved: Option<String>,
+    /// Free text.
+    note: Option<String>,
+}
+
+/// One table of the provider's page; becomes a `Section` variant.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Section {
+    /// Unique id.
+    #[schemars(
+        regex(pattern = r"^[a-z](?:[a-z]|[0-9](?:\.[0-9])*)*(?:-(?:[a-z]|[0-9](?:\.[0-9])*)+)*$"),
+        length(max = 64)
+    )]
+    id: String,
+    /// The title as the source gives it.
+    #[schemars(length(min = 1))]
+    title: String,
+    /// The heading above the section in the source.
+    category: Option<String>,
+    /// Free text.
+    note: Option<String>,
+    /// Rows of limits shared by the models they list.
+    #[schemars(length(min = 1))]
+    group: Vec<Group>,
+}
+
+/// One row of limits shared by every model listed.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Group {
+    /// Queries per minute, 1 to 4294967295.
+    qpm: NonZeroU32,
+    /// Tokens per minute, 1 to 4294967295.
+    tpm: NonZeroU32,
+    /// Free text.
+    note: Option<String>,
+    /// The models sharing these limits.
+    #[schemars(length(min = 1))]
+    models: Vec<ModelEntry>,
+}
+
+/// A model: its id, or a table with aliases, a Rust name or a deprecation.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+enum ModelEntry {
+    /// Just the id.
+    Id(
+        #[schemars(
+            regex(
+                pattern = r"^[a-z](?:[a-z]|[0-9](?:\.[0-9])*)*(?:-(?:[a-z]|[0-9](?:\.[0-9])*)+)*$"
+            ),
+            length(max = 64)
+        )]
+        String,
+    ),
+    /// The id and more.
+    Table(ModelTable),
+}
+
+/// A model with aliases, a Rust name or a deprecation.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ModelTable {
+    /// The canonical id, unique across the file.
+    #[schemars(
+        regex(pattern = r"^[a-z](?:[a-z]|[0-9](?:\.[0-9])*)*(?:-(?:[a-z]|[0-9](?:\.[0-9])*)+)*$"),
+        length(max = 64)
+    )]
+    id: String,
+    /// Other names of the model, each unique across the file.
+    aliases: Option<Vec<String>>,
+    /// The `Model` variant's name instead of the one derived from the id.
+    #[schemars(regex(pattern = r"^[A-Z][A-Za-z0-9]*(?:_[0-9][A-Za-z0-9]*)*$"))]
+    rust_name: Option<String>,
+    /// Why the model is deprecated; the variant becomes `#[deprecated]`.
+    deprecated: Option<String>,
+}
+
+/// The JSON Schema of the format, pretty-printed, ending with a newline.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(LimitsFile);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::keys;
+
+    fn properties<'a>(schema: &'a serde_json::Value, def: Option<&str>) -> Vec<&'a str> {
+        let object = match def {
+            None => schema,
+            Some(name) => &schema["$defs"][name],
+        };
+        let mut keys: Vec<&str> = object["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{def:?} has no properties"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    fn sorted(keys: &[&'static str]) -> Vec<&'static str> {
+        let mut keys = keys.to_vec();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn the_schema_has_exactly_the_parsers_keys() {
+        let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+        assert_eq!(properties(&schema, None), sorted(keys::ROOT));
+        assert_eq!(properties(&schema, Some("Source")), sorted(keys::SOURCE));
+        assert_eq!(properties(&schema, Some("Section")), sorted(keys::SECTION));
+        assert_eq!(properties(&schema, Some("Group")), sorted(keys::GROUP));
+        assert_eq!(properties(&schema, Some("ModelTable")), sorted(keys::MODEL));
+    }
+
+    #[test]
+    fn the_id_pattern_agrees_with_the_validator() {
+        let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+        let pattern = schema["$defs"]["ModelTable"]["properties"]["id"]["pattern"]
+            .as_str()
+            .unwrap();
+        let regex = regex::Regex::new(pattern).unwrap();
+        // Every string of up to five symbols of this alphabet: the pattern
+        // accepts exactly what the validator accepts (length aside).
+        let alphabet = ["a", "z", "0", "9", "-", ".", "A", "_"];
+        let mut strings = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        for s in &strings {
+            assert_eq!(
+                regex.is_match(s),
+                crate::ident::check_id(s).is_ok(),
+                "{s:?}"
+            );
+        }
+    }
+}
