@@ -1,0 +1,27 @@
+//! Arbitrary bytes through parse -> validate -> generate. Asserts: no panic;
+//! every span of every finding in bounds and on char boundaries; every
+//! accepted input generates code that syn parses.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let checked = limits_codegen::check_bytes(data);
+    let text = String::from_utf8_lossy(data);
+    for d in &checked.diagnostics {
+        for label in std::iter::once(&d.primary).chain(&d.secondary) {
+            assert!(label.span.start <= label.span.end, "{d:?}");
+            assert!(label.span.end <= text.len(), "{d:?}");
+            assert!(text.is_char_boundary(label.span.start), "{d:?}");
+            assert!(text.is_char_boundary(label.span.end), "{d:?}");
+        }
+    }
+    // Rendering must not panic either.
+    let _ = checked.diagnostics.render("fuzz.toml", &text, false);
+    if let Some(table) = checked.table {
+        let code = limits_codegen::generate(&table);
+        if let Err(e) = syn::parse_file(&code) {
+            panic!("generated code does not parse: {e}\n{code}");
+        }
+    }
+});
