@@ -9,6 +9,11 @@ use std::num::NonZeroU32;
 
 use schemars::JsonSchema;
 
+/// The id syntax as a regex without look-around (editors' engines lack
+/// it): a letter, then letters and digits, `.` only between two digits,
+/// `-` between non-empty segments. Length is checked separately.
+const ID_PATTERN: &str = r"^[a-z](?:[a-z]|[0-9](?:\.[0-9])*)*(?:-(?:[a-z]|[0-9](?:\.[0-9])*)+)*$";
+
 /// A rate-limit table (limits.toml). `limits check` is the authority: it
 /// also checks uniqueness of ids and aliases and the Rust names.
 #[derive(JsonSchema)]
@@ -52,7 +57,7 @@ struct Source {
 struct Section {
     /// Unique id.
     #[schemars(
-        regex(pattern = r"^[a-z](?:[a-z]|[0-9](?:\.[0-9])*)*(?:-(?:[a-z]|[0-9](?:\.[0-9])*)+)*$"),
+        regex(pattern = ID_PATTERN),
         length(max = 64)
     )]
     id: String,
@@ -93,7 +98,7 @@ enum ModelEntry {
     Id(
         #[schemars(
             regex(
-                pattern = r"^[a-z](?:[a-z]|[0-9](?:\.[0-9])*)*(?:-(?:[a-z]|[0-9](?:\.[0-9])*)+)*$"
+                pattern = ID_PATTERN
             ),
             length(max = 64)
         )]
@@ -110,7 +115,7 @@ enum ModelEntry {
 struct ModelTable {
     /// The canonical id, unique across the file.
     #[schemars(
-        regex(pattern = r"^[a-z](?:[a-z]|[0-9](?:\.[0-9])*)*(?:-(?:[a-z]|[0-9](?:\.[0-9])*)+)*$"),
+        regex(pattern = ID_PATTERN),
         length(max = 64)
     )]
     id: String,
