@@ -182,14 +182,7 @@ mod tests {
         // Every string of up to five symbols of this alphabet: the pattern
         // accepts exactly what the validator accepts (length aside).
         let alphabet = ["a", "z", "0", "9", "-", ".", "A", "_"];
-        let mut strings = vec![String::new()];
-        for _ in 0..5 {
-            let longer: Vec<String> = strings
-                .iter()
-                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
-                .collect();
-            strings.extend(longer);
-        }
+        let strings = crate::ident::strings_over(&alphabet, 5);
         for s in &strings {
             assert_eq!(
                 regex.is_match(s),

@@ -13,6 +13,9 @@ use limits_throttle::{
 };
 use modelstudio_limits::{Limits, Model};
 
+mod common;
+use common::{max_per_minute, Rng};
+
 thread_local! {
     /// The time the limiter read last on this thread.
     static LAST_NOW: Cell<u64> = const { Cell::new(0) };
@@ -29,38 +32,6 @@ impl Clock for RecordingClock {
         LAST_NOW.with(|c| c.set(now));
         now
     }
-}
-
-/// A small deterministic generator (xorshift64*), one per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// The most units in any window of 60 s over `events` (time, units).
-fn max_per_minute(events: &mut [(u64, u64)]) -> u64 {
-    events.sort_unstable();
-    let mut best = 0;
-    let mut sum = 0;
-    let mut start = 0;
-    for end in 0..events.len() {
-        sum += events[end].1;
-        while events[end].0 - events[start].0 >= MINUTE_NS {
-            sum -= events[start].1;
-            start += 1;
-        }
-        best = best.max(sum);
-    }
-    best
 }
 
 fn hammer(config: Config, reconcile_to_half: bool) {

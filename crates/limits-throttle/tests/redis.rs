@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use limits_throttle::redis::{FailurePolicy, RedisConfig, RedisThrottle};
-use limits_throttle::{Config, Rates, Refusal, MINUTE_NS};
+use limits_throttle::{Config, Rates, Refusal};
 use modelstudio_limits::{Limits, Model};
+
+mod common;
+use common::{max_per_minute, Rng};
 
 /// Held by every test that talks to the server, so that command counts are
 /// not disturbed by another test of this file.
@@ -339,13 +342,10 @@ fn several_clients_never_exceed_either_limit_in_any_minute() {
                     },
                 )
                 .unwrap();
-                let mut x = client + 1;
+                let mut rng = Rng(client + 1);
                 for _ in 0..300 {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    let now = now_us.fetch_add(x % 400_000, Ordering::SeqCst);
-                    let tokens = x % (rates.tokens.burst + 1);
+                    let now = now_us.fetch_add(rng.below(400_000), Ordering::SeqCst);
+                    let tokens = rng.below(rates.tokens.burst + 1);
                     if t.try_acquire_with("acct", Model::QwqPlus, limits, tokens, Some(now))
                         .is_ok()
                     {
@@ -355,21 +355,10 @@ fn several_clients_never_exceed_either_limit_in_any_minute() {
             });
         }
     });
-    let mut events = admitted.lock().unwrap().clone();
-    events.sort_unstable();
-    let window = |units: &dyn Fn(&(u64, u64)) -> u64| {
-        let mut best = 0;
-        for (i, e) in events.iter().enumerate() {
-            let sum: u64 = events[i..]
-                .iter()
-                .take_while(|f| f.0 - e.0 < MINUTE_NS)
-                .map(units)
-                .sum();
-            best = best.max(sum);
-        }
-        best
-    };
-    let (requests, tokens) = (window(&|_| 1), window(&|e| e.1));
+    let events = admitted.lock().unwrap().clone();
+    let mut requests: Vec<(u64, u64)> = events.iter().map(|&(t, _)| (t, 1)).collect();
+    let requests = max_per_minute(&mut requests);
+    let tokens = max_per_minute(&mut events.clone());
     assert!(
         requests <= rates.requests.effective,
         "{requests} requests in a minute"
