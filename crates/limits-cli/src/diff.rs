@@ -92,10 +92,7 @@ fn from_git(rev: &str, file: &Path) -> io::Result<Side> {
 fn valid<'a>(side: &'a Side, color: bool, io: &mut Io<'_>) -> io::Result<Option<&'a Table>> {
     let checked = &side.loaded.checked;
     if checked.table.is_none() {
-        let text = checked
-            .diagnostics
-            .render(&side.name, &side.loaded.text, color);
-        write!(io.stderr, "{text}")?;
+        side.loaded.report(&side.name, color, io.stderr)?;
     }
     Ok(checked.table.as_ref())
 }

@@ -13,6 +13,17 @@ pub(crate) struct Loaded {
     pub checked: Checked,
 }
 
+impl Loaded {
+    /// Writes the findings (warnings too), rustc-style, if there are any.
+    pub(crate) fn report(&self, origin: &str, color: bool, out: &mut dyn Write) -> io::Result<()> {
+        let diagnostics = &self.checked.diagnostics;
+        if diagnostics.is_empty() {
+            return Ok(());
+        }
+        write!(out, "{}", diagnostics.render(origin, &self.text, color))
+    }
+}
+
 /// Reads `path` and checks it. I/O errors come back as `Err` (exit 2).
 pub(crate) fn read(path: &Path) -> io::Result<Loaded> {
     let bytes = std::fs::read(path)
@@ -31,14 +42,6 @@ pub(crate) fn checked(bytes: &[u8]) -> Loaded {
 /// rustc-style; `Ok(None)` (exit 1) when the file has errors.
 pub(crate) fn load(path: &Path, color: bool, stderr: &mut dyn Write) -> io::Result<Option<Table>> {
     let loaded = read(path)?;
-    let diagnostics = &loaded.checked.diagnostics;
-    if !diagnostics.is_empty() {
-        let origin = path.display().to_string();
-        write!(
-            stderr,
-            "{}",
-            diagnostics.render(&origin, &loaded.text, color)
-        )?;
-    }
+    loaded.report(&path.display().to_string(), color, stderr)?;
     Ok(loaded.checked.table)
 }

@@ -124,24 +124,19 @@ fn admits_up_to_the_burst_then_says_how_long_to_wait() {
     // qwq-plus: 60 QPM, 100,000 TPM; a burst of 6 requests, 10,000 tokens.
     let t = throttle(&url, "burst", Config::default());
     let now = 1_000_000_000_000u64; // us
+    let acquire = |account, now| {
+        t.try_acquire_with(
+            account,
+            Model::QwqPlus,
+            Model::QwqPlus.limits(),
+            10,
+            Some(now),
+        )
+    };
     for _ in 0..6 {
-        let _ = t
-            .try_acquire_with(
-                "acct",
-                Model::QwqPlus,
-                Model::QwqPlus.limits(),
-                10,
-                Some(now),
-            )
-            .unwrap();
+        let _ = acquire("acct", now).unwrap();
     }
-    let Err(Refusal::RetryAfter(wait)) = t.try_acquire_with(
-        "acct",
-        Model::QwqPlus,
-        Model::QwqPlus.limits(),
-        10,
-        Some(now),
-    ) else {
+    let Err(Refusal::RetryAfter(wait)) = acquire("acct", now) else {
         panic!("a seventh request at once was admitted")
     };
     // 55 requests per minute after the burst: one every 60/55 s.
@@ -154,34 +149,10 @@ fn admits_up_to_the_burst_then_says_how_long_to_wait() {
         "{wait_ns} ns, expected {expected} ns"
     );
     let wait_us = wait_ns.div_ceil(1_000);
-    assert!(t
-        .try_acquire_with(
-            "acct",
-            Model::QwqPlus,
-            Model::QwqPlus.limits(),
-            10,
-            Some(now + wait_us - 1)
-        )
-        .is_err());
-    assert!(t
-        .try_acquire_with(
-            "acct",
-            Model::QwqPlus,
-            Model::QwqPlus.limits(),
-            10,
-            Some(now + wait_us)
-        )
-        .is_ok());
+    assert!(acquire("acct", now + wait_us - 1).is_err());
+    assert!(acquire("acct", now + wait_us).is_ok());
     // Another account is not affected.
-    assert!(t
-        .try_acquire_with(
-            "other",
-            Model::QwqPlus,
-            Model::QwqPlus.limits(),
-            10,
-            Some(now)
-        )
-        .is_ok());
+    assert!(acquire("other", now).is_ok());
 }
 
 #[test]
