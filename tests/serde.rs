@@ -36,7 +36,7 @@ fn unknown_ids_are_refused_with_a_clear_error() {
     let err = serde_json::from_str::<Request>(r#"{"model":"gpt-4"}"#).unwrap_err();
     assert!(
         err.to_string()
-            .contains("invalid value: string \"gpt-4\", expected a Model Studio model id or alias"),
+            .contains("invalid value: string \"gpt-4\", expected a model id or alias of the Alibaba Cloud Model Studio table"),
         "{err}"
     );
     assert!(serde_json::from_str::<Request>(r#"{"model":7}"#).is_err());

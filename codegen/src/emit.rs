@@ -9,12 +9,42 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
 use crate::ir::{ModelRow, Table};
+use crate::markdown::{markdown_text, thousands};
 use crate::phash;
 
-/// Emits the items of a generated module. `types` is the path of the crate
-/// that defines `Limits` and `Source` (e.g. `crate` or `::modelstudio_limits`).
-pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
+/// What the generated code is made of besides the table; checked by
+/// [`crate::Builder`] before it reaches here.
+pub(crate) struct Options {
+    /// The path of the crate that defines `Limits`, `Source` and
+    /// `UnknownModel` (e.g. `crate` or `::modelstudio_limits`).
+    pub types: syn::Path,
+    /// The name of the model enum.
+    pub model: Ident,
+    /// The name of the section enum.
+    pub section: Ident,
+    /// Derives added to both enums.
+    pub derives: Vec<syn::Path>,
+    /// Attributes added to both enums.
+    pub attributes: Vec<syn::Attribute>,
+    /// Whether to implement serde, and under which cargo feature.
+    pub serde: crate::Serde,
+}
+
+/// Emits the items of a generated module.
+pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
+    let Options {
+        types,
+        model: model_enum,
+        section: section_enum,
+        derives,
+        attributes,
+        serde,
+    } = options;
     let rows: Vec<_> = table.models().collect();
+    let model_doc = [
+        format!(" Parse an id or an alias with [`{model_enum}::from_id`] or `str::parse`;"),
+        format!(" [`{model_enum}::limits`] gives the model's QPM and TPM."),
+    ];
     let n = Literal::usize_unsuffixed(rows.len());
 
     let variants = rows.iter().map(|r| {
@@ -45,7 +75,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         .iter()
         .map(|r| {
             let v = ident(&r.model.rust_name);
-            quote!(Model::#v)
+            quote!(#model_enum::#v)
         })
         .collect();
     let ids = rows.iter().map(|r| Literal::string(&r.model.id));
@@ -62,14 +92,16 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
     });
     let model_sections = rows.iter().map(|r| {
         let v = ident(&r.section.rust_name);
-        quote!(Section::#v)
+        quote!(#section_enum::#v)
     });
     // Items that name every variant must not warn about deprecated ones.
     let allow = rows
         .iter()
         .any(|r| r.model.deprecated.is_some())
         .then(|| quote!(#[allow(deprecated)]));
-    let lookup = lookup_tokens(&rows, &model_paths, allow.as_ref());
+    let lookup = lookup_tokens(&rows, &model_paths, model_enum, allow.as_ref());
+    let impls = trait_impls(options);
+    let serde_impls = serde_impls(model_enum, serde, &table.source.provider);
     let sections = &table.sections;
     let s = Literal::usize_unsuffixed(sections.len());
     let section_variants = sections.iter().map(|sec| {
@@ -81,7 +113,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         .iter()
         .map(|sec| {
             let v = ident(&sec.rust_name);
-            quote!(Section::#v)
+            quote!(#section_enum::#v)
         })
         .collect();
     let section_ids = sections.iter().map(|sec| Literal::string(&sec.id));
@@ -92,7 +124,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
     let section_models = sections.iter().map(|sec| {
         let models = sec.groups.iter().flat_map(|g| &g.models).map(|m| {
             let v = ident(&m.rust_name);
-            quote!(Model::#v)
+            quote!(#model_enum::#v)
         });
         quote!(&[#(#models),*])
     });
@@ -107,24 +139,24 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
     quote! {
         /// Every model of the table, one variant per canonical id.
         ///
-        /// Parse an id or an alias with [`Model::from_id`] or `str::parse`;
-        /// [`Model::limits`] gives the model's QPM and TPM.
+        #(#[doc = #model_doc])*
         #allow
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord #(, #derives)*)]
+        #(#attributes)*
         #[non_exhaustive]
-        pub enum Model {
+        pub enum #model_enum {
             #(#variants,)*
         }
 
         const MODEL_IDS: &[&str; #n] = &[#(#ids),*];
         const MODEL_LIMITS: &[#types::Limits; #n] = &[#(#limits),*];
         const MODEL_ALIASES: &[&[&str]; #n] = &[#(#aliases),*];
-        const MODEL_SECTIONS: &[Section; #n] = &[#(#model_sections),*];
+        const MODEL_SECTIONS: &[#section_enum; #n] = &[#(#model_sections),*];
 
         #allow
-        impl Model {
+        impl #model_enum {
             /// Every model, in the order of the table.
-            pub const ALL: &'static [Model] = &[#(#model_paths),*];
+            pub const ALL: &'static [#model_enum] = &[#(#model_paths),*];
 
             /// The canonical id, e.g. `"qwen-max"`.
             pub const fn id(self) -> &'static str {
@@ -142,7 +174,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
             }
 
             /// The section of the table that lists this model.
-            pub const fn section(self) -> Section {
+            pub const fn section(self) -> #section_enum {
                 MODEL_SECTIONS[self as usize]
             }
 
@@ -150,7 +182,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
             ///
             /// A perfect hash built by the generator: one hash of `id`, two
             /// table loads and one comparison, whatever the table's size.
-            pub const fn from_id(id: &str) -> Option<Model> {
+            pub const fn from_id(id: &str) -> Option<#model_enum> {
                 let bytes = id.as_bytes();
                 let hash = lookup_hash(bytes, LOOKUP_SEED);
                 let bucket = lookup_bucket(hash, LOOKUP_DISPLACEMENTS.len());
@@ -166,9 +198,10 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         #lookup
 
         /// The sections of the table, as the provider's page groups models.
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord #(, #derives)*)]
+        #(#attributes)*
         #[non_exhaustive]
-        pub enum Section {
+        pub enum #section_enum {
             #(#section_variants,)*
         }
 
@@ -176,11 +209,11 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
         const SECTION_TITLES: &[&str; #s] = &[#(#section_titles),*];
         const SECTION_CATEGORIES: &[Option<&str>; #s] = &[#(#section_categories),*];
         #allow
-        const SECTION_MODELS: &[&[Model]; #s] = &[#(#section_models),*];
+        const SECTION_MODELS: &[&[#model_enum]; #s] = &[#(#section_models),*];
 
-        impl Section {
+        impl #section_enum {
             /// Every section, in the order of the table.
-            pub const ALL: &'static [Section] = &[#(#section_paths),*];
+            pub const ALL: &'static [#section_enum] = &[#(#section_paths),*];
 
             /// The section's id, e.g. `"qwen"`.
             pub const fn id(self) -> &'static str {
@@ -198,10 +231,14 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
             }
 
             /// The models of the section, in table order.
-            pub const fn models(self) -> &'static [Model] {
+            pub const fn models(self) -> &'static [#model_enum] {
                 SECTION_MODELS[self as usize]
             }
         }
+
+        #impls
+
+        #serde_impls
 
         /// Where the table comes from.
         pub const SOURCE: #types::Source = #types::Source {
@@ -219,6 +256,7 @@ pub(crate) fn emit(table: &Table, types: &syn::Path) -> TokenStream {
 fn lookup_tokens(
     rows: &[ModelRow<'_>],
     model_paths: &[TokenStream],
+    model_enum: &Ident,
     allow: Option<&TokenStream>,
 ) -> TokenStream {
     let names: Vec<(&str, &TokenStream)> = rows
@@ -264,7 +302,7 @@ fn lookup_tokens(
         const LOOKUP_DISPLACEMENTS: &[u32; #b] = &[#(#displacements),*];
         const LOOKUP_NAMES: &[&str; #m] = &[#(#slot_names),*];
         #allow
-        const LOOKUP_MODELS: &[Option<Model>; #m] = &[#(#slot_models),*];
+        const LOOKUP_MODELS: &[Option<#model_enum>; #m] = &[#(#slot_models),*];
         #(#fns)*
     }
 }
@@ -286,57 +324,112 @@ fn option_str(s: Option<&str>) -> TokenStream {
     }
 }
 
-/// `1000000` as `1,000,000`.
-pub(crate) fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `FromStr`, `TryFrom<&str>`, `Display` and `AsRef<str>` of the model enum,
+/// `Display` of the section enum.
+fn trait_impls(options: &Options) -> TokenStream {
+    let Options {
+        types,
+        model: model_enum,
+        section: section_enum,
+        ..
+    } = options;
+    quote! {
+        impl ::core::str::FromStr for #model_enum {
+            type Err = #types::UnknownModel;
 
-/// Free text as one line of literal Markdown: whitespace runs (newlines
-/// included) become one space, control characters are dropped, and every
-/// ASCII punctuation character is backslash-escaped, so the text can open
-/// no code block, link, HTML tag or emphasis in rustdoc.
-pub(crate) fn markdown_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        for c in word.chars().filter(|c| !c.is_control()) {
-            if c.is_ascii_punctuation() {
-                out.push('\\');
+            /// Parses an id or an alias, exactly (case-sensitive).
+            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                match #model_enum::from_id(s) {
+                    Some(model) => Ok(model),
+                    None => Err(#types::UnknownModel::new()),
+                }
             }
-            out.push(c);
+        }
+
+        impl ::core::convert::TryFrom<&str> for #model_enum {
+            type Error = #types::UnknownModel;
+
+            /// Parses an id or an alias, as `str::parse` does.
+            fn try_from(s: &str) -> ::core::result::Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl ::core::fmt::Display for #model_enum {
+            /// Writes the canonical id.
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.id())
+            }
+        }
+
+        impl ::core::convert::AsRef<str> for #model_enum {
+            /// The canonical id.
+            fn as_ref(&self) -> &str {
+                self.id()
+            }
+        }
+
+        impl ::core::fmt::Display for #section_enum {
+            /// Writes the section's title.
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.title())
+            }
         }
     }
-    out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// serde's `Serialize` (as the id) and `Deserialize` (from an id or an
+/// alias) for the model enum, behind a cargo feature if asked.
+fn serde_impls(model_enum: &Ident, serde: &crate::Serde, provider: &str) -> TokenStream {
+    let cfg = match serde {
+        crate::Serde::Off => return TokenStream::new(),
+        crate::Serde::On => None,
+        crate::Serde::Feature(feature) => {
+            let feature = Literal::string(feature);
+            Some(quote!(#[cfg(feature = #feature)]))
+        }
+    };
+    let expecting = Literal::string(&format!("a model id or alias of the {provider} table"));
+    quote! {
+        #cfg
+        impl ::serde::Serialize for #model_enum {
+            /// Serializes the canonical id.
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.id())
+            }
+        }
 
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(1), "1");
-        assert_eq!(thousands(100_000), "100,000");
-        assert_eq!(thousands(5_000_000), "5,000,000");
-        assert_eq!(thousands(u32::MAX), "4,294,967,295");
-    }
+        #cfg
+        impl<'de> ::serde::Deserialize<'de> for #model_enum {
+            /// Accepts an id or an alias.
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                struct IdVisitor;
 
-    #[test]
-    fn markdown_text_is_one_inert_line() {
-        assert_eq!(
-            markdown_text("a\n```rust\nfn x(){}\n```  <b>*x*</b>"),
-            "a \\`\\`\\`rust fn x\\(\\)\\{\\} \\`\\`\\` \\<b\\>\\*x\\*\\<\\/b\\>"
-        );
-        assert_eq!(markdown_text("    indented\u{7}"), "indented");
+                impl ::serde::de::Visitor<'_> for IdVisitor {
+                    type Value = #model_enum;
+
+                    fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+
+                    fn visit_str<E: ::serde::de::Error>(
+                        self,
+                        v: &str,
+                    ) -> ::core::result::Result<#model_enum, E> {
+                        match #model_enum::from_id(v) {
+                            Some(model) => Ok(model),
+                            None => Err(E::invalid_value(::serde::de::Unexpected::Str(v), &self)),
+                        }
+                    }
+                }
+
+                deserializer.deserialize_str(IdVisitor)
+            }
+        }
     }
 }

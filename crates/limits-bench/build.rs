@@ -22,13 +22,11 @@ fn main() {
 
     let big_toml = synthetic::table(BIG);
     let big = limits_codegen::parse_and_validate(&big_toml).expect("synthetic table is valid");
-    let mut config = limits_codegen::Config::new();
+    let mut config = limits_codegen::Builder::new();
     config
         .input_name("a synthetic table of 10,000 models")
-        .command("the build script of limits-bench")
-        .types_path("::modelstudio_limits")
-        .unwrap();
-    std::fs::write(out.join("big.rs"), config.generate(&big)).unwrap();
+        .command("the build script of limits-bench");
+    std::fs::write(out.join("big.rs"), config.generate(&big).unwrap()).unwrap();
 
     // Generated code with a deprecated model must compile without warnings
     // (clippy -D warnings builds this crate).
@@ -36,7 +34,11 @@ fn main() {
     let deprecated_toml =
         std::fs::read_to_string("../../codegen/tests/fixtures/good/deprecated.toml").unwrap();
     let deprecated = limits_codegen::parse_and_validate(&deprecated_toml).unwrap();
-    std::fs::write(out.join("deprecated.rs"), config.generate(&deprecated)).unwrap();
+    std::fs::write(
+        out.join("deprecated.rs"),
+        config.generate(&deprecated).unwrap(),
+    )
+    .unwrap();
 
     let real_toml = std::fs::read_to_string("../../limits.toml").unwrap();
     let real = limits_codegen::parse_and_validate(&real_toml).expect("limits.toml is valid");

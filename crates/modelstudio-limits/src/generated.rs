@@ -785,6 +785,81 @@ impl Section {
         SECTION_MODELS[self as usize]
     }
 }
+impl ::core::str::FromStr for Model {
+    type Err = crate::UnknownModel;
+    /// Parses an id or an alias, exactly (case-sensitive).
+    fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+        match Model::from_id(s) {
+            Some(model) => Ok(model),
+            None => Err(crate::UnknownModel::new()),
+        }
+    }
+}
+impl ::core::convert::TryFrom<&str> for Model {
+    type Error = crate::UnknownModel;
+    /// Parses an id or an alias, as `str::parse` does.
+    fn try_from(s: &str) -> ::core::result::Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+impl ::core::fmt::Display for Model {
+    /// Writes the canonical id.
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+impl ::core::convert::AsRef<str> for Model {
+    /// The canonical id.
+    fn as_ref(&self) -> &str {
+        self.id()
+    }
+}
+impl ::core::fmt::Display for Section {
+    /// Writes the section's title.
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str(self.title())
+    }
+}
+#[cfg(feature = "serde")]
+impl ::serde::Serialize for Model {
+    /// Serializes the canonical id.
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> ::serde::Deserialize<'de> for Model {
+    /// Accepts an id or an alias.
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct IdVisitor;
+        impl ::serde::de::Visitor<'_> for IdVisitor {
+            type Value = Model;
+            fn expecting(
+                &self,
+                f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                f.write_str(
+                    "a model id or alias of the Alibaba Cloud Model Studio table",
+                )
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                v: &str,
+            ) -> ::core::result::Result<Model, E> {
+                match Model::from_id(v) {
+                    Some(model) => Ok(model),
+                    None => Err(E::invalid_value(::serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_str(IdVisitor)
+    }
+}
 /// Where the table comes from.
 pub const SOURCE: crate::Source = crate::Source {
     provider: "Alibaba Cloud Model Studio",

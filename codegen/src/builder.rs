@@ -1,0 +1,502 @@
+//! [`Builder`]: the options of generated code, and the entry point of build
+//! scripts (prost-build and chrono-tz-build style).
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{Ident, Span};
+use syn::parse::Parser;
+
+use crate::diagnostic::{Diagnostics, Location, Severity};
+use crate::emit::{self, Options};
+use crate::ident::check_rust_name;
+use crate::write::{write_if_changed, WriteOutcome};
+use crate::{format, markdown, Table, DEFAULT_COMMAND};
+
+/// What the generated enums always derive; [`Builder::derive`] adds to these.
+pub const DERIVES: &[&str] = &[
+    "Copy",
+    "Clone",
+    "Debug",
+    "PartialEq",
+    "Eq",
+    "Hash",
+    "PartialOrd",
+    "Ord",
+];
+
+/// Whether the generated model enum implements serde's `Serialize` (as its
+/// id) and `Deserialize` (from an id or an alias). The crate including the
+/// code then depends on `serde` (no derive needed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Serde {
+    /// No serde impls.
+    #[default]
+    Off,
+    /// Always implemented.
+    On,
+    /// Implemented under `#[cfg(feature = "...")]`, for a crate whose serde
+    /// dependency is optional.
+    Feature(String),
+}
+
+/// Generates typed Rust from a limits file: the options of the generated
+/// code, and where to read and write when run from a build script.
+///
+/// In `build.rs` (the generated code refers to `modelstudio_limits::Limits`,
+/// so the crate also depends on `modelstudio-limits`):
+///
+/// ```no_run
+/// // build.rs, in `fn main`:
+/// limits_codegen::Builder::new()
+///     .input("limits.toml")
+///     .out_file("limits.rs")
+///     .model_enum("AcmeModel")
+///     .section_enum("AcmeSection")
+///     .build();
+/// ```
+///
+/// ```ignore
+/// // src/lib.rs
+/// mod limits {
+///     include!(concat!(env!("OUT_DIR"), "/limits.rs"));
+/// }
+/// pub use limits::{AcmeModel, AcmeSection};
+/// ```
+///
+/// Include the file in a module of its own: besides the two enums it
+/// defines private constants and functions with fixed names, and `SOURCE`.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    input: PathBuf,
+    input_name: Option<String>,
+    out_dir: Option<PathBuf>,
+    out_file: String,
+    command: String,
+    types_path: String,
+    model_enum: String,
+    section_enum: String,
+    derives: Vec<String>,
+    attributes: Vec<String>,
+    serde: Serde,
+    deny_warnings: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            input: PathBuf::from("limits.toml"),
+            input_name: None,
+            out_dir: None,
+            out_file: "limits.rs".to_string(),
+            command: "cargo build (limits_codegen::Builder in build.rs)".to_string(),
+            types_path: "::modelstudio_limits".to_string(),
+            model_enum: "Model".to_string(),
+            section_enum: "Section".to_string(),
+            derives: Vec::new(),
+            attributes: Vec::new(),
+            serde: Serde::Off,
+            deny_warnings: false,
+        }
+    }
+}
+
+impl Builder {
+    /// The defaults for another crate's build script: input `limits.toml`
+    /// (relative to the crate's directory, where build scripts run), output
+    /// `$OUT_DIR/limits.rs`, enums `Model` and `Section`, types from
+    /// `::modelstudio_limits`, no serde, warnings allowed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The settings of `modelstudio-limits`' own `src/generated.rs`: types
+    /// from `crate`, serde behind the crate's `serde` feature, and a header
+    /// naming [`DEFAULT_COMMAND`] and `limits.toml`. `limits gen` and the
+    /// crate's build script (feature `custom-table`) both start from these,
+    /// so they generate the same code from the same table.
+    pub fn modelstudio_limits() -> Self {
+        let mut builder = Self::new();
+        builder
+            .command(DEFAULT_COMMAND)
+            .input_name("limits.toml")
+            .out_file("generated.rs")
+            .types_path("crate")
+            .serde_feature("serde");
+        builder
+    }
+
+    /// The limits file to read (default `limits.toml`). A relative path is
+    /// relative to the current directory, which is the crate's directory in
+    /// a build script.
+    pub fn input(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.input = path.into();
+        self
+    }
+
+    /// The input's name as the header of the generated file shows it
+    /// (default: the input path).
+    pub fn input_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.input_name = Some(name.into());
+        self
+    }
+
+    /// The directory to write into (default: `$OUT_DIR`).
+    pub fn out_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// The generated file's name in the output directory (default
+    /// `limits.rs`); a plain name, no directory.
+    pub fn out_file(&mut self, name: impl Into<String>) -> &mut Self {
+        self.out_file = name.into();
+        self
+    }
+
+    /// The command the header tells readers to run to regenerate the file.
+    pub fn command(&mut self, command: impl Into<String>) -> &mut Self {
+        self.command = command.into();
+        self
+    }
+
+    /// The path of the crate defining `Limits`, `Source` and `UnknownModel`
+    /// (default `::modelstudio_limits`; `crate` inside that crate).
+    pub fn types_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.types_path = path.into();
+        self
+    }
+
+    /// The name of the model enum (default `Model`), UpperCamelCase.
+    pub fn model_enum(&mut self, name: impl Into<String>) -> &mut Self {
+        self.model_enum = name.into();
+        self
+    }
+
+    /// The name of the section enum (default `Section`), UpperCamelCase.
+    pub fn section_enum(&mut self, name: impl Into<String>) -> &mut Self {
+        self.section_enum = name.into();
+        self
+    }
+
+    /// Adds a derive to both enums, as a path (e.g. `"strum::EnumIter"`).
+    /// The ones in [`DERIVES`] are always there and cannot be added again.
+    pub fn derive(&mut self, path: impl Into<String>) -> &mut Self {
+        self.derives.push(path.into());
+        self
+    }
+
+    /// Adds outer attributes to both enums, written out (e.g.
+    /// `"#[cfg_attr(docsrs, doc(cfg(feature = \"x\")))]"`).
+    pub fn attribute(&mut self, attribute: impl Into<String>) -> &mut Self {
+        self.attributes.push(attribute.into());
+        self
+    }
+
+    /// Implements serde for the model enum (`true`) or not (`false`, the
+    /// default). See [`Serde`].
+    pub fn serde(&mut self, on: bool) -> &mut Self {
+        self.serde = if on { Serde::On } else { Serde::Off };
+        self
+    }
+
+    /// Implements serde for the model enum under `#[cfg(feature = "...")]`.
+    pub fn serde_feature(&mut self, feature: impl Into<String>) -> &mut Self {
+        self.serde = Serde::Feature(feature.into());
+        self
+    }
+
+    /// Fails on warnings of the limits file too (default: they are passed
+    /// to cargo as `cargo::warning`).
+    pub fn deny_warnings(&mut self, deny: bool) -> &mut Self {
+        self.deny_warnings = deny;
+        self
+    }
+
+    /// Generates the module's source text for `table`. Pure and
+    /// deterministic: the same table and options give the same bytes.
+    /// Fails only when an option is invalid (every invalid option is named).
+    pub fn generate(&self, table: &Table) -> Result<String, BuildError> {
+        let options = self.options()?;
+        let name = match &self.input_name {
+            Some(name) => name.clone(),
+            None => self.input.display().to_string(),
+        };
+        let name = name.escape_debug();
+        let header = format!(
+            "@generated by `{}` from {name}; do not edit by hand.\n\
+             To change it, edit {name} and run the command again.\n\
+             {name} sha256: {}",
+            self.command.escape_debug(),
+            table.input_sha256
+        );
+        let tokens = emit::emit(table, &options);
+        Ok(format::format_file(&header, tokens)
+            .unwrap_or_else(|e| panic!("bug: limits-codegen emitted invalid Rust: {e}")))
+    }
+
+    /// The table as Markdown, for documentation: per section a heading of
+    /// level `heading` (e.g. `"##"`) and a row per model (id, aliases, QPM,
+    /// TPM). Free text is escaped; nothing in it can open a link or HTML.
+    pub fn markdown_table(&self, table: &Table, heading: &str) -> String {
+        let name = match &self.input_name {
+            Some(name) => name.clone(),
+            None => self.input.display().to_string(),
+        };
+        format!(
+            "<!-- @generated by `{}` from {}; do not edit by hand. -->\n\n{}",
+            self.command.escape_debug().to_string().replace("--", "- -"),
+            name.escape_debug().to_string().replace("--", "- -"),
+            markdown::table(table, heading)
+        )
+    }
+
+    /// Reads the input, checks it, generates the code and writes it to the
+    /// output directory if its content changed; prints
+    /// `cargo::rerun-if-changed` for the input and `cargo::warning` for each
+    /// warning. On invalid input the error renders every finding located
+    /// (file:line:col), as `limits check` does.
+    pub fn try_build(&self) -> Result<Built, BuildError> {
+        self.options()?;
+        let input = self.input.display().to_string();
+        if input.contains(['\n', '\r']) {
+            return Err(BuildError(Kind::Options(vec![format!(
+                "input path {input:?} has a line break, which cargo instructions cannot carry"
+            )])));
+        }
+        println!("cargo::rerun-if-changed={input}");
+        let bytes = std::fs::read(&self.input).map_err(|error| {
+            BuildError(Kind::Read {
+                path: self.input.clone(),
+                error,
+            })
+        })?;
+        let checked = crate::check_bytes(&bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        let diagnostics = checked.diagnostics;
+        let denied = self.deny_warnings && !diagnostics.is_empty();
+        let table = match checked.table {
+            Some(table) if !denied => table,
+            _ => {
+                return Err(BuildError(Kind::Invalid {
+                    rendered: diagnostics.render(&input, &text, false),
+                    diagnostics,
+                }))
+            }
+        };
+        for d in &diagnostics {
+            let at = Location::of(&text, &d.primary.span);
+            let message = d.message.replace(['\n', '\r'], " ");
+            println!(
+                "cargo::warning={input}:{}:{}: warning[{}]: {message}",
+                at.line, at.column, d.code
+            );
+        }
+        let code = self.generate(&table)?;
+        let dir = match &self.out_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or(BuildError(Kind::NoOutDir))?,
+        };
+        let path = dir.join(&self.out_file);
+        let outcome = write_if_changed(&path, &code).map_err(|error| {
+            BuildError(Kind::Write {
+                path: path.clone(),
+                error,
+            })
+        })?;
+        Ok(Built {
+            path,
+            outcome,
+            table,
+            warnings: diagnostics,
+        })
+    }
+
+    /// [`Builder::try_build`] for `build.rs`: on error, prints it to stderr
+    /// and exits with status 1, so cargo shows the findings and no panic
+    /// backtrace. Returns the generated file's path.
+    pub fn build(&self) -> PathBuf {
+        match self.try_build() {
+            Ok(built) => built.path,
+            Err(error) => {
+                eprintln!("{error}");
+                std::process::exit(1)
+            }
+        }
+    }
+
+    /// Checks every option, naming each invalid one.
+    fn options(&self) -> Result<Options, BuildError> {
+        let mut problems = Vec::new();
+        let types = syn::parse_str::<syn::Path>(&self.types_path)
+            .map_err(|e| problems.push(format!("types_path {:?}: {e}", self.types_path)))
+            .ok();
+        let mut enum_name = |what: &str, name: &str| match check_rust_name(name) {
+            Ok(()) => Some(Ident::new(name, Span::call_site())),
+            Err(why) => {
+                problems.push(format!("{what} {name:?} {why}"));
+                None
+            }
+        };
+        let model = enum_name("model_enum", &self.model_enum);
+        let section = enum_name("section_enum", &self.section_enum);
+        if self.model_enum == self.section_enum {
+            problems.push(format!(
+                "model_enum and section_enum are both {:?}",
+                self.model_enum
+            ));
+        }
+        let mut derives = Vec::new();
+        let mut seen = Vec::new();
+        for derive in &self.derives {
+            match syn::parse_str::<syn::Path>(derive) {
+                Ok(path) => {
+                    let last = path.segments.last().map(|s| s.ident.to_string());
+                    if last.as_deref().is_some_and(|l| DERIVES.contains(&l)) {
+                        problems.push(format!("derive {derive:?} is always derived"));
+                    } else if seen.contains(&last) {
+                        problems.push(format!("derive {derive:?} is given twice"));
+                    } else {
+                        seen.push(last);
+                        derives.push(path);
+                    }
+                }
+                Err(e) => problems.push(format!("derive {derive:?}: {e}")),
+            }
+        }
+        let mut attributes = Vec::new();
+        for attribute in &self.attributes {
+            match syn::Attribute::parse_outer.parse_str(attribute) {
+                Ok(parsed) if !parsed.is_empty() => attributes.extend(parsed),
+                Ok(_) => problems.push(format!("attribute {attribute:?} is empty")),
+                Err(e) => problems.push(format!(
+                    "attribute {attribute:?}: {e} (write it out: `#[name(...)]`)"
+                )),
+            }
+        }
+        if let Serde::Feature(feature) = &self.serde {
+            if feature.is_empty() {
+                problems.push("serde_feature is empty".to_string());
+            }
+        }
+        let plain_name = Path::new(&self.out_file).file_name();
+        if self.out_file.is_empty() || plain_name != Some(self.out_file.as_ref()) {
+            problems.push(format!(
+                "out_file {:?} is not a plain file name (use out_dir for the directory)",
+                self.out_file
+            ));
+        }
+        match (types, model, section) {
+            (Some(types), Some(model), Some(section)) if problems.is_empty() => Ok(Options {
+                types,
+                model,
+                section,
+                derives,
+                attributes,
+                serde: self.serde.clone(),
+            }),
+            _ => Err(BuildError(Kind::Options(problems))),
+        }
+    }
+}
+
+/// What [`Builder::try_build`] did.
+#[derive(Debug)]
+pub struct Built {
+    /// The generated file.
+    pub path: PathBuf,
+    /// Whether it was written or already up to date.
+    pub outcome: WriteOutcome,
+    /// The validated table it was generated from.
+    pub table: Table,
+    /// The limits file's warnings (empty, or none when denied).
+    pub warnings: Diagnostics,
+}
+
+/// Why [`Builder`] could not generate. `Display` (and `Debug`, so that
+/// `fn main() -> Result<(), BuildError>` prints it readably) gives the
+/// rendered findings or the failed option or I/O.
+pub struct BuildError(Kind);
+
+enum Kind {
+    Options(Vec<String>),
+    Read {
+        path: PathBuf,
+        error: io::Error,
+    },
+    Invalid {
+        rendered: String,
+        diagnostics: Diagnostics,
+    },
+    NoOutDir,
+    Write {
+        path: PathBuf,
+        error: io::Error,
+    },
+}
+
+impl BuildError {
+    /// The findings, when the limits file is invalid.
+    pub fn diagnostics(&self) -> Option<&Diagnostics> {
+        match &self.0 {
+            Kind::Invalid { diagnostics, .. } => Some(diagnostics),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Kind::Options(problems) => {
+                writeln!(f, "error: invalid limits_codegen::Builder options:")?;
+                for p in problems {
+                    writeln!(f, "  - {p}")?;
+                }
+                Ok(())
+            }
+            Kind::Read { path, error } => {
+                write!(f, "error: cannot read {}: {error}", path.display())
+            }
+            Kind::Invalid {
+                rendered,
+                diagnostics,
+            } => {
+                f.write_str(rendered)?;
+                if !diagnostics.has_errors() {
+                    let warnings = diagnostics
+                        .iter()
+                        .filter(|d| d.severity == Severity::Warning)
+                        .count();
+                    write!(f, "error: {warnings} warning(s) denied (deny_warnings)")?;
+                }
+                Ok(())
+            }
+            Kind::NoOutDir => f.write_str(
+                "error: OUT_DIR is not set: run from a build script, or set Builder::out_dir",
+            ),
+            Kind::Write { path, error } => {
+                write!(f, "error: cannot write {}: {error}", path.display())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.0 {
+            Kind::Read { error, .. } | Kind::Write { error, .. } => Some(error),
+            Kind::Invalid { diagnostics, .. } => Some(diagnostics),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Free text and the table as Markdown, for the generated docs.
+//!
+//! Nothing from the input reaches Markdown unescaped: ids are validated
+//! (no backtick can occur in one) and free text goes through
+//! [`markdown_text`].
+
+use crate::ir::Table;
+
+/// `1000000` as `1,000,000`.
+pub(crate) fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Free text as one line of literal Markdown: whitespace runs (newlines
+/// included) become one space, control characters are dropped, and every
+/// ASCII punctuation character is backslash-escaped, so the text can open
+/// no code block, link, HTML tag or emphasis in rustdoc.
+pub(crate) fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for c in word.chars().filter(|c| !c.is_control()) {
+            if c.is_ascii_punctuation() {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The whole table as Markdown: a heading per section (`heading` is its
+/// level, e.g. `"###"`) and a row per model with its aliases and limits.
+pub(crate) fn table(table: &Table, heading: &str) -> String {
+    let mut out = String::new();
+    for section in &table.sections {
+        out.push_str(&format!(
+            "{heading} {}\n\n| Model | Aliases | QPM | TPM |\n|---|---|--:|--:|\n",
+            markdown_text(&section.title)
+        ));
+        for group in &section.groups {
+            for model in &group.models {
+                let aliases: Vec<String> = model.aliases.iter().map(|a| format!("`{a}`")).collect();
+                out.push_str(&format!(
+                    "| `{}` | {} | {} | {} |\n",
+                    model.id,
+                    aliases.join(", "),
+                    thousands(group.qpm),
+                    thousands(group.tpm)
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(1), "1");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(5_000_000), "5,000,000");
+        assert_eq!(thousands(u32::MAX), "4,294,967,295");
+    }
+
+    #[test]
+    fn markdown_text_is_one_inert_line() {
+        assert_eq!(
+            markdown_text("a\n```rust\nfn x(){}\n```  <b>*x*</b>"),
+            "a \\`\\`\\`rust fn x\\(\\)\\{\\} \\`\\`\\` \\<b\\>\\*x\\*\\<\\/b\\>"
+        );
+        assert_eq!(markdown_text("    indented\u{7}"), "indented");
+    }
+
+    #[test]
+    fn table_has_a_row_per_model() {
+        let input = include_str!("../tests/fixtures/good/minimal.toml");
+        let t = crate::parse_and_validate(input).unwrap();
+        let md = table(&t, "##");
+        let rows = md.lines().filter(|l| l.starts_with("| `")).count();
+        assert_eq!(rows, t.models().count());
+        assert!(md.starts_with("## "));
+    }
+}
