@@ -36,7 +36,7 @@ mod custom_table {
             );
             std::process::exit(1);
         }
-        limits_codegen_build::Builder::modelstudio_limits()
+        limits_codegen::Builder::modelstudio_limits()
             .input(&path)
             .input_name(path.display().to_string())
             .command(format!(
