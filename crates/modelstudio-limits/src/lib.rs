@@ -47,6 +47,9 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
+#[cfg(feature = "runtime")]
+pub mod runtime;
+
 pub use generated::{Model, Section, SOURCE};
 
 /// A model's limits: queries and tokens per minute, per account.

@@ -1,0 +1,271 @@
+//! Feature `runtime`: tables loaded while the program runs, for limits that
+//! are known only then (an account's raised limits, another provider's
+//! table), through the same parser and validator as `limits check`.
+//!
+//! ```
+//! use modelstudio_limits::runtime::Table;
+//! use modelstudio_limits::Limits;
+//!
+//! // Our account has qwen-max raised; everything else is as published.
+//! let overrides = r#"
+//! schema = 1
+//! [source]
+//! provider = "Alibaba Cloud Model Studio (account 1234)"
+//! url = "https://example.com/our-quota-ticket"
+//!
+//! [[section]]
+//! id = "raised"
+//! title = "Raised limits"
+//!
+//! [[section.group]]
+//! qpm = 1_200
+//! tpm = 2_000_000
+//! models = ["qwen-max"]
+//! "#;
+//! let table = Table::published_with_overrides(overrides).unwrap();
+//! assert_eq!(table.limits_for("qwen-max"), Some(Limits { qpm: 1_200, tpm: 2_000_000 }));
+//! // Aliases work; unlisted models keep the published limits.
+//! assert_eq!(table.limits_for("qwen-max-0125"), Some(Limits { qpm: 60, tpm: 100_000 }));
+//! assert_eq!(table.limits_for("gpt-4"), None);
+//!
+//! // Mistakes come back as the CLI prints them.
+//! let bad = overrides.replace("qpm = 1_200", "qpm = -1");
+//! let diagnostics = Table::from_toml_str(&bad).unwrap_err();
+//! let text = diagnostics.render("overrides.toml", &bad, false);
+//! assert!(text.contains("--> overrides.toml:12:7"));
+//! ```
+
+extern crate std;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+pub use limits_codegen::Diagnostics;
+
+use crate::{Limits, Model};
+
+/// One model of a [`Table`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The canonical id.
+    pub id: String,
+    /// Other names of the model.
+    pub aliases: Vec<String>,
+    /// Its queries- and tokens-per-minute limits.
+    pub limits: Limits,
+    /// The id of the section that lists it.
+    pub section: String,
+}
+
+/// A rate-limit table held in memory: every model's limits by id or alias.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Table {
+    entries: Vec<Entry>,
+    /// Every id and alias, to its entry.
+    index: HashMap<String, usize>,
+}
+
+impl Table {
+    /// Parses and validates a limits file (the format of `limits.toml`).
+    /// Render the findings with [`Diagnostics::render`]; they read as
+    /// `limits check` prints them.
+    pub fn from_toml_str(text: &str) -> Result<Table, Diagnostics> {
+        limits_codegen::parse_and_validate(text).map(Table::from_validated)
+    }
+
+    fn from_validated(table: limits_codegen::Table) -> Table {
+        let mut out = Table::default();
+        for row in table.models() {
+            out.push(Entry {
+                id: row.model.id.clone(),
+                aliases: row.model.aliases.clone(),
+                limits: Limits {
+                    qpm: row.group.qpm,
+                    tpm: row.group.tpm,
+                },
+                section: row.section.id.clone(),
+            });
+        }
+        out
+    }
+
+    /// Reads and parses a limits file; the error renders the findings
+    /// located in `path` (or says why the file could not be read).
+    pub fn read(path: impl AsRef<Path>) -> Result<Table, LoadError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
+            path: origin.clone(),
+            error,
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
+        limits_codegen::parse_and_validate_bytes(&bytes)
+            .map(Table::from_validated)
+            .map_err(|diagnostics| LoadError::Invalid {
+                rendered: diagnostics.render(&origin, &text, false),
+                diagnostics,
+            })
+    }
+
+    /// The table this crate was built with ([`Model::ALL`]).
+    pub fn published() -> Table {
+        let mut out = Table::default();
+        for &model in Model::ALL {
+            out.push(Entry {
+                id: model.id().to_string(),
+                aliases: model.aliases().iter().map(|a| a.to_string()).collect(),
+                limits: model.limits(),
+                section: model.section().id().to_string(),
+            });
+        }
+        out
+    }
+
+    /// The published table with the overrides of a limits file applied
+    /// (see [`Table::with_overrides`]).
+    pub fn published_with_overrides(overrides: &str) -> Result<Table, OverridesError> {
+        let overrides = Table::from_toml_str(overrides).map_err(OverridesError::Invalid)?;
+        Table::published().with_overrides(&overrides)
+    }
+
+    /// This table changed only where `overrides` lists a model: a model
+    /// found by its id (or else by one of its aliases) takes the limits of
+    /// the overrides, and their new aliases; a model not found is added.
+    /// An alias of the overrides that names another model here is an
+    /// error, as it would be within one file.
+    pub fn with_overrides(mut self, overrides: &Table) -> Result<Table, OverridesError> {
+        for entry in &overrides.entries {
+            let names = || std::iter::once(&entry.id).chain(&entry.aliases);
+            let target = names().find_map(|name| self.index.get(name.as_str()).copied());
+            for name in names() {
+                if let (Some(&other), Some(target)) = (self.index.get(name.as_str()), target) {
+                    if other != target {
+                        return Err(OverridesError::Conflict {
+                            name: name.clone(),
+                            model: entry.id.clone(),
+                            other: self.entries[other].id.clone(),
+                        });
+                    }
+                }
+            }
+            match target {
+                Some(i) => {
+                    self.entries[i].limits = entry.limits;
+                    for name in names() {
+                        if self.index.insert(name.clone(), i).is_none() {
+                            self.entries[i].aliases.push(name.clone());
+                        }
+                    }
+                }
+                None => self.push(entry.clone()),
+            }
+        }
+        Ok(self)
+    }
+
+    /// The limits of the model with this id or alias (exact,
+    /// case-sensitive).
+    pub fn limits_for(&self, name: &str) -> Option<Limits> {
+        self.get(name).map(|entry| entry.limits)
+    }
+
+    /// The model with this id or alias.
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.index.get(name).map(|&i| &self.entries[i])
+    }
+
+    /// Every model, in table order (models added by overrides last).
+    pub fn iter(&self) -> std::slice::Iter<'_, Entry> {
+        self.entries.iter()
+    }
+
+    /// The number of models.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table has no model.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn push(&mut self, entry: Entry) {
+        let i = self.entries.len();
+        for name in std::iter::once(&entry.id).chain(&entry.aliases) {
+            self.index.insert(name.clone(), i);
+        }
+        self.entries.push(entry);
+    }
+}
+
+impl<'a> IntoIterator for &'a Table {
+    type Item = &'a Entry;
+    type IntoIter = std::slice::Iter<'a, Entry>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Why [`Table::read`] failed. `Display` gives the rendered findings.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file could not be read.
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        error: std::io::Error,
+    },
+    /// The file is not a valid limits file.
+    Invalid {
+        /// The findings, rendered as `limits check` prints them.
+        rendered: String,
+        /// The findings.
+        diagnostics: Diagnostics,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Io { path, error } => write!(f, "error: cannot read {path}: {error}"),
+            LoadError::Invalid { rendered, .. } => f.write_str(rendered),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Why overrides could not be applied.
+#[derive(Clone, Debug)]
+pub enum OverridesError {
+    /// The overrides file is not a valid limits file.
+    Invalid(Diagnostics),
+    /// A name of the overrides already names another model.
+    Conflict {
+        /// The id or alias.
+        name: String,
+        /// The model of the overrides that has it.
+        model: String,
+        /// The model it names in the table.
+        other: String,
+    },
+}
+
+impl fmt::Display for OverridesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OverridesError::Invalid(diagnostics) => write!(f, "invalid overrides:\n{diagnostics}"),
+            OverridesError::Conflict { name, model, other } => write!(
+                f,
+                "`{name}`, a name of `{model}` in the overrides, already names `{other}`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OverridesError {}

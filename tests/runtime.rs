@@ -1,0 +1,124 @@
+//! Feature `runtime`: tables loaded at run time agree with the generated
+//! code, overrides change only what they list, and findings read as the
+//! CLI prints them.
+
+use limits_e2e::{limits, path};
+use modelstudio_limits::runtime::{LoadError, OverridesError, Table};
+use modelstudio_limits::{Limits, Model};
+
+const OVERRIDES: &str = r#"
+schema = 1
+
+[source]
+provider = "Alibaba Cloud Model Studio (our account)"
+url = "https://example.com/ticket/42"
+
+[[section]]
+id = "raised"
+title = "Raised for our account"
+
+[[section.group]]
+qpm = 1_200
+tpm = 3_000_000
+# Listed by an alias: the model it names is changed.
+models = [{ id = "qwen-max-0125", aliases = ["our-max"] }, "qwen-turbo"]
+
+[[section.group]]
+qpm = 10
+tpm = 10_000
+models = ["our-fine-tune"]
+"#;
+
+#[test]
+fn the_file_read_at_run_time_is_the_generated_table() {
+    let table = Table::read(path("limits.toml")).unwrap();
+    assert_eq!(table, Table::published());
+    assert_eq!(table.len(), Model::ALL.len());
+    for (entry, &model) in table.iter().zip(Model::ALL) {
+        assert_eq!(entry.id, model.id());
+        assert_eq!(entry.aliases, model.aliases());
+        assert_eq!(entry.section, model.section().id());
+        for name in std::iter::once(model.id()).chain(model.aliases().iter().copied()) {
+            assert_eq!(table.limits_for(name), Some(model.limits()), "{name}");
+        }
+    }
+    assert_eq!(table.limits_for("QWEN-MAX"), None);
+    assert_eq!(table.limits_for(""), None);
+}
+
+#[test]
+fn overrides_change_only_the_models_they_list() {
+    let table = Table::published_with_overrides(OVERRIDES).unwrap();
+    let raised = Limits {
+        qpm: 1_200,
+        tpm: 3_000_000,
+    };
+    let changed = [Model::QwenMax2025_01_25, Model::QwenTurbo];
+    for &model in Model::ALL {
+        let expected = if changed.contains(&model) {
+            raised
+        } else {
+            model.limits()
+        };
+        for name in std::iter::once(model.id()).chain(model.aliases().iter().copied()) {
+            assert_eq!(table.limits_for(name), Some(expected), "{name}");
+        }
+    }
+    // The new alias names the changed model; the new model is added last.
+    let max = table.get("our-max").unwrap();
+    assert_eq!(max.id, "qwen-max-2025-01-25");
+    assert_eq!(max.aliases, ["qwen-max-0125", "our-max"]);
+    assert_eq!(max.section, "qwen");
+    let added = table.iter().last().unwrap();
+    assert_eq!(added.id, "our-fine-tune");
+    assert_eq!(
+        added.limits,
+        Limits {
+            qpm: 10,
+            tpm: 10_000
+        }
+    );
+    assert_eq!(added.section, "raised");
+    assert_eq!(table.len(), Model::ALL.len() + 1);
+}
+
+#[test]
+fn an_override_naming_two_models_is_refused() {
+    let both = OVERRIDES.replace(r#"aliases = ["our-max"]"#, r#"aliases = ["qwen-plus"]"#);
+    match Table::published_with_overrides(&both) {
+        Err(e @ OverridesError::Conflict { .. }) => assert_eq!(
+            e.to_string(),
+            "`qwen-plus`, a name of `qwen-max-0125` in the overrides, already names `qwen-plus`"
+        ),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let bad = OVERRIDES.replace("qpm = 10\n", "qpm = 0\n");
+    let Err(OverridesError::Invalid(diagnostics)) = Table::published_with_overrides(&bad) else {
+        panic!("expected findings");
+    };
+    assert!(diagnostics
+        .render("overrides.toml", &bad, false)
+        .contains("--> overrides.toml:19:7"));
+}
+
+#[test]
+fn findings_render_as_the_cli_prints_them() {
+    let bad = path("codegen/tests/fixtures/bad");
+    let mut seen = 0;
+    for file in std::fs::read_dir(bad).unwrap() {
+        let file = file.unwrap().path();
+        let shown = file.to_str().unwrap();
+        let Err(LoadError::Invalid { rendered, .. }) = Table::read(&file) else {
+            panic!("{shown} loaded");
+        };
+        let cli = limits(&["check", shown]);
+        assert_eq!(cli.code, 1, "{shown}");
+        assert_eq!(rendered, cli.stderr, "{shown}");
+        seen += 1;
+    }
+    assert!(seen >= 40, "{seen} fixtures");
+
+    let missing = Table::read(path("no-such.toml")).unwrap_err();
+    assert!(matches!(missing, LoadError::Io { .. }));
+    assert!(missing.to_string().starts_with("error: cannot read "));
+}
