@@ -1,22 +1,27 @@
-//! The checked-in generated code is what limits.toml generates today (the
-//! chrono-tz pattern): when it is not, this test rewrites it and fails, so
-//! an edit of limits.toml cannot land with stale types.
+//! The checked-in generated code and table doc are what limits.toml
+//! generates today (the chrono-tz pattern): when they are not, this test
+//! rewrites them and fails, so an edit of limits.toml cannot land with stale
+//! types or docs.
 
-use limits_e2e::path;
+use limits_e2e::{limits, path};
 
 #[test]
-fn generated_code_is_fresh() {
-    let input = std::fs::read_to_string(path("limits.toml")).unwrap();
-    let table = limits_codegen::parse_and_validate(&input)
-        .unwrap_or_else(|d| panic!("{}", d.render("limits.toml", &input, false)));
-    let expected = limits_codegen::generate(&table);
-    let generated = path("crates/modelstudio-limits/src/generated.rs");
-    let current = std::fs::read_to_string(&generated).unwrap_or_default();
-    if current != expected {
-        limits_codegen::write_if_changed(&generated, &expected).unwrap();
+fn generated_code_and_table_doc_are_fresh() {
+    let arg = |p: &str| path(p).to_string_lossy().into_owned();
+    let args = [
+        "--input".to_string(),
+        arg("limits.toml"),
+        "--output".to_string(),
+        arg("crates/modelstudio-limits/src/generated.rs"),
+    ];
+    let check = limits(&[&["gen".to_string(), "--check".to_string()], &args[..]].concat());
+    if check.code != 0 {
+        let gen = limits(&[&["gen".to_string()], &args[..]].concat());
+        assert_eq!(gen.code, 0, "{gen:?}");
         panic!(
-            "crates/modelstudio-limits/src/generated.rs was stale and has been regenerated \
-             from limits.toml: review it and commit it"
+            "{}the files above were stale and have been regenerated from limits.toml: \
+             review them and commit them",
+            check.stderr
         );
     }
 }

@@ -43,6 +43,10 @@ pub enum Command {
         /// The generated file.
         #[arg(long, default_value = "crates/modelstudio-limits/src/generated.rs")]
         output: PathBuf,
+        /// The table as Markdown, for the crate docs [default: table.md
+        /// beside the generated file].
+        #[arg(long, value_name = "PATH")]
+        table_doc: Option<PathBuf>,
     },
     /// Compare two limits files: what changed, and the semver impact on the
     /// generated crate.

@@ -84,7 +84,8 @@ where
             check,
             input,
             output,
-        } => gen::run(input, output, *check, color, io),
+            table_doc,
+        } => gen::run(input, output, table_doc.as_deref(), *check, color, io),
         Command::Export { format, file } => export::run(file, *format, color, io),
         Command::Schema => io
             .stdout

@@ -26,10 +26,41 @@
 //!
 //! The table lives in `limits.toml` at the top of the repository; the code
 //! in `generated.rs` is generated from it by `limits gen` and checked in, so
-//! building this crate needs no build script and no dependency.
+//! building this crate needs no build script work and no dependency.
 //!
-//! Feature `serde`: [`Model`] serializes as its id and deserializes from an
-//! id or an alias.
+//! # Features
+//!
+//! None is on by default; without them the crate is `no_std` and has no
+//! dependency.
+//!
+//! - `serde`: [`Model`] serializes as its id and deserializes from an id or
+//!   an alias.
+//! - `custom-table`: your own table becomes the [`Model`] enum. Set
+//!   `MODELSTUDIO_LIMITS_TOML` to the absolute path of a file in the format
+//!   of `limits.toml` (an account's raised limits, models of your own), and
+//!   the build script regenerates the code from it, with the generator and
+//!   validator of `limits-codegen` (Rust 1.88); a bad file fails the build
+//!   with its findings located. Cargo rebuilds when the variable or the file
+//!   changes. Without the variable the published table is used.
+//! - `runtime` (std): `runtime::Table` loads a table, or overrides of the
+//!   published one, while the program runs (Rust 1.88).
+//!
+//! **Feature unification.** Cargo builds one copy of this crate for the
+//! whole dependency graph, with the union of the features every dependent
+//! asks for, and `MODELSTUDIO_LIMITS_TOML` is one variable for the whole
+//! build. So `custom-table` changes [`Model`] for every crate of the build
+//! that uses this one, not only yours: a library that names a published
+//! variant your table lacks no longer compiles, and a library that enabled
+//! the feature would hand its users' builds to whatever file the variable
+//! names. Only enable `custom-table` in the final binary (or workspace),
+//! never in a library; libraries that need other limits at run time use
+//! `runtime`. The documentation on docs.rs always shows the published table.
+//!
+//! # The table
+//!
+//! As published by the provider; generated from `limits.toml`.
+//!
+#![doc = include_str!("table.md")]
 #![no_std]
 #![warn(missing_docs)]
 
