@@ -7,6 +7,13 @@ use std::path::{Path, PathBuf};
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The published crates' READMEs (their crates.io pages), run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../crates/modelstudio-limits/README.md")]
+#[doc = include_str!("../../codegen/README.md")]
+#[doc = include_str!("../../crates/limits-throttle/README.md")]
+pub struct CrateReadmeDoctests;
+
 /// The workspace root (where `limits.toml` is).
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
