@@ -1,7 +1,8 @@
 //! Lookup of a model by id: the generated `from_id` against phf, std's
 //! HashMap and a sequential `match` (what strum's EnumString generates), on
 //! the real table and on a synthetic one of 10,000 models; and the cost of
-//! `id()`, `limits()` and `Limits::check`.
+//! `id()`, `limits()` and `Limits::check`; and feature `runtime`: its
+//! HashMap lookup, and loading a table at run time.
 //!
 //! `cargo bench -p limits-bench --bench lookup`
 
@@ -11,10 +12,12 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use limits_bench::{
     big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, synthetic,
 };
+use modelstudio_limits::runtime::Table;
 use modelstudio_limits::{Model, Usage};
 
 fn real_table(c: &mut Criterion) {
     let map = hashmap_real();
+    let runtime = Table::published();
     // A canonical id from the middle of the table, an alias, and a miss of a
     // length that ids have.
     for (case, name) in [
@@ -28,6 +31,9 @@ fn real_table(c: &mut Criterion) {
         g.bench_function("hashmap", |b| b.iter(|| map.get(black_box(name)).copied()));
         g.bench_function("match", |b| {
             b.iter(|| match_real::from_str_match(black_box(name)))
+        });
+        g.bench_function("runtime", |b| {
+            b.iter(|| runtime.limits_for(black_box(name)))
         });
         g.finish();
     }
@@ -71,6 +77,23 @@ fn accessors(c: &mut Criterion) {
     g.finish();
 }
 
+fn runtime_load(c: &mut Criterion) {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../limits.toml")).unwrap();
+    let overrides = "schema = 1\n[source]\nprovider = \"p\"\nurl = \"u\"\n\
+                     [[section]]\nid = \"raised\"\ntitle = \"Raised\"\n\
+                     [[section.group]]\nqpm = 1200\ntpm = 2000000\nmodels = [\"qwen-max\"]\n";
+    let mut g = c.benchmark_group("runtime");
+    g.bench_function("from_toml_str", |b| {
+        b.iter(|| Table::from_toml_str(black_box(&text)).unwrap())
+    });
+    g.bench_function("published", |b| b.iter(Table::published));
+    g.bench_function("published_with_overrides", |b| {
+        b.iter(|| Table::published_with_overrides(black_box(overrides)).unwrap())
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
@@ -80,6 +103,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = real_table, big_table, accessors
+    targets = real_table, big_table, accessors, runtime_load
 }
 criterion_main!(benches);
