@@ -1,4 +1,4 @@
-//! The `limits` command line: `check`, `gen` and `export` of a limits.toml.
+//! The `limits` command line: `check`, `gen`, `export`, `diff` and `schema` of a limits.toml.
 //!
 //! The binary is a thin wrapper around [`run`], which the end-to-end tests
 //! call in-process with captured output.

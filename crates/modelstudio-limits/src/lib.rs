@@ -26,7 +26,8 @@
 //!
 //! The table lives in `limits.toml` at the top of the repository; the code
 //! in `generated.rs` is generated from it by `limits gen` and checked in, so
-//! building this crate needs no build script work and no dependency.
+//! building this crate runs no code generator and needs no dependency (its
+//! build script does nothing unless feature `custom-table` is on).
 //!
 //! # Features
 //!
