@@ -41,7 +41,7 @@ fn consumer(dir: &Path) {
 /// `table` (or unset).
 fn cargo_run(dir: &Path, table: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["run", "--quiet", "--offline"])
+    cmd.args(["run", "--offline"])
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", root().join("target/build-script-tests"))
         .env_remove("MODELSTUDIO_LIMITS_TOML");
@@ -85,6 +85,16 @@ fn custom_table_regenerates_the_model_enum_and_follows_its_file() {
     assert!(
         raised.contains("acme-large-preview 240 400000\n"),
         "{raised}"
+    );
+
+    // Warnings of the table reach cargo's output, located; the build passes.
+    std::fs::write(&table, acme.replace("tpm = 400_000", "tpm = 100")).unwrap();
+    let warned = cargo_run(dir.path(), Some(table_str));
+    assert!(stdout(&warned).contains("acme-large-preview 120 100\n"));
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        stderr.contains(&format!("{table_str}:28:7: warning[W001]: ")),
+        "{stderr}"
     );
 
     // Unset: the published table again.
