@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Ident, Span};
 use syn::parse::Parser;
 
-use crate::diagnostic::{Diagnostics, Location, Severity};
+use crate::diagnostic::{Diagnostics, Location};
 use crate::emit::{self, Options};
 use crate::ident::check_rust_name;
 use crate::write::{write_if_changed, WriteOutcome};
-use crate::{format, markdown, Table, DEFAULT_COMMAND};
+use crate::{format, markdown, Loaded, Table, DEFAULT_COMMAND};
 
 /// What the generated enums always derive; [`Builder::derive`] adds to these.
 pub const DERIVES: &[&str] = &[
@@ -218,7 +218,11 @@ impl Builder {
     /// deterministic: the same table and options give the same bytes.
     /// Fails only when an option is invalid (every invalid option is named).
     pub fn generate(&self, table: &Table) -> Result<String, BuildError> {
-        let options = self.options()?;
+        Ok(self.generate_with(table, &self.options()?))
+    }
+
+    /// [`Builder::generate`] with the options already checked.
+    fn generate_with(&self, table: &Table, options: &Options) -> String {
         let name = self.shown_input_name();
         let name = name.escape_debug();
         let header = format!(
@@ -228,9 +232,9 @@ impl Builder {
             self.command.escape_debug(),
             table.input_sha256
         );
-        let tokens = emit::emit(table, &options);
-        Ok(format::format_file(&header, tokens)
-            .unwrap_or_else(|e| panic!("bug: limits-codegen emitted invalid Rust: {e}")))
+        let tokens = emit::emit(table, options);
+        format::format_file(&header, tokens)
+            .unwrap_or_else(|e| panic!("bug: limits-codegen emitted invalid Rust: {e}"))
     }
 
     /// The table as Markdown, for documentation: per section a heading of
@@ -256,7 +260,7 @@ impl Builder {
     /// warning. On invalid input the error renders every finding located
     /// (file:line:col), as `limits check` does.
     pub fn try_build(&self) -> Result<Built, BuildError> {
-        self.options()?;
+        let options = self.options()?;
         let input = self.input.display().to_string();
         if input.contains(['\n', '\r']) {
             return Err(BuildError(Kind::Options(vec![format!(
@@ -264,14 +268,13 @@ impl Builder {
             )])));
         }
         println!("cargo::rerun-if-changed={input}");
-        let bytes = std::fs::read(&self.input).map_err(|error| {
+        let loaded = Loaded::read(&self.input).map_err(|error| {
             BuildError(Kind::Read {
                 path: self.input.clone(),
                 error,
             })
         })?;
-        let checked = crate::check_bytes(&bytes);
-        let text = String::from_utf8_lossy(&bytes);
+        let Loaded { text, checked } = loaded;
         let diagnostics = checked.diagnostics;
         let denied = self.deny_warnings && !diagnostics.is_empty();
         let table = match checked.table {
@@ -291,7 +294,7 @@ impl Builder {
                 at.line, at.column, d.code
             );
         }
-        let code = self.generate(&table)?;
+        let code = self.generate_with(&table, &options);
         let dir = match &self.out_dir {
             Some(dir) => dir.clone(),
             None => std::env::var_os("OUT_DIR")
@@ -473,10 +476,8 @@ impl fmt::Display for BuildError {
             } => {
                 f.write_str(rendered)?;
                 if !diagnostics.has_errors() {
-                    let warnings = diagnostics
-                        .iter()
-                        .filter(|d| d.severity == Severity::Warning)
-                        .count();
+                    // Without errors, every finding is a warning.
+                    let warnings = diagnostics.len();
                     write!(f, "error: {warnings} warning(s) denied (deny_warnings)")?;
                 }
                 Ok(())

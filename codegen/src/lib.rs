@@ -155,6 +155,38 @@ pub fn check_bytes(input: &[u8]) -> Checked {
     }
 }
 
+/// A limits file's bytes, checked, with the text its findings point into:
+/// what the CLI, build scripts and run-time loading all read a file into.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The file's text (lossy where it is not UTF-8, which is an error;
+    /// the text before the first bad byte is exact).
+    pub text: String,
+    /// The table and the findings.
+    pub checked: Checked,
+}
+
+impl Loaded {
+    /// Checks a file's bytes ([`check_bytes`]).
+    pub fn from_bytes(bytes: &[u8]) -> Loaded {
+        Loaded {
+            text: String::from_utf8_lossy(bytes).into_owned(),
+            checked: check_bytes(bytes),
+        }
+    }
+
+    /// Reads `path` and checks it.
+    pub fn read(path: &std::path::Path) -> std::io::Result<Loaded> {
+        Ok(Loaded::from_bytes(&std::fs::read(path)?))
+    }
+
+    /// Every finding rendered rustc-style, as `limits check` prints it,
+    /// with `origin` as the file name ([`Diagnostics::render`]).
+    pub fn render(&self, origin: &str, color: bool) -> String {
+        self.checked.diagnostics.render(origin, &self.text, color)
+    }
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()

@@ -16,7 +16,7 @@ pub(crate) fn run(
     let diagnostics = &loaded.checked.diagnostics;
     let origin = file.display().to_string();
     match format {
-        CheckFormat::Human => loaded.report(&origin, color, io.stderr)?,
+        CheckFormat::Human => input::report(&loaded, &origin, color, io.stderr)?,
         CheckFormat::Json => findings::write_json(io.stdout, &origin, &loaded.text, diagnostics)?,
         CheckFormat::Github => {
             findings::write_github(io.stdout, &origin, &loaded.text, diagnostics)?

@@ -51,7 +51,7 @@ pub(crate) fn run(
 /// One side of the comparison: its name, and what checking it found.
 struct Side {
     name: String,
-    loaded: input::Loaded,
+    loaded: limits_codegen::Loaded,
 }
 
 fn from_file(path: &Path) -> io::Result<Side> {
@@ -84,7 +84,7 @@ fn from_git(rev: &str, file: &Path) -> io::Result<Side> {
     }
     Ok(Side {
         name: format!("{rev}:{}", file.display()),
-        loaded: input::checked(&output.stdout),
+        loaded: limits_codegen::Loaded::from_bytes(&output.stdout),
     })
 }
 
@@ -92,7 +92,7 @@ fn from_git(rev: &str, file: &Path) -> io::Result<Side> {
 fn valid<'a>(side: &'a Side, color: bool, io: &mut Io<'_>) -> io::Result<Option<&'a Table>> {
     let checked = &side.loaded.checked;
     if checked.table.is_none() {
-        side.loaded.report(&side.name, color, io.stderr)?;
+        input::report(&side.loaded, &side.name, color, io.stderr)?;
     }
     Ok(checked.table.as_ref())
 }

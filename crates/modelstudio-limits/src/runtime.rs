@@ -97,12 +97,13 @@ impl Table {
     pub fn read(path: impl AsRef<Path>) -> Result<Table, LoadError> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
-            path: origin.clone(),
-            error,
-        })?;
-        let text = String::from_utf8_lossy(&bytes);
-        limits_codegen::parse_and_validate_bytes(&bytes)
+        let limits_codegen::Loaded { text, checked } =
+            limits_codegen::Loaded::read(path).map_err(|error| LoadError::Io {
+                path: origin.clone(),
+                error,
+            })?;
+        checked
+            .into_result()
             .map(Table::from_validated)
             .map_err(|diagnostics| LoadError::Invalid {
                 rendered: diagnostics.render(&origin, &text, false),
