@@ -362,6 +362,15 @@ fn trait_impls(options: &Options) -> TokenStream {
             }
         }
 
+        impl #types::HasLimits for #model_enum {
+            fn id(&self) -> &str {
+                #model_enum::id(*self)
+            }
+            fn limits(&self) -> #types::Limits {
+                #model_enum::limits(*self)
+            }
+        }
+
         impl ::core::convert::AsRef<str> for #model_enum {
             /// The canonical id.
             fn as_ref(&self) -> &str {

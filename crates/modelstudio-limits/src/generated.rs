@@ -808,6 +808,14 @@ impl ::core::fmt::Display for Model {
         f.write_str(self.id())
     }
 }
+impl crate::HasLimits for Model {
+    fn id(&self) -> &str {
+        Model::id(*self)
+    }
+    fn limits(&self) -> crate::Limits {
+        Model::limits(*self)
+    }
+}
 impl ::core::convert::AsRef<str> for Model {
     /// The canonical id.
     fn as_ref(&self) -> &str {

@@ -93,6 +93,37 @@ pub struct Limits {
     pub tpm: u32,
 }
 
+/// Anything that has rate limits: a model of a table, keyed by its id.
+///
+/// The published [`Model`] implements it, so does every model enum that
+/// `limits-codegen` generates and a run-time table's `runtime::Entry`; a
+/// throttle (such as `limits-throttle`) takes any of them.
+///
+/// ```
+/// use modelstudio_limits::{HasLimits, Limits, Model};
+///
+/// fn describe(model: &impl HasLimits) -> String {
+///     let Limits { qpm, tpm } = model.limits();
+///     format!("{}: {qpm} QPM, {tpm} TPM", model.id())
+/// }
+/// assert_eq!(describe(&Model::QwqPlus), "qwq-plus: 60 QPM, 100000 TPM");
+/// ```
+pub trait HasLimits {
+    /// The canonical id: what a throttle keys the model's state on.
+    fn id(&self) -> &str;
+    /// The model's limits per minute.
+    fn limits(&self) -> Limits;
+}
+
+impl<T: HasLimits + ?Sized> HasLimits for &T {
+    fn id(&self) -> &str {
+        (**self).id()
+    }
+    fn limits(&self) -> Limits {
+        (**self).limits()
+    }
+}
+
 /// What was (or is about to be) used in one minute.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Usage {

@@ -60,6 +60,15 @@ pub struct Entry {
     pub section: String,
 }
 
+impl crate::HasLimits for Entry {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+}
+
 /// A rate-limit table held in memory: every model's limits by id or alias.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Table {
