@@ -1,126 +1,196 @@
-//! How much of a limit to use, and how much of it at once.
+//! How much of a limit to use, how to pace it, and how to react to the
+//! provider's refusals.
 
 use std::fmt;
+use std::time::Duration;
 
-use modelstudio_limits::Limits;
-
-/// Settings shared by every limiter of a throttle.
+/// Settings shared by every key of a throttle.
+///
+/// The default paces requests the way Model Studio enforces its limits: no
+/// window of 60 s admits more than the limits, no window of 1 s more than
+/// a sixtieth of them (see [`Pacing::PerSecond`]), and the steady rate may
+/// use the whole limit.
 #[derive(Copy, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// The fraction of each limit to use, in `(0, 1]`; e.g. `0.8` keeps 20%
     /// for other clients of the account. Default `1.0`.
     pub headroom: f64,
-    /// The fraction of the (headroom-reduced) limit that may be spent at
-    /// once, in `(0, 1]`. Default `0.1`.
-    ///
-    /// The throttle guarantees that no 60-second window admits more than the
-    /// limit; a burst of `b` units therefore leaves `limit - b + 1` units per
-    /// minute for a steady flow. A larger burst serves spiky traffic, a
-    /// smaller one a steady flow. One request's tokens may never exceed the
-    /// token burst.
-    pub burst: f64,
+    /// How much of a minute's limit may be spent at once. Default
+    /// [`Pacing::PerSecond`].
+    pub pacing: Pacing,
+    /// The length of the provider's "minute". Default 60 s; tests and
+    /// simulators run a shorter one, and every other window (the "second"
+    /// of [`Pacing::PerSecond`], the recovery of [`Adaptation`]) scales with
+    /// it.
+    pub window: Duration,
+    /// How the throttle reacts when the provider refuses a request anyway.
+    pub adaptation: Adaptation,
+    /// How long [`Throttle::acquire`](crate::Throttle::acquire) waits at
+    /// most before it gives up with [`Refusal::RetryAfter`](crate::Refusal).
+    /// Default 60 s.
+    pub max_wait: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             headroom: 1.0,
-            burst: 0.1,
+            pacing: Pacing::PerSecond,
+            window: Duration::from_secs(60),
+            adaptation: Adaptation::default(),
+            max_wait: Duration::from_secs(60),
         }
     }
 }
 
-/// A [`Config`] value out of its range.
+impl Config {
+    /// These settings with another headroom.
+    pub fn with_headroom(self, headroom: f64) -> Self {
+        Config { headroom, ..self }
+    }
+
+    /// These settings with another pacing.
+    pub fn with_pacing(self, pacing: Pacing) -> Self {
+        Config { pacing, ..self }
+    }
+
+    /// These settings with another window length (a "minute").
+    pub fn with_window(self, window: Duration) -> Self {
+        Config { window, ..self }
+    }
+
+    /// These settings with another reaction to the provider's refusals.
+    pub fn with_adaptation(self, adaptation: Adaptation) -> Self {
+        Config { adaptation, ..self }
+    }
+
+    /// These settings with another longest wait of `acquire`.
+    pub fn with_max_wait(self, max_wait: Duration) -> Self {
+        Config { max_wait, ..self }
+    }
+
+    /// Checks every field; the error names the first one out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fraction = |field, value: f64| {
+            if value > 0.0 && value <= 1.0 {
+                Ok(())
+            } else {
+                Err(ConfigError {
+                    field,
+                    value: value.to_string(),
+                    expected: "a number in (0, 1]",
+                })
+            }
+        };
+        fraction("headroom", self.headroom)?;
+        if let Pacing::Bursty { burst } = self.pacing {
+            fraction("pacing.burst", burst)?;
+        }
+        let a = &self.adaptation;
+        fraction("adaptation.decrease", a.decrease)?;
+        fraction("adaptation.floor", a.floor)?;
+        fraction("adaptation.recovery", a.recovery)?;
+        let micros = self.window.as_micros();
+        if !(60..=u128::from(u32::MAX)).contains(&micros) {
+            return Err(ConfigError {
+                field: "window",
+                value: format!("{:?}", self.window),
+                expected: "a duration from 60 us to about 71 minutes",
+            });
+        }
+        if a.cooldown > Duration::from_secs(3_600) {
+            return Err(ConfigError {
+                field: "adaptation.cooldown",
+                value: format!("{:?}", a.cooldown),
+                expected: "at most an hour",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How much of a minute's limit may be spent at once.
 #[derive(Copy, Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Pacing {
+    /// As the provider enforces: per key, every window of 60 s admits at most
+    /// the limits (after headroom); every window of 1 s admits at most
+    /// `ceil(RPM / 60)` requests, and tokens up to `ceil(TPM / 60)`, or a
+    /// single request larger than that alone; requests are spaced evenly,
+    /// `60 s / RPM` apart, so a fleet that starts together does not burst.
+    PerSecond,
+    /// Only the 60-second windows are kept exactly; within them, up to the
+    /// fraction `burst` of a minute's limits (at least a second's share) may
+    /// go at once. Serves spiky traffic, at the risk of the provider's
+    /// per-second enforcement and burst protection.
+    Bursty {
+        /// The fraction of a minute's limits admitted at once, in `(0, 1]`.
+        burst: f64,
+    },
+}
+
+/// How the throttle reacts to a rate-limit refusal reported with
+/// [`Throttle::report`](crate::Throttle::report): the key stops admitting
+/// for `cooldown`, and the refused dimension's limit is multiplied by
+/// `decrease` (not below `floor` of it), then recovers by `recovery` of the
+/// limit per window. Reports during a cool-down change nothing more, so a
+/// fleet that sees one episode many times backs off once.
+#[derive(Copy, Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Adaptation {
+    /// How long nobody sends after a refusal. Default 1 s.
+    pub cooldown: Duration,
+    /// The factor applied to the effective limit per refusal, in `(0, 1]`
+    /// (`1` turns adaptation off). Default `0.5`.
+    pub decrease: f64,
+    /// The lowest fraction of the limit it decreases to, in `(0, 1]`.
+    /// Default `0.1`.
+    pub floor: f64,
+    /// The fraction of the limit regained per window, in `(0, 1]`. Default
+    /// `0.1`.
+    pub recovery: f64,
+}
+
+impl Default for Adaptation {
+    fn default() -> Self {
+        Adaptation {
+            cooldown: Duration::from_secs(1),
+            decrease: 0.5,
+            floor: 0.1,
+            recovery: 0.1,
+        }
+    }
+}
+
+impl Adaptation {
+    /// No cool-down and no decrease: reports change nothing.
+    pub fn off() -> Self {
+        Adaptation {
+            cooldown: Duration::ZERO,
+            decrease: 1.0,
+            floor: 1.0,
+            recovery: 1.0,
+        }
+    }
+}
+
+/// A [`Config`] field out of its range.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     field: &'static str,
-    value: f64,
+    value: String,
+    expected: &'static str,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "throttle config: `{}` is {}, expected a number in (0, 1]",
-            self.field, self.value
+            "throttle config: `{}` is {}, expected {}",
+            self.field, self.value, self.expected
         )
     }
 }
 
 impl std::error::Error for ConfigError {}
-
-impl Config {
-    /// Checks both fractions.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        for (field, value) in [("headroom", self.headroom), ("burst", self.burst)] {
-            if !(value > 0.0 && value <= 1.0) {
-                return Err(ConfigError { field, value });
-            }
-        }
-        Ok(())
-    }
-}
-
-/// One dimension (requests or tokens) of a limit, ready for the GCRA.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Dimension {
-    /// The provider's limit per minute.
-    pub limit: u32,
-    /// The limit after headroom: what any 60-second window may admit.
-    pub effective: u64,
-    /// The most units admitted at once.
-    pub burst: u64,
-    /// Nanoseconds of "theoretical time" one unit costs:
-    /// `ceil(60 s / (effective - burst + 1))`.
-    pub ns_per_unit: u64,
-}
-
-/// A minute, in nanoseconds.
-pub const MINUTE_NS: u64 = 60_000_000_000;
-
-impl Dimension {
-    fn new(limit: u32, config: &Config) -> Self {
-        // Float to integer: both fractions are in (0, 1], so the products
-        // are in [0, limit]; at least 1 unit is always allowed.
-        let effective =
-            ((limit as f64 * config.headroom).floor() as u64).clamp(1, limit.max(1) as u64);
-        let burst = ((effective as f64 * config.burst).floor() as u64).clamp(1, effective);
-        let rate = effective - burst + 1;
-        Dimension {
-            limit,
-            effective,
-            burst,
-            ns_per_unit: MINUTE_NS.div_ceil(rate),
-        }
-    }
-
-    /// The theoretical time `units` cost.
-    pub fn cost_ns(&self, units: u64) -> u64 {
-        units.saturating_mul(self.ns_per_unit)
-    }
-
-    /// How far ahead of now the theoretical arrival time may run.
-    pub fn tolerance_ns(&self) -> u64 {
-        self.cost_ns(self.burst)
-    }
-}
-
-/// Both dimensions of a model's limits.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Rates {
-    /// Queries per minute.
-    pub requests: Dimension,
-    /// Tokens per minute.
-    pub tokens: Dimension,
-}
-
-impl Rates {
-    /// The rates of `limits` under `config`.
-    pub fn new(limits: Limits, config: &Config) -> Result<Self, ConfigError> {
-        config.validate()?;
-        Ok(Rates {
-            requests: Dimension::new(limits.qpm, config),
-            tokens: Dimension::new(limits.tpm, config),
-        })
-    }
-}

@@ -1,47 +1,60 @@
-//! Stay under Alibaba Cloud Model Studio's limits: a request is admitted
-//! only if both its model's queries-per-minute and tokens-per-minute limits
-//! allow it.
+//! Stay under Alibaba Cloud Model Studio's rate limits, the way the provider
+//! enforces them: per model and account, requests and tokens per minute,
+//! and a sixtieth of each per second.
 //!
-//! One state per key holds both dimensions of a GCRA (two theoretical
-//! arrival times in one atomic word, updated together), so a request refused by
-//! the TPM limit spends nothing of the QPM limit, unlike two independent
-//! limiters. No 60-second window admits more than the limit (after
-//! [`Config::headroom`]), for requests and for tokens.
+//! A [`Throttle`] admits a request only while every limit of its model
+//! allows it, for any table's models (the published
+//! [`modelstudio_limits::Model`], an enum `limits-codegen` generated, or a
+//! run-time table's entries: anything [`HasLimits`]). Its state lives in
+//! the process ([`Throttle::in_process`]) or, with feature `redis`, in Redis
+//! for a whole fleet ([`Throttle::redis`]); the API is the same, async and
+//! never blocking its runtime. When the provider refuses a request anyway,
+//! [`classify`] reads its answer and [`Throttle::report`] cools the key
+//! down and lowers the limit that tripped, fleet-wide.
 //!
 //! ```
 //! use std::time::Duration;
-//! use limits_throttle::{Config, FakeClock, Refusal, Throttle};
+//! use limits_throttle::{classify, Config, Refusal, Throttle};
 //! use modelstudio_limits::Model;
 //!
-//! let clock = FakeClock::new();
-//! let throttle = Throttle::with_clock(Config { headroom: 0.8, burst: 0.1 }, clock.clone())?;
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! let throttle = Throttle::in_process(Config::default())?;
 //!
-//! // qwq-plus: 60 QPM, 100,000 TPM; 80% of that, 10% of it at once.
-//! let permit = throttle.try_acquire(Model::QwqPlus, 8_000).unwrap();
-//! // ... call the model; its response reports the tokens really used:
-//! permit.reconcile(5_000);
-//!
-//! // 8,000 tokens is the most admitted at once; 3,000 more must wait.
-//! match throttle.try_acquire(Model::QwqPlus, 8_000) {
-//!     Err(Refusal::RetryAfter(wait)) => assert!(wait > Duration::ZERO),
+//! // qwq-plus: 60 requests and 100,000 tokens per minute, so one request
+//! // a second: the first goes at once, the next waits its turn.
+//! let permit = throttle.acquire(&Model::QwqPlus, 1_500).await?;
+//! // ... call the model; its response reports the tokens it used:
+//! permit.reconcile(1_234).await?;
+//! match throttle.try_acquire(&Model::QwqPlus, 1_500).await {
+//!     Err(Refusal::RetryAfter(wait)) => assert!(wait <= Duration::from_secs(1)),
 //!     other => panic!("{other:?}"),
 //! }
-//! # Ok::<(), limits_throttle::ConfigError>(())
-//! ```
 //!
-//! Across processes (the limits are account-wide), feature `redis` gives
-//! `redis::RedisThrottle`: the same algorithm as one
-//! Lua script, on the server's clock. Feature `tokio` adds `acquire(..).await`.
+//! // The provider said 429 anyway: cool down, and lower the limit that tripped.
+//! let body = br#"{"code": "Throttling.RateQuota", "message": "Requests rate limit exceeded"}"#;
+//! if let Some(tripped) = classify(429, body) {
+//!     throttle.report(&Model::QwqPlus, tripped).await?;
+//! }
+//! let now = throttle.effective(&Model::QwqPlus).await?;
+//! assert_eq!(now.per_window.qpm, 30);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 #![warn(missing_docs)]
 
+mod admission;
+mod classify;
 mod clock;
 mod config;
-mod gcra;
-mod limiter;
+mod local;
 #[cfg(feature = "redis")]
 pub mod redis;
+mod refusal;
+mod throttle;
 
+pub use classify::{classify, Tripped};
 pub use clock::{Clock, FakeClock, MonotonicClock};
-pub use config::{Config, ConfigError, Dimension, Rates, MINUTE_NS};
-pub use gcra::{reconcile, try_admit, Refusal, State};
-pub use limiter::{Limiter, Permit, Throttle};
+pub use config::{Adaptation, Config, ConfigError, Pacing};
+pub use modelstudio_limits::{HasLimits, Limits};
+pub use refusal::{Refusal, StoreError, StoreErrorKind};
+pub use throttle::{Effective, Permit, Throttle, DEFAULT_ACCOUNT};

@@ -1,49 +1,71 @@
-//! Across a fleet: the same two-dimension GCRA as one Lua script on Redis.
+//! Across a fleet: the admission rules as one Lua script on Redis, called
+//! through the redis crate's [`ConnectionManager`]: one multiplexed
+//! connection shared by every task of the process, reconnecting by itself
+//! after the server restarts.
 //!
-//! Each acquire is one round trip (`EVALSHA`, falling back to `EVAL` once
-//! when the server does not have the script). Time is the server's `TIME`
-//! in microseconds, so clients' clocks do not matter. Both keys of a model
-//! share one hash tag (one cluster slot) and expire once idle. When Redis
-//! cannot be reached in time, [`FailurePolicy`] decides: admit (fail open)
-//! or refuse with [`Refusal::Unavailable`] (fail closed); never a panic or
-//! a hang, as every call has a timeout.
+//! Each operation is one round trip (`EVALSHA`; when the server answers
+//! that it lacks the script, after a `SCRIPT FLUSH` or a restart, the redis
+//! crate loads it again with `SCRIPT LOAD` and retries, so both are survived
+//! with nothing to do). Time is the server's `TIME`, so the
+//! clients' clocks do not matter. The three keys of a model (a hash and two
+//! lists) share one hash tag, so one cluster slot, and expire once nothing in
+//! them matters. Run Redis with an eviction policy that does not evict
+//! them (`noeviction`, or `volatile-*` with memory to spare).
+//!
+//! **Lost state.** After a `FLUSHALL`, a restart without persistence, or
+//! an expired key, a key starts empty while the provider still counts the
+//! last minute. Under [`Pacing::PerSecond`](crate::Pacing::PerSecond) an
+//! empty key admits no more than a second's share at once and then the
+//! steady rate, so a window around the loss admits at most one second's
+//! share more than the limit (`ceil(RPM / 60)` requests and `ceil(TPM / 60)`
+//! tokens, or one larger request). Under `Pacing::Bursty` it admits a fresh
+//! burst.
+//!
+//! Every call is bounded by [`RedisOptions::timeout`], queued or not,
+//! connecting included. [`FailurePolicy`] decides what an unreachable
+//! Redis means for admission. Credentials go in the URL
+//! (`redis://user:password@host:port/`); a missing or wrong password, or a
+//! user without permission to run scripts, is a [`StoreErrorKind::Auth`]
+//! error that names the cause.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use modelstudio_limits::{Limits, Model};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::config::{Config, ConfigError, Dimension, Rates};
-use crate::gcra::Refusal;
+use crate::admission::{Counted, Decision, Lower, Params};
+use crate::clock::Clock;
+use crate::refusal::{StoreError, StoreErrorKind};
+use crate::throttle::Observed;
 
-const SCRIPT: &str = include_str!("gcra.lua");
+const SCRIPT: &str = include_str!("admission.lua");
 
 /// What to do when Redis cannot be asked.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailurePolicy {
-    /// Admit the request (the permit says it was not checked).
+    /// Admit the request; its permit says it was not checked.
     FailOpen,
-    /// Refuse the request with [`Refusal::Unavailable`].
+    /// Refuse the request with [`Refusal::Unavailable`](crate::Refusal).
     FailClosed,
 }
 
-/// Settings of a [`RedisThrottle`].
-#[derive(Clone, Debug)]
-pub struct RedisConfig {
-    /// Headroom and burst, as in one process.
-    pub limits: Config,
-    /// Prefix of every key, e.g. `"limits"` gives `{limits:acct:qwen-max}:req`.
+/// Settings of a [`RedisStore`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisOptions {
+    /// Prefix of every key: `"limits"` gives `{limits:ACCOUNT:MODEL}:h`.
     pub prefix: String,
-    /// Time allowed to connect, and for each command.
+    /// The longest any call may take, queued, connecting and answering
+    /// included. Default 100 ms.
     pub timeout: Duration,
-    /// What to do when Redis cannot be asked in time.
+    /// What an unreachable Redis means. Default [`FailurePolicy::FailClosed`].
     pub on_failure: FailurePolicy,
 }
 
-impl Default for RedisConfig {
+impl Default for RedisOptions {
     fn default() -> Self {
-        RedisConfig {
-            limits: Config::default(),
+        RedisOptions {
             prefix: "limits".to_string(),
             timeout: Duration::from_millis(100),
             on_failure: FailurePolicy::FailClosed,
@@ -51,204 +73,242 @@ impl Default for RedisConfig {
     }
 }
 
-/// A throttle whose state lives in Redis, shared by every process that uses
-/// the same server and prefix.
-pub struct RedisThrottle {
-    client: redis::Client,
-    connection: Mutex<Option<redis::Connection>>,
-    script: redis::Script,
-    config: RedisConfig,
-}
-
-/// A request admitted through Redis.
-#[must_use = "a permit is what a request was admitted with; reconcile it with the actual usage"]
-#[derive(Debug)]
-pub struct RedisPermit {
-    key: String,
-    per_token_us: f64,
-    tokens: u64,
-    unchecked: Option<String>,
-}
-
-impl RedisPermit {
-    /// The tokens the request was admitted with.
-    pub fn tokens(&self) -> u64 {
-        self.tokens
+impl RedisOptions {
+    /// These options with another key prefix.
+    pub fn with_prefix(self, prefix: impl Into<String>) -> Self {
+        RedisOptions {
+            prefix: prefix.into(),
+            ..self
+        }
     }
 
-    /// Why the request was admitted without asking Redis (fail open), if so.
-    pub fn unchecked(&self) -> Option<&str> {
-        self.unchecked.as_deref()
+    /// These options with another timeout.
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        RedisOptions { timeout, ..self }
+    }
+
+    /// These options with another failure policy.
+    pub fn with_failure_policy(self, on_failure: FailurePolicy) -> Self {
+        RedisOptions { on_failure, ..self }
     }
 }
 
-/// One dimension's parameters in microseconds, as the script takes them.
-fn micros(dim: &Dimension) -> (f64, f64) {
-    let per_unit = dim.ns_per_unit as f64 / 1_000.0;
-    (per_unit, per_unit * dim.burst as f64)
+/// Where a [`Throttle`](crate::Throttle) keeps its state to share it with
+/// every process that uses the same server and prefix.
+#[derive(Clone)]
+pub struct RedisStore {
+    manager: ConnectionManager,
+    script: Arc<redis::Script>,
+    options: RedisOptions,
+    clock: Option<Arc<dyn Clock>>,
 }
 
-impl RedisThrottle {
-    /// A throttle on the Redis server at `url` (e.g. `redis://127.0.0.1:6379/`).
-    /// Connects lazily; a bad URL is an error now.
-    pub fn new(url: &str, config: RedisConfig) -> Result<Self, RedisSetupError> {
-        config.limits.validate().map_err(RedisSetupError::Config)?;
-        let client = redis::Client::open(url).map_err(|e| RedisSetupError::Url(e.to_string()))?;
-        Ok(RedisThrottle {
-            client,
-            connection: Mutex::new(None),
-            script: redis::Script::new(SCRIPT),
-            config,
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("options", &self.options)
+            .field("server_clock", &self.clock.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store on the server at `url` (`redis://[user:password@]host:port/`),
+    /// connecting on first use. A call that finds the connection broken
+    /// fails and starts one new attempt in the background, which the next
+    /// calls wait for (within their timeout): so the store reconnects as soon
+    /// as the server is back and a call comes, and a refused password is
+    /// reported at once rather than retried until the timeout hides it. A bad
+    /// URL is an error now. Call it inside a Tokio runtime.
+    pub fn open(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|e| store_error(e, options.timeout))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout))
+            .set_number_of_retries(0);
+        let manager = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| store_error(e, options.timeout))?;
+        Ok(Self::from_manager(manager, options))
+    }
+
+    /// A store on a connection manager you configured yourself (TLS,
+    /// credentials providers, other timeouts). Every call is still bounded
+    /// by `options.timeout`.
+    pub fn from_manager(manager: ConnectionManager, options: RedisOptions) -> Self {
+        RedisStore {
+            manager,
+            script: Arc::new(redis::Script::new(SCRIPT)),
+            options,
+            clock: None,
+        }
+    }
+
+    /// Uses `clock` (microseconds are sent with each call) instead of the
+    /// server's `TIME`: for simulations and deterministic runs, where every
+    /// process shares one clock.
+    pub fn with_clock(self, clock: impl Clock) -> Self {
+        RedisStore {
+            clock: Some(Arc::new(clock)),
+            ..self
+        }
+    }
+
+    /// The options this store runs with.
+    pub fn options(&self) -> &RedisOptions {
+        &self.options
+    }
+
+    /// The tag shared by the keys of `id` for `account`.
+    fn key(&self, account: &str, id: &str) -> String {
+        format!("{{{}:{}:{}}}", self.options.prefix, account, id)
+    }
+
+    async fn run(
+        &self,
+        account: &str,
+        id: &str,
+        p: &Params,
+        op: &str,
+        args: &[u64],
+    ) -> Result<Vec<i64>, StoreError> {
+        let key = self.key(account, id);
+        let mut call = self.script.prepare_invoke();
+        call.key(format!("{key}:h"))
+            .key(format!("{key}:s"))
+            .key(format!("{key}:m"))
+            .arg(op)
+            .arg(
+                self.clock
+                    .as_ref()
+                    .map(|c| (c.now_ns() / 1_000).to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(p.window)
+            .arg(p.second())
+            .arg(p.second_width())
+            .arg(p.minute_width())
+            .arg(p.full_recovery())
+            .arg(p.rpm)
+            .arg(p.tpm)
+            .arg(p.burst_ppm)
+            .arg(p.cooldown)
+            .arg(p.decrease_ppm)
+            .arg(p.floor_ppm)
+            .arg(p.recovery_ppm);
+        for a in args {
+            call.arg(*a);
+        }
+        let mut manager = self.manager.clone();
+        let timeout = self.options.timeout;
+        match tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut manager)).await {
+            Ok(Ok(reply)) if reply.len() >= 4 => Ok(reply),
+            Ok(Ok(reply)) => Err(StoreError::new(
+                StoreErrorKind::Server,
+                format!("Redis: the throttle's script answered {reply:?}"),
+                None,
+            )),
+            Ok(Err(e)) => Err(store_error(e, timeout)),
+            Err(_) => Err(StoreError::new(
+                StoreErrorKind::Timeout,
+                format!("Redis did not answer within {timeout:?}"),
+                None,
+            )),
+        }
+    }
+
+    pub(crate) async fn decide(
+        &self,
+        account: &str,
+        id: &str,
+        p: &Params,
+        tokens: u64,
+    ) -> Result<Decision, StoreError> {
+        let r = self.run(account, id, p, "decide", &[tokens]).await?;
+        let u = |i: usize| r[i].max(0) as u64;
+        Ok(match r[0] {
+            1 => Decision::Admitted(Counted {
+                second: u(2),
+                minute: u(3),
+            }),
+            2 => Decision::TooLarge,
+            _ => Decision::Wait(u(1).max(1)),
         })
     }
 
-    /// The key prefix shared by both keys of `model` for `account`: a hash
-    /// tag, so both keys live in one cluster slot.
-    pub fn key(&self, account: &str, model: Model) -> String {
-        format!("{{{}:{}:{}}}", self.config.prefix, account, model.id())
-    }
-
-    /// Admits a request of `tokens` to `model` for `account` if both of the
-    /// model's limits allow it, account-wide.
-    pub fn try_acquire(
+    pub(crate) async fn reconcile(
         &self,
         account: &str,
-        model: Model,
-        tokens: u64,
-    ) -> Result<RedisPermit, Refusal> {
-        self.try_acquire_with(account, model, model.limits(), tokens, None)
+        id: &str,
+        p: &Params,
+        counted: Counted,
+        estimated: u64,
+        actual: u64,
+    ) -> Result<(), StoreError> {
+        let args = [counted.second, counted.minute, estimated, actual];
+        self.run(account, id, p, "reconcile", &args).await.map(drop)
     }
 
-    /// As [`RedisThrottle::try_acquire`], with explicit limits (an account
-    /// with raised limits) and, for tests, an explicit server time in
-    /// microseconds instead of Redis's `TIME`.
-    pub fn try_acquire_with(
+    pub(crate) async fn report(
         &self,
         account: &str,
-        model: Model,
-        limits: Limits,
-        tokens: u64,
-        now_us: Option<u64>,
-    ) -> Result<RedisPermit, Refusal> {
-        let rates = Rates::new(limits, &self.config.limits)
-            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
-        if tokens > rates.tokens.burst {
-            return Err(Refusal::TooLarge {
-                tokens,
-                max: rates.tokens.burst,
-                tpm: rates.tokens.limit,
-            });
-        }
-        let key = self.key(account, model);
-        let (per_request, request_tolerance) = micros(&rates.requests);
-        let (per_token, token_tolerance) = micros(&rates.tokens);
-        let mut call = self.script.prepare_invoke();
-        call.key(format!("{key}:req"))
-            .key(format!("{key}:tok"))
-            .arg("acquire")
-            .arg(per_request)
-            .arg(request_tolerance)
-            .arg(per_token)
-            .arg(token_tolerance)
-            .arg(tokens)
-            .arg(now_us.map(|n| n.to_string()).unwrap_or_default());
-        let permit = |unchecked| RedisPermit {
-            key: key.clone(),
-            per_token_us: per_token,
-            tokens,
-            unchecked,
-        };
-        match self.run(&call) {
-            Ok((1, _)) => Ok(permit(None)),
-            Ok((_, wait_us)) => {
-                let wait_us: f64 = wait_us.parse().unwrap_or(0.0);
-                Err(Refusal::RetryAfter(Duration::from_nanos(
-                    (wait_us * 1_000.0).ceil() as u64,
-                )))
-            }
-            Err(e) => match self.config.on_failure {
-                FailurePolicy::FailOpen => Ok(permit(Some(e))),
-                FailurePolicy::FailClosed => Err(Refusal::Unavailable(e)),
-            },
-        }
+        id: &str,
+        p: &Params,
+        lower: Lower,
+    ) -> Result<(), StoreError> {
+        let args = [u64::from(lower.requests), u64::from(lower.tokens)];
+        self.run(account, id, p, "report", &args).await.map(drop)
     }
 
-    /// Replaces a permit's estimate by the tokens actually used (one round
-    /// trip). An unreachable Redis loses the correction and says so.
-    pub fn reconcile(&self, permit: RedisPermit, actual_tokens: u64) -> Result<(), Refusal> {
-        self.reconcile_at(permit, actual_tokens, None)
-    }
-
-    /// As [`RedisThrottle::reconcile`], at an explicit server time (tests).
-    pub fn reconcile_at(
+    pub(crate) async fn effective(
         &self,
-        permit: RedisPermit,
-        actual_tokens: u64,
-        now_us: Option<u64>,
-    ) -> Result<(), Refusal> {
-        if permit.unchecked.is_some() {
-            return Ok(());
-        }
-        let mut call = self.script.prepare_invoke();
-        call.key(format!("{}:req", permit.key))
-            .key(format!("{}:tok", permit.key))
-            .arg("reconcile")
-            .arg(permit.per_token_us)
-            .arg(permit.tokens)
-            .arg(actual_tokens)
-            .arg("")
-            .arg("")
-            .arg(now_us.map(|n| n.to_string()).unwrap_or_default());
-        self.run(&call).map(|_| ()).map_err(Refusal::Unavailable)
-    }
-
-    /// Runs the script on the cached connection, connecting (with the
-    /// timeout) when there is none; a failed connection is dropped.
-    fn run(&self, call: &redis::ScriptInvocation<'_>) -> Result<(i64, String), String> {
-        let mut slot = self
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            let timeout = self.config.timeout;
-            let connection = self
-                .client
-                .get_connection_with_timeout(timeout)
-                .and_then(|c| {
-                    c.set_read_timeout(Some(timeout))?;
-                    c.set_write_timeout(Some(timeout))?;
-                    Ok(c)
-                })
-                .map_err(|e| format!("cannot connect to Redis: {e}"))?;
-            *slot = Some(connection);
-        }
-        let Some(connection) = slot.as_mut() else {
-            return Err("no Redis connection".to_string());
-        };
-        let result = call.invoke::<(i64, String)>(connection);
-        if result.is_err() {
-            *slot = None;
-        }
-        result.map_err(|e| format!("Redis: {e}"))
+        account: &str,
+        id: &str,
+        p: &Params,
+    ) -> Result<Observed, StoreError> {
+        let r = self.run(account, id, p, "effective", &[]).await?;
+        let u = |i: usize| r.get(i).copied().unwrap_or(0).max(0) as u64;
+        Ok(Observed::from((p.caps(u(2), u(3)), u(2), u(3), u(4))))
     }
 }
 
-/// Why a [`RedisThrottle`] could not be made.
-#[derive(Clone, Debug, PartialEq)]
-pub enum RedisSetupError {
-    /// The headroom or burst is out of range.
-    Config(ConfigError),
-    /// The URL is not a Redis URL.
-    Url(String),
+/// A redis error as a store error that names its cause.
+fn store_error(e: redis::RedisError, timeout: Duration) -> StoreError {
+    use redis::{ErrorKind, ServerErrorKind};
+    let code = e.code().unwrap_or_default().to_string();
+    let (kind, message) = if e.kind() == ErrorKind::AuthenticationFailed
+        || matches!(code.as_str(), "NOAUTH" | "WRONGPASS")
+    {
+        (
+            StoreErrorKind::Auth,
+            format!(
+                "Redis refused the credentials ({}): give a user and password that exist in the \
+                 URL, redis://user:password@host:port/",
+                e.detail().map_or_else(|| e.to_string(), str::to_string)
+            ),
+        )
+    } else if e.kind() == ErrorKind::Server(ServerErrorKind::NoPerm) {
+        (
+            StoreErrorKind::Auth,
+            format!(
+                "the Redis user may not run the throttle's script ({}): it needs EVAL, EVALSHA \
+                 and the key commands of its script (e.g. `+@scripting +@read +@write`)",
+                e.detail().unwrap_or_default()
+            ),
+        )
+    } else if e.is_timeout() {
+        (
+            StoreErrorKind::Timeout,
+            format!("Redis did not answer within {timeout:?}"),
+        )
+    } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
+        (
+            StoreErrorKind::Connection,
+            format!("cannot reach Redis: {e}"),
+        )
+    } else if e.kind() == ErrorKind::InvalidClientConfig {
+        (StoreErrorKind::Connection, format!("bad Redis URL: {e}"))
+    } else {
+        (StoreErrorKind::Server, format!("Redis: {e}"))
+    };
+    StoreError::new(kind, message, Some(Arc::new(e)))
 }
-
-impl std::fmt::Display for RedisSetupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RedisSetupError::Config(e) => e.fmt(f),
-            RedisSetupError::Url(e) => write!(f, "bad Redis URL: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for RedisSetupError {}

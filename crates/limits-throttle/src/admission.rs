@@ -1,0 +1,504 @@
+//! The admission rules of one key, on a clock of microseconds. The
+//! in-process store runs this code; the Redis store runs `admission.lua`,
+//! the same rules step for step (the test `redis_matches_in_process` feeds
+//! both one history and compares every answer).
+//!
+//! Per key, two queues of buckets count what was admitted: one covers the
+//! last window (a "minute", `MINUTE_SLOTS` buckets) and one the last
+//! sixtieth of it (a "second"). A bucket counts while any of it lies in the
+//! window `(now - span, now]`, so the sums cover at least the true window:
+//! a request admitted when `requests + 1 <= cap` and `tokens + its tokens
+//! <= cap` keeps every true window within the caps.
+//!
+//! Under [`Pacing::PerSecond`](crate::Pacing::PerSecond) requests are spaced
+//! `window / RPM` apart (a GCRA without tolerance: exact for the requests of
+//! every window and every second), so a "second" holds at most
+//! `ceil(RPM / 60)` requests and its buckets are one microsecond wide: the
+//! per-second rules are exact. The per-window token sum overcounts by at
+//! most one bucket, 1/600 of the window, so the steady token rate it allows
+//! is at least 99.8% of the limit. Under `Pacing::Bursty` nothing spaces
+//! requests, and a "second" has `SECOND_SLOTS` buckets.
+
+use std::collections::VecDeque;
+
+use modelstudio_limits::Limits;
+
+use crate::config::{Config, Pacing};
+
+/// Buckets per "second" under `Pacing::Bursty`: the per-second sums
+/// overcount by at most one bucket, 1/250 of a second.
+pub(crate) const SECOND_SLOTS: u64 = 250;
+/// Buckets per window (a "minute"): 1/600 of it each.
+pub(crate) const MINUTE_SLOTS: u64 = 600;
+/// Fractions are carried as parts per million, so that this code and the
+/// Lua script compute the same integers.
+pub(crate) const PPM: u64 = 1_000_000;
+
+/// What the rules of one call need besides the key's state: the limits
+/// after headroom, and the config, in microseconds and parts per million.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Params {
+    /// The window ("minute"), in us.
+    pub window: u64,
+    /// Requests per window after headroom (at least 1).
+    pub rpm: u64,
+    /// Tokens per window after headroom (at least 1).
+    pub tpm: u64,
+    /// The fraction of a window's caps admitted at once (0: per second).
+    pub burst_ppm: u64,
+    /// The cool-down after a reported refusal, in us.
+    pub cooldown: u64,
+    /// The factor applied per reported refusal.
+    pub decrease_ppm: u64,
+    /// The lowest factor.
+    pub floor_ppm: u64,
+    /// The factor regained per window.
+    pub recovery_ppm: u64,
+}
+
+impl Params {
+    /// The parameters of `limits` under a validated `config`.
+    pub fn new(limits: Limits, config: &Config) -> Params {
+        let after_headroom = |limit: u32| ((f64::from(limit) * config.headroom) as u64).max(1);
+        let ppm = |fraction: f64| ((fraction * PPM as f64).round() as u64).clamp(1, PPM);
+        let a = &config.adaptation;
+        Params {
+            window: config.window.as_micros() as u64,
+            rpm: after_headroom(limits.qpm),
+            tpm: after_headroom(limits.tpm),
+            burst_ppm: match config.pacing {
+                Pacing::PerSecond => 0,
+                Pacing::Bursty { burst } => ppm(burst),
+            },
+            cooldown: a.cooldown.as_micros() as u64,
+            decrease_ppm: ppm(a.decrease),
+            floor_ppm: ppm(a.floor),
+            recovery_ppm: ppm(a.recovery),
+        }
+    }
+
+    /// The "second": a sixtieth of the window, rounded up.
+    pub fn second(&self) -> u64 {
+        self.window.div_ceil(60)
+    }
+
+    /// The width of a bucket of the per-second queue: one microsecond when
+    /// requests are spaced (at most `ceil(RPM / 60) + 1` of them a second).
+    pub fn second_width(&self) -> u64 {
+        if self.burst_ppm == 0 {
+            1
+        } else {
+            self.second().div_ceil(SECOND_SLOTS)
+        }
+    }
+
+    /// The width of a bucket of the per-window queue.
+    pub fn minute_width(&self) -> u64 {
+        self.window.div_ceil(MINUTE_SLOTS)
+    }
+
+    /// How long a factor takes to recover from 0 to 1: the most time worth
+    /// counting since a decrease (keeps the products exact in Lua's doubles).
+    pub fn full_recovery(&self) -> u64 {
+        (self.window * PPM).div_ceil(self.recovery_ppm)
+    }
+
+    /// The caps at factors `fr` (requests) and `ft` (tokens).
+    pub fn caps(&self, fr: u64, ft: u64) -> Caps {
+        let rpm = (self.rpm * fr / PPM).max(1);
+        let tpm = (self.tpm * ft / PPM).max(1);
+        let share = |n: u64| n.div_ceil(60).max(n * self.burst_ppm / PPM);
+        Caps {
+            rpm,
+            tpm,
+            rps: share(rpm),
+            tps: share(tpm),
+            spacing: if self.burst_ppm == 0 {
+                self.window.div_ceil(rpm)
+            } else {
+                0
+            },
+        }
+    }
+}
+
+/// What one key may admit now.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Caps {
+    /// Requests per window.
+    pub rpm: u64,
+    /// Tokens per window.
+    pub tpm: u64,
+    /// Requests per "second".
+    pub rps: u64,
+    /// Tokens per "second" (a single larger request may go alone).
+    pub tps: u64,
+    /// The least time between two requests (0: none).
+    pub spacing: u64,
+}
+
+/// A limit scaled down after refusals, recovering linearly.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Factor {
+    /// The factor at `since`, in parts per million.
+    pub ppm: u64,
+    /// When it was last decreased.
+    pub since: u64,
+}
+
+impl Default for Factor {
+    fn default() -> Self {
+        Factor { ppm: PPM, since: 0 }
+    }
+}
+
+impl Factor {
+    /// The factor at `now`.
+    pub fn at(&self, p: &Params, now: u64) -> u64 {
+        if self.ppm >= PPM {
+            return PPM;
+        }
+        let elapsed = now.saturating_sub(self.since).min(p.full_recovery());
+        (self.ppm + elapsed * p.recovery_ppm / p.window).min(PPM)
+    }
+
+    /// When the factor reaches `need`.
+    fn reaches(&self, p: &Params, need: u64) -> u64 {
+        self.since + (need.saturating_sub(self.ppm) * p.window).div_ceil(p.recovery_ppm)
+    }
+}
+
+/// What one bucket counts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Bucket {
+    /// `time / width`.
+    pub index: u64,
+    /// Requests admitted in it.
+    pub requests: u64,
+    /// Their tokens (reconciled).
+    pub tokens: u64,
+}
+
+/// The buckets of one window, oldest first, and their sums.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Buckets {
+    queue: VecDeque<Bucket>,
+    requests: u64,
+    tokens: u64,
+}
+
+impl Buckets {
+    /// Drops the buckets that lie wholly before the window `(now - span, now]`:
+    /// bucket `b` holds the times `[b * width, (b + 1) * width)`.
+    fn expire(&mut self, now: u64, span: u64, width: u64) {
+        let first_counted = (now + 1).saturating_sub(span) / width;
+        while let Some(b) = self.queue.front().copied() {
+            if b.index >= first_counted {
+                break;
+            }
+            self.queue.pop_front();
+            self.requests -= b.requests;
+            self.tokens -= b.tokens;
+        }
+    }
+
+    /// How long until `fits(requests, tokens)` holds for what is still
+    /// counted (0 if it holds now).
+    fn wait(&self, now: u64, span: u64, width: u64, fits: impl Fn(u64, u64) -> bool) -> u64 {
+        let (mut requests, mut tokens) = (self.requests, self.tokens);
+        if fits(requests, tokens) {
+            return 0;
+        }
+        for b in &self.queue {
+            requests -= b.requests;
+            tokens -= b.tokens;
+            if fits(requests, tokens) {
+                // The first time the bucket lies wholly before the window.
+                return ((b.index + 1) * width + span - 1).saturating_sub(now);
+            }
+        }
+        0
+    }
+
+    fn add(&mut self, index: u64, tokens: u64) {
+        match self.queue.back_mut() {
+            Some(b) if b.index == index => {
+                b.requests += 1;
+                b.tokens += tokens;
+            }
+            _ => self.queue.push_back(Bucket {
+                index,
+                requests: 1,
+                tokens,
+            }),
+        }
+        self.requests += 1;
+        self.tokens += tokens;
+    }
+
+    /// Moves the tokens of bucket `index`, if still counted, from
+    /// `estimated` to `actual` (never below none).
+    fn reconcile(&mut self, index: u64, estimated: u64, actual: u64) {
+        let Ok(at) = self.queue.binary_search_by_key(&index, |b| b.index) else {
+            return;
+        };
+        let b = &mut self.queue[at];
+        if actual >= estimated {
+            b.tokens += actual - estimated;
+            self.tokens += actual - estimated;
+        } else {
+            let refund = (estimated - actual).min(b.tokens);
+            b.tokens -= refund;
+            self.tokens -= refund;
+        }
+    }
+
+    /// The sums still counted: requests and tokens.
+    #[cfg(test)]
+    pub fn sums(&self) -> (u64, u64) {
+        (self.requests, self.tokens)
+    }
+}
+
+/// Where an admitted request was counted, to reconcile it later.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Counted {
+    /// Its bucket in the per-second queue.
+    pub second: u64,
+    /// Its bucket in the per-window queue.
+    pub minute: u64,
+}
+
+/// The answer to one request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Admitted and counted.
+    Admitted(Counted),
+    /// Not before this many microseconds.
+    Wait(u64),
+    /// Never: more tokens than a window admits.
+    TooLarge,
+}
+
+/// What a reported refusal lowers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Lower {
+    /// The requests limit.
+    pub requests: bool,
+    /// The tokens limit.
+    pub tokens: bool,
+}
+
+/// The state of one key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct KeyState {
+    /// The latest time seen: the clock never goes back for the rules.
+    last: u64,
+    /// When the last request was admitted (requests are spaced from it at
+    /// the current rate, so a change of limits applies at once).
+    prev: Option<u64>,
+    /// No request before this time (a cool-down after a refusal).
+    cool: u64,
+    requests_factor: Factor,
+    tokens_factor: Factor,
+    second: Buckets,
+    minute: Buckets,
+}
+
+impl KeyState {
+    fn observe(&mut self, p: &Params, now: u64) -> u64 {
+        self.last = self.last.max(now);
+        let now = self.last;
+        self.second.expire(now, p.second(), p.second_width());
+        self.minute.expire(now, p.window, p.minute_width());
+        now
+    }
+
+    /// Admits a request of `tokens` at `now` and counts it, or says how long
+    /// to wait (changing nothing).
+    pub fn decide(&mut self, p: &Params, now: u64, tokens: u64) -> Decision {
+        if tokens > p.tpm {
+            return Decision::TooLarge;
+        }
+        let now = self.observe(p, now);
+        let fr = self.requests_factor.at(p, now);
+        let ft = self.tokens_factor.at(p, now);
+        let caps = p.caps(fr, ft);
+        let mut wait = self.cool.saturating_sub(now);
+        if let (Some(prev), true) = (self.prev, caps.spacing > 0) {
+            wait = wait.max((prev + caps.spacing).saturating_sub(now));
+        }
+        if tokens > caps.tpm {
+            // Only a lowered limit refuses it: wait for the recovery.
+            let need = (tokens * PPM).div_ceil(p.tpm);
+            wait = wait.max(self.tokens_factor.reaches(p, need).saturating_sub(now));
+        } else {
+            // Spaced requests keep the window's request cap by themselves.
+            let minute = self.minute.wait(now, p.window, p.minute_width(), |n, t| {
+                (caps.spacing > 0 || n < caps.rpm) && t + tokens <= caps.tpm
+            });
+            wait = wait.max(minute);
+        }
+        let second = self.second.wait(now, p.second(), p.second_width(), |n, t| {
+            n < caps.rps && (t + tokens <= caps.tps || n == 0)
+        });
+        wait = wait.max(second);
+        if wait > 0 {
+            return Decision::Wait(wait);
+        }
+        let counted = Counted {
+            second: now / p.second_width(),
+            minute: now / p.minute_width(),
+        };
+        self.second.add(counted.second, tokens);
+        self.minute.add(counted.minute, tokens);
+        self.prev = Some(now);
+        Decision::Admitted(counted)
+    }
+
+    /// Replaces an admitted request's estimate by the tokens it used, in
+    /// the buckets that still count it.
+    pub fn reconcile(
+        &mut self,
+        p: &Params,
+        now: u64,
+        counted: Counted,
+        estimated: u64,
+        actual: u64,
+    ) {
+        self.observe(p, now);
+        self.second.reconcile(counted.second, estimated, actual);
+        self.minute.reconcile(counted.minute, estimated, actual);
+    }
+
+    /// A refusal by the provider: a cool-down, and lower limits. During a
+    /// cool-down, further reports change nothing.
+    pub fn report(&mut self, p: &Params, now: u64, lower: Lower) {
+        let now = self.observe(p, now);
+        if now < self.cool {
+            return;
+        }
+        self.cool = now + p.cooldown;
+        for (factor, on) in [
+            (&mut self.requests_factor, lower.requests),
+            (&mut self.tokens_factor, lower.tokens),
+        ] {
+            if on {
+                let decreased = factor.at(p, now) * p.decrease_ppm / PPM;
+                *factor = Factor {
+                    ppm: decreased.max(p.floor_ppm),
+                    since: now,
+                };
+            }
+        }
+    }
+
+    /// The caps now, both factors and the cool-down left (us).
+    pub fn effective(&mut self, p: &Params, now: u64) -> (Caps, u64, u64, u64) {
+        let now = self.observe(p, now);
+        let (fr, ft) = (
+            self.requests_factor.at(p, now),
+            self.tokens_factor.at(p, now),
+        );
+        (p.caps(fr, ft), fr, ft, self.cool.saturating_sub(now))
+    }
+
+    /// The per-second and per-window buckets (tests).
+    #[cfg(test)]
+    pub fn buckets(&self) -> (&Buckets, &Buckets) {
+        (&self.second, &self.minute)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000;
+
+    fn params(qpm: u32, tpm: u32, config: Config) -> Params {
+        Params::new(Limits { qpm, tpm }, &config)
+    }
+
+    fn admit(state: &mut KeyState, p: &Params, now: u64, tokens: u64) -> bool {
+        matches!(state.decide(p, now, tokens), Decision::Admitted(_))
+    }
+
+    #[test]
+    fn requests_are_spaced_a_sixtieth_of_the_window_per_rpm() {
+        let p = params(120, 1_000_000, Config::default());
+        let mut s = KeyState::default();
+        assert!(admit(&mut s, &p, 10 * S, 1));
+        assert_eq!(s.decide(&p, 10 * S, 1), Decision::Wait(S / 2));
+        assert!(!admit(&mut s, &p, 10 * S + S / 2 - 1, 1));
+        assert!(admit(&mut s, &p, 10 * S + S / 2, 1));
+    }
+
+    #[test]
+    fn a_large_request_goes_alone_in_its_second() {
+        // 6,000 TPM: 100 tokens a second; 600 QPM: spaced 0.1 s.
+        let p = params(600, 6_000, Config::default());
+        let mut s = KeyState::default();
+        assert!(admit(&mut s, &p, 0, 10));
+        // 250 tokens do not fit beside the 10 already in this second: they
+        // wait until the 10 have left it.
+        let Decision::Wait(wait) = s.decide(&p, S / 10, 250) else {
+            panic!("admitted beside another request")
+        };
+        assert_eq!(S / 10 + wait, S);
+        assert!(admit(&mut s, &p, S, 250));
+        // Nothing else in the second after it.
+        assert!(!admit(&mut s, &p, S + S / 2, 1));
+        assert!(admit(&mut s, &p, 2 * S, 1));
+    }
+
+    #[test]
+    fn too_large_is_more_than_a_window_admits() {
+        let p = params(60, 100_000, Config::default().with_headroom(0.5));
+        let mut s = KeyState::default();
+        assert_eq!(s.decide(&p, 0, 50_001), Decision::TooLarge);
+        assert!(admit(&mut s, &p, 0, 50_000));
+    }
+
+    #[test]
+    fn reconcile_moves_the_tokens_of_the_buckets_that_still_count() {
+        let p = params(600, 60_000, Config::default());
+        let mut s = KeyState::default();
+        let Decision::Admitted(at) = s.decide(&p, 5 * S, 500) else {
+            panic!()
+        };
+        s.reconcile(&p, 5 * S, at, 500, 800);
+        assert_eq!(s.buckets().0.sums(), (1, 800));
+        assert_eq!(s.buckets().1.sums(), (1, 800));
+        // Two seconds later the per-second bucket has gone; the minute's
+        // is refunded, never below zero.
+        s.reconcile(&p, 7 * S, at, 500, 0);
+        assert_eq!(s.buckets().0.sums(), (0, 0));
+        assert_eq!(s.buckets().1.sums(), (1, 300));
+        s.reconcile(&p, 7 * S, at, 10_000, 0);
+        assert_eq!(s.buckets().1.sums(), (1, 0));
+    }
+
+    #[test]
+    fn a_report_cools_down_once_and_the_limit_recovers() {
+        let config = Config::default();
+        let p = params(600, 60_000, config);
+        let mut s = KeyState::default();
+        let both = Lower {
+            requests: true,
+            tokens: true,
+        };
+        s.report(&p, 10 * S, both);
+        let (caps, fr, ft, cool) = s.effective(&p, 10 * S);
+        assert_eq!((fr, ft, cool), (PPM / 2, PPM / 2, S));
+        assert_eq!((caps.rpm, caps.tpm), (300, 30_000));
+        assert_eq!(s.decide(&p, 10 * S, 1), Decision::Wait(S));
+        // The same episode, reported again during the cool-down: no change.
+        s.report(&p, 10 * S + 1, both);
+        assert_eq!(s.effective(&p, 10 * S + 1).1, PPM / 2);
+        // A tenth of the limit regained per window: full after 5 windows.
+        let window = config.window.as_micros() as u64;
+        assert_eq!(s.effective(&p, 10 * S + window).1, 600_000);
+        assert_eq!(s.effective(&p, 10 * S + 5 * window).1, PPM);
+    }
+}

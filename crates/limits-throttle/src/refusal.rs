@@ -1,0 +1,112 @@
+//! Why a request was not admitted, and what went wrong with the store.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a request was not admitted.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Not now: the request conforms after this wait, if nothing else is
+    /// admitted meanwhile.
+    RetryAfter(Duration),
+    /// Never: the request's tokens exceed what a whole window admits.
+    TooLarge {
+        /// The request's tokens.
+        tokens: u64,
+        /// The most tokens a window admits (the TPM limit after headroom).
+        max: u64,
+        /// The model's TPM limit.
+        tpm: u32,
+    },
+    /// The shared store could not be asked, and the throttle fails closed.
+    Unavailable(StoreError),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::RetryAfter(d) => write!(f, "rate limited: retry after {d:?}"),
+            Refusal::TooLarge { tokens, max, tpm } if *max >= u64::from(*tpm) => write!(
+                f,
+                "a request of {tokens} tokens exceeds the model's whole limit of {tpm} tokens \
+                 per minute; split it"
+            ),
+            Refusal::TooLarge { tokens, max, tpm } => write!(
+                f,
+                "a request of {tokens} tokens exceeds the {max} tokens per minute this throttle \
+                 uses of the {tpm} TPM limit (its headroom); split it or raise the headroom"
+            ),
+            Refusal::Unavailable(_) => f.write_str("the throttle's store is unavailable"),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Refusal::Unavailable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What kind of failure a [`StoreError`] is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store did not answer within the throttle's timeout.
+    Timeout,
+    /// The store refused the credentials: a missing or wrong password, an
+    /// unknown user, or a user not allowed to run the throttle's commands.
+    Auth,
+    /// The store could not be reached, or the connection broke.
+    Connection,
+    /// The store answered with an error.
+    Server,
+}
+
+/// A failure of the throttle's shared store (Redis), with the store
+/// client's error as its [`source`](std::error::Error::source).
+#[derive(Clone, Debug)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// A store error of `kind`, saying `message`, caused by `source`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn new(
+        kind: StoreErrorKind,
+        message: impl Into<String>,
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        StoreError {
+            kind,
+            message: message.into(),
+            source,
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

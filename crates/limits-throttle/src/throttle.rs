@@ -1,0 +1,359 @@
+//! The throttle: one API over the in-process and the Redis store.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use modelstudio_limits::{HasLimits, Limits};
+
+use crate::admission::{Caps, Counted, Decision, Lower, Params, PPM};
+use crate::classify::Tripped;
+use crate::clock::{Clock, MonotonicClock};
+use crate::config::{Config, ConfigError};
+use crate::local::{read, write, LocalStore};
+use crate::refusal::{Refusal, StoreError};
+
+/// Admits requests only while every limit of their model allows them, for
+/// any table's models (anything [`HasLimits`]), per account; in one process
+/// or, with feature `redis`, across a fleet.
+///
+/// Cloning is cheap and shares the state. Switching stores is one line:
+/// [`Throttle::in_process`] or [`Throttle::redis`]; everything else is the
+/// same.
+#[derive(Clone, Debug)]
+pub struct Throttle {
+    inner: Arc<Inner>,
+    account: Arc<str>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    store: Store,
+    overrides: RwLock<HashMap<String, Limits>>,
+    any_override: AtomicBool,
+}
+
+#[derive(Debug)]
+enum Store {
+    Local(LocalStore),
+    #[cfg(feature = "redis")]
+    Redis(crate::redis::RedisStore),
+}
+
+/// The account a throttle keys by until [`Throttle::for_account`] says
+/// otherwise.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+impl Throttle {
+    /// A throttle whose state lives in this process, on the monotonic clock.
+    pub fn in_process(config: Config) -> Result<Self, ConfigError> {
+        Self::in_process_with_clock(config, MonotonicClock::new())
+    }
+
+    /// A throttle whose state lives in this process, on `clock`.
+    pub fn in_process_with_clock(config: Config, clock: impl Clock) -> Result<Self, ConfigError> {
+        Self::with_store(config, Store::Local(LocalStore::new(Arc::new(clock))))
+    }
+
+    /// A throttle whose state lives in Redis, shared by every process that
+    /// uses the same server and key prefix.
+    #[cfg(feature = "redis")]
+    pub fn redis(store: crate::redis::RedisStore, config: Config) -> Result<Self, ConfigError> {
+        Self::with_store(config, Store::Redis(store))
+    }
+
+    fn with_store(config: Config, store: Store) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Throttle {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                overrides: RwLock::default(),
+                any_override: AtomicBool::new(false),
+            }),
+            account: Arc::from(DEFAULT_ACCOUNT),
+        })
+    }
+
+    /// The settings this throttle runs with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The account this handle keys by.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// A handle on the same throttle that keys by `account`: the limits are
+    /// per account, so each account has its own state.
+    pub fn for_account(&self, account: &str) -> Throttle {
+        Throttle {
+            inner: Arc::clone(&self.inner),
+            account: Arc::from(account),
+        }
+    }
+
+    /// Uses `limits` for the model with canonical id `id` instead of the
+    /// limits its table gives (an account with raised limits). Applies at
+    /// once, to keys already in use too; with Redis, set the same limits in
+    /// every process.
+    pub fn set_limits(&self, id: &str, limits: Limits) {
+        write(&self.inner.overrides).insert(id.to_string(), limits);
+        self.inner.any_override.store(true, Ordering::Release);
+    }
+
+    /// Goes back to the table's limits for `id`.
+    pub fn clear_limits(&self, id: &str) {
+        write(&self.inner.overrides).remove(id);
+    }
+
+    /// The limits the throttle applies to `model`: those set with
+    /// [`Throttle::set_limits`], else the model's own.
+    pub fn limits_of(&self, model: &(impl HasLimits + ?Sized)) -> Limits {
+        if self.inner.any_override.load(Ordering::Acquire) {
+            if let Some(limits) = read(&self.inner.overrides).get(model.id()) {
+                return *limits;
+            }
+        }
+        model.limits()
+    }
+
+    fn params(&self, model: &(impl HasLimits + ?Sized)) -> Params {
+        Params::new(self.limits_of(model), &self.inner.config)
+    }
+
+    /// Admits a request of `tokens` (an estimate: input plus expected
+    /// output) to `model` if every limit allows it now, and counts it;
+    /// never waits for the limits. A refusal counts nothing.
+    pub async fn try_acquire(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+        tokens: u64,
+    ) -> Result<Permit, Refusal> {
+        let limits = self.limits_of(model);
+        let p = Params::new(limits, &self.inner.config);
+        let id = model.id();
+        let decision = match &self.inner.store {
+            Store::Local(store) => store.decide(&self.account, id, &p, tokens),
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => match store.decide(&self.account, id, &p, tokens).await {
+                Ok(decision) => decision,
+                Err(e) => {
+                    return match store.options().on_failure {
+                        crate::redis::FailurePolicy::FailOpen => {
+                            Ok(self.permit(id, p, tokens, None, Some(e)))
+                        }
+                        _ => Err(Refusal::Unavailable(e)),
+                    }
+                }
+            },
+        };
+        match decision {
+            Decision::Admitted(counted) => Ok(self.permit(id, p, tokens, Some(counted), None)),
+            Decision::Wait(us) => Err(Refusal::RetryAfter(Duration::from_micros(us))),
+            Decision::TooLarge => Err(Refusal::TooLarge {
+                tokens,
+                max: p.tpm,
+                tpm: limits.tpm,
+            }),
+        }
+    }
+
+    fn permit(
+        &self,
+        id: &str,
+        params: Params,
+        tokens: u64,
+        counted: Option<Counted>,
+        unchecked: Option<StoreError>,
+    ) -> Permit {
+        Permit {
+            throttle: self.clone(),
+            id: Box::from(id),
+            params,
+            tokens,
+            counted,
+            unchecked,
+        }
+    }
+
+    /// Admits a request, waiting (with jitter, on Tokio's timer) while the
+    /// limits say wait, for at most [`Config::max_wait`].
+    pub async fn acquire(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+        tokens: u64,
+    ) -> Result<Permit, Refusal> {
+        self.acquire_within(model, tokens, self.inner.config.max_wait)
+            .await
+    }
+
+    /// Admits a request, waiting while the limits say wait, for at most
+    /// `max_wait`: a wait that would end later is returned at once as
+    /// [`Refusal::RetryAfter`]. Other refusals return at once.
+    pub async fn acquire_within(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+        tokens: u64,
+        max_wait: Duration,
+    ) -> Result<Permit, Refusal> {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        loop {
+            match self.try_acquire(model, tokens).await {
+                Err(Refusal::RetryAfter(wait)) => {
+                    let wake = tokio::time::Instant::now() + wait;
+                    if wake > deadline {
+                        return Err(Refusal::RetryAfter(wait));
+                    }
+                    tokio::time::sleep_until((wake + jitter(wait)).min(deadline)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Tells the throttle that the provider refused a request to `model`
+    /// for `tripped` (see [`classify`](crate::classify)): the key stops
+    /// admitting for the cool-down and lowers the limit that tripped
+    /// ([`Adaptation`](crate::Adaptation)); through Redis, for the whole
+    /// fleet. Reports during a cool-down change nothing more.
+    pub async fn report(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+        tripped: Tripped,
+    ) -> Result<(), StoreError> {
+        let lower = match tripped {
+            Tripped::Requests | Tripped::Burst => Lower {
+                requests: true,
+                tokens: false,
+            },
+            Tripped::Tokens => Lower {
+                requests: false,
+                tokens: true,
+            },
+            _ => Lower {
+                requests: true,
+                tokens: true,
+            },
+        };
+        let p = self.params(model);
+        match &self.inner.store {
+            Store::Local(store) => {
+                store.report(&self.account, model.id(), &p, lower);
+                Ok(())
+            }
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => store.report(&self.account, model.id(), &p, lower).await,
+        }
+    }
+
+    /// What the throttle admits for `model` now: the limits after headroom
+    /// and after the decreases that refusals caused.
+    pub async fn effective(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+    ) -> Result<Effective, StoreError> {
+        let p = self.params(model);
+        let observed = match &self.inner.store {
+            Store::Local(store) => store.effective(&self.account, model.id(), &p),
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => store.effective(&self.account, model.id(), &p).await?,
+        };
+        Ok(observed.0)
+    }
+}
+
+/// A random delay added to a wait, so that tasks woken for the same moment
+/// do not all ask at once: up to a sixteenth of the wait, at least 1 ms.
+fn jitter(wait: Duration) -> Duration {
+    let most = (wait / 16).max(Duration::from_millis(1));
+    most.mul_f64(fastrand::f64())
+}
+
+/// What a throttle admits for one model now.
+#[derive(Copy, Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Effective {
+    /// Requests and tokens per window, after headroom and decreases.
+    pub per_window: Limits,
+    /// Requests and tokens per "second" (a sixtieth of the window), or per
+    /// burst under [`Pacing::Bursty`](crate::Pacing::Bursty).
+    pub per_second: Limits,
+    /// The fraction of the requests limit in use after refusals, in `(0, 1]`.
+    pub requests_factor: f64,
+    /// The fraction of the tokens limit in use after refusals, in `(0, 1]`.
+    pub tokens_factor: f64,
+    /// How long the cool-down after a refusal still lasts.
+    pub cooldown: Duration,
+}
+
+/// [`Effective`], from the store's answer.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Observed(pub Effective);
+
+impl From<(Caps, u64, u64, u64)> for Observed {
+    fn from((caps, fr, ft, cool): (Caps, u64, u64, u64)) -> Self {
+        let limits = |r: u64, t: u64| Limits {
+            qpm: u32::try_from(r).unwrap_or(u32::MAX),
+            tpm: u32::try_from(t).unwrap_or(u32::MAX),
+        };
+        Observed(Effective {
+            per_window: limits(caps.rpm, caps.tpm),
+            per_second: limits(caps.rps, caps.tps),
+            requests_factor: fr as f64 / PPM as f64,
+            tokens_factor: ft as f64 / PPM as f64,
+            cooldown: Duration::from_micros(cool),
+        })
+    }
+}
+
+/// An admitted request. Once the response tells the tokens it used,
+/// [`Permit::reconcile`] puts them in place of the estimate.
+#[must_use = "dropping a permit keeps its estimated tokens counted; `reconcile` it with the tokens the response reports"]
+#[derive(Debug)]
+pub struct Permit {
+    throttle: Throttle,
+    id: Box<str>,
+    params: Params,
+    tokens: u64,
+    counted: Option<Counted>,
+    unchecked: Option<StoreError>,
+}
+
+impl Permit {
+    /// The tokens the request was admitted with.
+    pub fn tokens(&self) -> u64 {
+        self.tokens
+    }
+
+    /// Why the request was admitted without asking the store (Redis down
+    /// under [`FailurePolicy::FailOpen`](crate::redis::FailurePolicy)), if so.
+    pub fn unchecked(&self) -> Option<&StoreError> {
+        self.unchecked.as_ref()
+    }
+
+    /// Replaces the estimate by the tokens actually used: more are counted,
+    /// fewer are given back, in every window that still counts the request.
+    pub async fn reconcile(self, actual_tokens: u64) -> Result<(), StoreError> {
+        let Some(counted) = self.counted else {
+            return Ok(());
+        };
+        let t = &self.throttle;
+        let p = &self.params;
+        match &t.inner.store {
+            Store::Local(store) => {
+                store.reconcile(&t.account, &self.id, p, counted, self.tokens, actual_tokens);
+                Ok(())
+            }
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => {
+                store
+                    .reconcile(&t.account, &self.id, p, counted, self.tokens, actual_tokens)
+                    .await
+            }
+        }
+    }
+}
