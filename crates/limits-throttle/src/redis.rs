@@ -275,9 +275,19 @@ impl RedisStore {
 fn store_error(e: redis::RedisError, timeout: Duration) -> StoreError {
     use redis::{ErrorKind, ServerErrorKind};
     let code = e.code().unwrap_or_default().to_string();
-    let (kind, message) = if e.kind() == ErrorKind::AuthenticationFailed
-        || matches!(code.as_str(), "NOAUTH" | "WRONGPASS")
-    {
+    let text = e.to_string();
+    // Without credentials, Redis answers NOAUTH, or (to a command of more
+    // than ten arguments, as the script's call is) "Protocol error:
+    // unauthenticated multibulk length" and closes the connection.
+    let (kind, message) = if code == "NOAUTH" || text.contains("unauthenticated") {
+        (
+            StoreErrorKind::Auth,
+            format!(
+                "Redis requires a password and the URL gives none: use \
+                 redis://user:password@host:port/ (the server said: {text})"
+            ),
+        )
+    } else if e.kind() == ErrorKind::AuthenticationFailed || code == "WRONGPASS" {
         (
             StoreErrorKind::Auth,
             format!(

@@ -313,7 +313,6 @@ impl From<(Caps, u64, u64, u64)> for Observed {
 /// An admitted request. Once the response tells the tokens it used,
 /// [`Permit::reconcile`] puts them in place of the estimate.
 #[must_use = "dropping a permit keeps its estimated tokens counted; `reconcile` it with the tokens the response reports"]
-#[derive(Debug)]
 pub struct Permit {
     throttle: Throttle,
     id: Box<str>,
@@ -321,6 +320,17 @@ pub struct Permit {
     tokens: u64,
     counted: Option<Counted>,
     unchecked: Option<StoreError>,
+}
+
+impl std::fmt::Debug for Permit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permit")
+            .field("account", &self.throttle.account)
+            .field("model", &self.id)
+            .field("tokens", &self.tokens)
+            .field("unchecked", &self.unchecked)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Permit {
