@@ -1,1 +1,186 @@
-fn main() {}
+//! Admission cost in one process against governor (the usual choice), in
+//! one run; and, when `REDIS_URL` is set, acquires per second through Redis
+//! from one process with 1, 8 and 32 tasks, with each call's latency.
+//!
+//! `cargo bench -p limits-throttle --features redis --bench acquire`
+//! (`REDIS_URL=redis://127.0.0.1:6379/` for the Redis group;
+//! `scripts/throttle-bench.sh` runs it beside a `redis-benchmark` baseline).
+
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use futures_util::FutureExt;
+use governor::{Quota, RateLimiter};
+use limits_throttle::{Config, HasLimits, Limits, Pacing, Throttle};
+
+/// Limits so high that every acquire is admitted: the cost measured is the
+/// admission itself.
+struct Huge;
+
+impl HasLimits for Huge {
+    fn id(&self) -> &str {
+        "huge"
+    }
+    fn limits(&self) -> Limits {
+        Limits {
+            qpm: u32::MAX,
+            tpm: u32::MAX,
+        }
+    }
+}
+
+/// Bursty pacing: with per-second pacing even huge limits space requests
+/// a microsecond apart, and a tight loop would be refused.
+fn config() -> Config {
+    Config::default().with_pacing(Pacing::Bursty { burst: 1.0 })
+}
+
+fn governor() -> governor::DefaultDirectRateLimiter {
+    RateLimiter::direct(Quota::per_minute(NonZeroU32::MAX))
+}
+
+/// Runs `op` `iters` times spread over `threads` threads at once; the time
+/// per call as seen by one thread.
+fn threaded(threads: u64, iters: u64, op: &(dyn Fn() + Sync)) -> Duration {
+    let per_thread = iters.div_ceil(threads);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..per_thread {
+                    op();
+                }
+            });
+        }
+    });
+    started.elapsed() * (iters as u32).max(1) / (per_thread * threads).max(1) as u32
+}
+
+fn in_process(c: &mut Criterion) {
+    let ours = Throttle::in_process(config()).unwrap();
+    let acquire = || {
+        ours.try_acquire(&Huge, black_box(100))
+            .now_or_never()
+            .expect("in process, the future is ready at once")
+            .is_ok()
+    };
+    let theirs = governor();
+    for threads in [1, 2] {
+        let mut g = c.benchmark_group(format!("acquire/{threads}-thread"));
+        g.bench_function("limits-throttle (requests+tokens, minute+second)", |b| {
+            b.iter_custom(|iters| {
+                threaded(threads, iters, &|| {
+                    black_box(acquire());
+                })
+            })
+        });
+        g.bench_function("governor check (one limit)", |b| {
+            b.iter_custom(|iters| {
+                threaded(threads, iters, &|| {
+                    black_box(theirs.check().is_ok());
+                })
+            })
+        });
+        g.finish();
+    }
+}
+
+#[cfg(feature = "redis")]
+fn through_redis(c: &mut Criterion) {
+    use limits_throttle::redis::{RedisOptions, RedisStore};
+    use std::sync::atomic::Ordering;
+    use std::sync::{Arc, Mutex};
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        eprintln!("acquire/redis: skipped, REDIS_URL is not set");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let open = |config: Config| {
+        rt.block_on(async {
+            let options = RedisOptions::default()
+                .with_prefix(format!("bench-{}", fastrand::u32(..)))
+                .with_timeout(Duration::from_secs(1));
+            Throttle::redis(RedisStore::open(&url, options).unwrap(), config).unwrap()
+        })
+    };
+    let mut g = c.benchmark_group("acquire/redis-loopback");
+    g.throughput(Throughput::Elements(1));
+    let paced = Config::default();
+    for (pacing, throttle) in [("bursty", open(config())), ("per-second", open(paced))] {
+        for tasks in [1u64, 8, 32] {
+            let latencies = Arc::new(Mutex::new(Vec::new()));
+            let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            g.bench_function(format!("{pacing}/{tasks} tasks"), |b| {
+                b.iter_custom(|iters| {
+                    let per_task = iters.div_ceil(tasks);
+                    let started = Instant::now();
+                    rt.block_on(async {
+                        let handles: Vec<_> = (0..tasks)
+                            .map(|_| {
+                                let (t, latencies, refused) =
+                                    (throttle.clone(), latencies.clone(), refused.clone());
+                                tokio::spawn(async move {
+                                    let mut mine = Vec::with_capacity(per_task as usize);
+                                    for _ in 0..per_task {
+                                        let asked = Instant::now();
+                                        let permit = t.try_acquire(&Huge, 100).await;
+                                        mine.push(asked.elapsed());
+                                        match permit {
+                                            Ok(_) => {}
+                                            Err(limits_throttle::Refusal::RetryAfter(_)) => {
+                                                refused.fetch_add(1, Ordering::Relaxed);
+                                            }
+                                            Err(other) => panic!("{other}"),
+                                        }
+                                    }
+                                    latencies.lock().unwrap().extend(mine);
+                                })
+                            })
+                            .collect();
+                        for h in handles {
+                            h.await.unwrap();
+                        }
+                    });
+                    // Time per acquire of the whole process.
+                    started.elapsed() * (iters as u32).max(1) / (per_task * tasks).max(1) as u32
+                })
+            });
+            let mut all = std::mem::take(&mut *latencies.lock().unwrap());
+            all.sort_unstable();
+            if !all.is_empty() {
+                let at = |q: f64| all[((all.len() - 1) as f64 * q) as usize];
+                println!(
+                    "acquire/redis-loopback/{pacing}/{tasks} tasks: latency p50 {:?}, p99 {:?} \
+                     over {} calls, {} refused (a microsecond apart)",
+                    at(0.50),
+                    at(0.99),
+                    all.len(),
+                    refused.load(Ordering::Relaxed)
+                );
+            }
+        }
+    }
+    g.finish();
+}
+
+#[cfg(not(feature = "redis"))]
+fn through_redis(_: &mut Criterion) {}
+
+fn criterion() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = criterion();
+    targets = in_process, through_redis
+}
+criterion_main!(benches);

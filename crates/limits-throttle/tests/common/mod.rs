@@ -46,7 +46,7 @@ pub async fn hammer(
             shared.clone(),
         );
         handles.push(tokio::spawn(async move {
-            let mut rng = fastrand::Rng::with_seed(w.seed ^ (task as u64 + 1) * 0x9e37_79b9);
+            let mut rng = fastrand::Rng::with_seed(w.seed ^ ((task as u64 + 1) * 0x9e37_79b9));
             let mut mine = Vec::new();
             for _ in 0..w.rounds {
                 if shared.0.wait().await.is_leader() {
