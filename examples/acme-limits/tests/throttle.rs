@@ -1,0 +1,32 @@
+//! A generated enum is throttled like the published one: the generated
+//! code implements `HasLimits`, so `limits-throttle` keys on `AcmeModel`.
+
+use std::time::Duration;
+
+use acme_limits::AcmeModel;
+use futures_util::FutureExt;
+use limits_throttle::{Config, FakeClock, HasLimits, Refusal, Throttle};
+
+#[test]
+fn the_throttle_paces_each_acme_model_by_its_own_limits() {
+    let clock = FakeClock::new();
+    let throttle = Throttle::in_process_with_clock(Config::default(), clock.clone()).unwrap();
+    let acquire = |model: AcmeModel| throttle.try_acquire(&model, 1).now_or_never().unwrap();
+    for &model in AcmeModel::ALL {
+        assert_eq!(HasLimits::id(&model), model.id());
+        assert_eq!(HasLimits::limits(&model), model.limits());
+        assert!(acquire(model).is_ok(), "{model}");
+        // The next request of the same model waits for its spacing,
+        // a minute over the model's own requests per minute.
+        let spacing = Duration::from_secs(60) / model.limits().qpm;
+        match acquire(model) {
+            Err(Refusal::RetryAfter(wait)) => assert_eq!(wait, spacing, "{model}"),
+            other => panic!("{model}: {other:?}"),
+        }
+    }
+    // An alias names the same model, so the same key.
+    let alias: AcmeModel = "acme-large".parse().unwrap();
+    assert!(acquire(alias).is_err());
+    clock.advance(Duration::from_secs(60));
+    assert!(acquire(alias).is_ok());
+}
