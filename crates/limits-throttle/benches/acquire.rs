@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::FutureExt;
 use governor::{Quota, RateLimiter};
 use limits_throttle::{Config, HasLimits, Limits, Pacing, Throttle};
@@ -89,6 +89,7 @@ fn in_process(c: &mut Criterion) {
 
 #[cfg(feature = "redis")]
 fn through_redis(c: &mut Criterion) {
+    use criterion::Throughput;
     use limits_throttle::redis::{RedisOptions, RedisStore};
     use std::sync::atomic::Ordering;
     use std::sync::{Arc, Mutex};

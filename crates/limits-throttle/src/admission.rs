@@ -54,6 +54,10 @@ pub(crate) struct Params {
     pub floor_ppm: u64,
     /// The factor regained per window.
     pub recovery_ppm: u64,
+    second: u64,
+    second_width: u64,
+    minute_width: u64,
+    full_recovery: u64,
 }
 
 impl Params {
@@ -62,45 +66,53 @@ impl Params {
         let after_headroom = |limit: u32| ((f64::from(limit) * config.headroom) as u64).max(1);
         let ppm = |fraction: f64| ((fraction * PPM as f64).round() as u64).clamp(1, PPM);
         let a = &config.adaptation;
+        let window = config.window.as_micros() as u64;
+        let burst_ppm = match config.pacing {
+            Pacing::PerSecond => 0,
+            Pacing::Bursty { burst } => ppm(burst),
+        };
+        let recovery_ppm = ppm(a.recovery);
+        let second = window.div_ceil(60);
         Params {
-            window: config.window.as_micros() as u64,
+            window,
             rpm: after_headroom(limits.qpm),
             tpm: after_headroom(limits.tpm),
-            burst_ppm: match config.pacing {
-                Pacing::PerSecond => 0,
-                Pacing::Bursty { burst } => ppm(burst),
-            },
+            burst_ppm,
             cooldown: a.cooldown.as_micros() as u64,
             decrease_ppm: ppm(a.decrease),
             floor_ppm: ppm(a.floor),
-            recovery_ppm: ppm(a.recovery),
+            recovery_ppm,
+            second,
+            second_width: if burst_ppm == 0 {
+                1
+            } else {
+                second.div_ceil(SECOND_SLOTS)
+            },
+            minute_width: window.div_ceil(MINUTE_SLOTS),
+            full_recovery: (window * PPM).div_ceil(recovery_ppm),
         }
     }
 
     /// The "second": a sixtieth of the window, rounded up.
     pub fn second(&self) -> u64 {
-        self.window.div_ceil(60)
+        self.second
     }
 
     /// The width of a bucket of the per-second queue: one microsecond when
     /// requests are spaced (at most `ceil(RPM / 60) + 1` of them a second).
     pub fn second_width(&self) -> u64 {
-        if self.burst_ppm == 0 {
-            1
-        } else {
-            self.second().div_ceil(SECOND_SLOTS)
-        }
+        self.second_width
     }
 
     /// The width of a bucket of the per-window queue.
     pub fn minute_width(&self) -> u64 {
-        self.window.div_ceil(MINUTE_SLOTS)
+        self.minute_width
     }
 
     /// How long a factor takes to recover from 0 to 1: the most time worth
     /// counting since a decrease (keeps the products exact in Lua's doubles).
     pub fn full_recovery(&self) -> u64 {
-        (self.window * PPM).div_ceil(self.recovery_ppm)
+        self.full_recovery
     }
 
     /// The caps at factors `fr` (requests) and `ft` (tokens).
@@ -269,11 +281,9 @@ pub(crate) struct Counted {
     pub minute: u64,
 }
 
-/// The answer to one request.
+/// Why a request was not admitted.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Decision {
-    /// Admitted and counted.
-    Admitted(Counted),
+pub(crate) enum Refused {
     /// Not before this many microseconds.
     Wait(u64),
     /// Never: more tokens than a window admits.
@@ -316,9 +326,9 @@ impl KeyState {
 
     /// Admits a request of `tokens` at `now` and counts it, or says how long
     /// to wait (changing nothing).
-    pub fn decide(&mut self, p: &Params, now: u64, tokens: u64) -> Decision {
+    pub fn decide(&mut self, p: &Params, now: u64, tokens: u64) -> Result<Counted, Refused> {
         if tokens > p.tpm {
-            return Decision::TooLarge;
+            return Err(Refused::TooLarge);
         }
         let now = self.observe(p, now);
         let fr = self.requests_factor.at(p, now);
@@ -344,7 +354,7 @@ impl KeyState {
         });
         wait = wait.max(second);
         if wait > 0 {
-            return Decision::Wait(wait);
+            return Err(Refused::Wait(wait));
         }
         let counted = Counted {
             second: now / p.second_width(),
@@ -353,7 +363,7 @@ impl KeyState {
         self.second.add(counted.second, tokens);
         self.minute.add(counted.minute, tokens);
         self.prev = Some(now);
-        Decision::Admitted(counted)
+        Ok(counted)
     }
 
     /// Replaces an admitted request's estimate by the tokens it used, in
@@ -421,7 +431,7 @@ mod tests {
     }
 
     fn admit(state: &mut KeyState, p: &Params, now: u64, tokens: u64) -> bool {
-        matches!(state.decide(p, now, tokens), Decision::Admitted(_))
+        state.decide(p, now, tokens).is_ok()
     }
 
     #[test]
@@ -429,7 +439,7 @@ mod tests {
         let p = params(120, 1_000_000, Config::default());
         let mut s = KeyState::default();
         assert!(admit(&mut s, &p, 10 * S, 1));
-        assert_eq!(s.decide(&p, 10 * S, 1), Decision::Wait(S / 2));
+        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(S / 2)));
         assert!(!admit(&mut s, &p, 10 * S + S / 2 - 1, 1));
         assert!(admit(&mut s, &p, 10 * S + S / 2, 1));
     }
@@ -442,7 +452,7 @@ mod tests {
         assert!(admit(&mut s, &p, 0, 10));
         // 250 tokens do not fit beside the 10 already in this second: they
         // wait until the 10 have left it.
-        let Decision::Wait(wait) = s.decide(&p, S / 10, 250) else {
+        let Err(Refused::Wait(wait)) = s.decide(&p, S / 10, 250) else {
             panic!("admitted beside another request")
         };
         assert_eq!(S / 10 + wait, S);
@@ -456,7 +466,7 @@ mod tests {
     fn too_large_is_more_than_a_window_admits() {
         let p = params(60, 100_000, Config::default().with_headroom(0.5));
         let mut s = KeyState::default();
-        assert_eq!(s.decide(&p, 0, 50_001), Decision::TooLarge);
+        assert_eq!(s.decide(&p, 0, 50_001), Err(Refused::TooLarge));
         assert!(admit(&mut s, &p, 0, 50_000));
     }
 
@@ -464,7 +474,7 @@ mod tests {
     fn reconcile_moves_the_tokens_of_the_buckets_that_still_count() {
         let p = params(600, 60_000, Config::default());
         let mut s = KeyState::default();
-        let Decision::Admitted(at) = s.decide(&p, 5 * S, 500) else {
+        let Ok(at) = s.decide(&p, 5 * S, 500) else {
             panic!()
         };
         s.reconcile(&p, 5 * S, at, 500, 800);
@@ -492,7 +502,7 @@ mod tests {
         let (caps, fr, ft, cool) = s.effective(&p, 10 * S);
         assert_eq!((fr, ft, cool), (PPM / 2, PPM / 2, S));
         assert_eq!((caps.rpm, caps.tpm), (300, 30_000));
-        assert_eq!(s.decide(&p, 10 * S, 1), Decision::Wait(S));
+        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(S)));
         // The same episode, reported again during the cool-down: no change.
         s.report(&p, 10 * S + 1, both);
         assert_eq!(s.effective(&p, 10 * S + 1).1, PPM / 2);

@@ -4,16 +4,44 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use crate::admission::{Counted, Decision, KeyState, Lower, Params};
+use crate::admission::{Counted, KeyState, Lower, Params, Refused};
 use crate::clock::Clock;
 use crate::throttle::Observed;
 
-type Keys = HashMap<Arc<str>, HashMap<Box<str>, Arc<Mutex<KeyState>>>>;
+type Map<V> = HashMap<Arc<str>, V, foldhash::fast::RandomState>;
 
 /// The states of every (account, model) this process has seen.
 pub(crate) struct LocalStore {
     clock: Arc<dyn Clock>,
-    keys: RwLock<Keys>,
+    keys: RwLock<Map<Map<Arc<Slot>>>>,
+}
+
+/// One key's state, and what a permit needs to reconcile with it.
+pub(crate) struct Slot {
+    account: Arc<str>,
+    id: Arc<str>,
+    clock: Arc<dyn Clock>,
+    state: Mutex<KeyState>,
+}
+
+impl Slot {
+    fn now(&self) -> u64 {
+        self.clock.now_ns() / 1_000
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, KeyState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The account and model of the key.
+    pub fn names(&self) -> (&str, &str) {
+        (&self.account, &self.id)
+    }
+
+    pub fn reconcile(&self, p: &Params, counted: Counted, estimated: u64, actual: u64) {
+        let now = self.now();
+        self.state().reconcile(p, now, counted, estimated, actual);
+    }
 }
 
 impl std::fmt::Debug for LocalStore {
@@ -31,51 +59,59 @@ impl LocalStore {
         }
     }
 
-    fn now(&self) -> u64 {
-        self.clock.now_ns() / 1_000
-    }
-
-    fn with<T>(&self, account: &str, id: &str, f: impl FnOnce(&mut KeyState) -> T) -> T {
-        let found = read(&self.keys)
-            .get(account)
-            .and_then(|models| models.get(id))
-            .cloned();
-        let state = found.unwrap_or_else(|| {
-            write(&self.keys)
-                .entry(Arc::from(account))
-                .or_default()
-                .entry(Box::from(id))
-                .or_default()
-                .clone()
+    /// Runs `f` on the key's slot, made on first use.
+    fn with<T>(&self, account: &str, id: &str, f: impl FnOnce(&Arc<Slot>) -> T) -> T {
+        {
+            let keys = read(&self.keys);
+            if let Some(slot) = keys.get(account).and_then(|models| models.get(id)) {
+                return f(slot);
+            }
+        }
+        let mut keys = write(&self.keys);
+        let account: Arc<str> = match keys.get_key_value(account) {
+            Some((known, _)) => Arc::clone(known),
+            None => Arc::from(account),
+        };
+        let models = keys.entry(Arc::clone(&account)).or_default();
+        let slot = models.entry(Arc::from(id)).or_insert_with(|| {
+            Arc::new(Slot {
+                account,
+                id: Arc::from(id),
+                clock: Arc::clone(&self.clock),
+                state: Mutex::default(),
+            })
         });
-        let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut state)
+        f(slot)
     }
 
-    pub fn decide(&self, account: &str, id: &str, p: &Params, tokens: u64) -> Decision {
-        self.with(account, id, |s| s.decide(p, self.now(), tokens))
-    }
-
-    pub fn reconcile(
+    /// Where the request was counted and the key's slot (for its permit),
+    /// or why it was not admitted.
+    pub fn decide(
         &self,
         account: &str,
         id: &str,
         p: &Params,
-        counted: Counted,
-        estimated: u64,
-        actual: u64,
-    ) {
-        self.with(account, id, |s| {
-            s.reconcile(p, self.now(), counted, estimated, actual)
-        });
+        tokens: u64,
+    ) -> Result<(Counted, Arc<Slot>), Refused> {
+        self.with(account, id, |slot| {
+            let now = slot.now();
+            let counted = slot.state().decide(p, now, tokens)?;
+            Ok((counted, Arc::clone(slot)))
+        })
     }
 
     pub fn report(&self, account: &str, id: &str, p: &Params, lower: Lower) {
-        self.with(account, id, |s| s.report(p, self.now(), lower));
+        self.with(account, id, |slot| {
+            let now = slot.now();
+            slot.state().report(p, now, lower);
+        });
     }
 
     pub fn effective(&self, account: &str, id: &str, p: &Params) -> Observed {
-        self.with(account, id, |s| Observed::from(s.effective(p, self.now())))
+        self.with(account, id, |slot| {
+            let now = slot.now();
+            Observed::from(slot.state().effective(p, now))
+        })
     }
 }
 

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::admission::{Counted, Decision, Lower, Params};
+use crate::admission::{Counted, Lower, Params, Refused};
 use crate::clock::Clock;
 use crate::refusal::{StoreError, StoreErrorKind};
 use crate::throttle::Observed;
@@ -222,16 +222,16 @@ impl RedisStore {
         id: &str,
         p: &Params,
         tokens: u64,
-    ) -> Result<Decision, StoreError> {
+    ) -> Result<Result<Counted, Refused>, StoreError> {
         let r = self.run(account, id, p, "decide", &[tokens]).await?;
         let u = |i: usize| r[i].max(0) as u64;
         Ok(match r[0] {
-            1 => Decision::Admitted(Counted {
+            1 => Ok(Counted {
                 second: u(2),
                 minute: u(3),
             }),
-            2 => Decision::TooLarge,
-            _ => Decision::Wait(u(1).max(1)),
+            2 => Err(Refused::TooLarge),
+            _ => Err(Refused::Wait(u(1).max(1))),
         })
     }
 

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use modelstudio_limits::{HasLimits, Limits};
 
-use crate::admission::{Caps, Counted, Decision, Lower, Params, PPM};
+use crate::admission::{Caps, Counted, Lower, Params, Refused, PPM};
 use crate::classify::Tripped;
 use crate::clock::{Clock, MonotonicClock};
 use crate::config::{Config, ConfigError};
-use crate::local::{read, write, LocalStore};
+use crate::local::{read, write, LocalStore, Slot};
 use crate::refusal::{Refusal, StoreError};
 
 /// Admits requests only while every limit of their model allows them, for
@@ -39,7 +39,7 @@ struct Inner {
 enum Store {
     Local(LocalStore),
     #[cfg(feature = "redis")]
-    Redis(crate::redis::RedisStore),
+    Redis(Arc<crate::redis::RedisStore>),
 }
 
 /// The account a throttle keys by until [`Throttle::for_account`] says
@@ -61,7 +61,7 @@ impl Throttle {
     /// uses the same server and key prefix.
     #[cfg(feature = "redis")]
     pub fn redis(store: crate::redis::RedisStore, config: Config) -> Result<Self, ConfigError> {
-        Self::with_store(config, Store::Redis(store))
+        Self::with_store(config, Store::Redis(Arc::new(store)))
     }
 
     fn with_store(config: Config, store: Store) -> Result<Self, ConfigError> {
@@ -136,47 +136,48 @@ impl Throttle {
         let limits = self.limits_of(model);
         let p = Params::new(limits, &self.inner.config);
         let id = model.id();
-        let decision = match &self.inner.store {
-            Store::Local(store) => store.decide(&self.account, id, &p, tokens),
+        let admitted = match &self.inner.store {
+            Store::Local(store) => store
+                .decide(&self.account, id, &p, tokens)
+                .map(|(counted, slot)| (counted, Held::Local(slot))),
             #[cfg(feature = "redis")]
-            Store::Redis(store) => match store.decide(&self.account, id, &p, tokens).await {
-                Ok(decision) => decision,
-                Err(e) => {
-                    return match store.options().on_failure {
-                        crate::redis::FailurePolicy::FailOpen => {
-                            Ok(self.permit(id, p, tokens, None, Some(e)))
-                        }
-                        _ => Err(Refusal::Unavailable(e)),
+            Store::Redis(store) => {
+                let remote = || Held::Remote {
+                    store: Arc::clone(store),
+                    account: Arc::clone(&self.account),
+                    id: Box::from(id),
+                };
+                match store.decide(&self.account, id, &p, tokens).await {
+                    Ok(decided) => decided.map(|counted| (counted, remote())),
+                    Err(e) => {
+                        return match store.options().on_failure {
+                            crate::redis::FailurePolicy::FailOpen => Ok(Permit {
+                                held: remote(),
+                                params: p,
+                                tokens,
+                                counted: None,
+                                unchecked: Some(e),
+                            }),
+                            _ => Err(Refusal::Unavailable(e)),
+                        };
                     }
                 }
-            },
+            }
         };
-        match decision {
-            Decision::Admitted(counted) => Ok(self.permit(id, p, tokens, Some(counted), None)),
-            Decision::Wait(us) => Err(Refusal::RetryAfter(Duration::from_micros(us))),
-            Decision::TooLarge => Err(Refusal::TooLarge {
+        match admitted {
+            Ok((counted, held)) => Ok(Permit {
+                held,
+                params: p,
+                tokens,
+                counted: Some(counted),
+                unchecked: None,
+            }),
+            Err(Refused::Wait(us)) => Err(Refusal::RetryAfter(Duration::from_micros(us))),
+            Err(Refused::TooLarge) => Err(Refusal::TooLarge {
                 tokens,
                 max: p.tpm,
                 tpm: limits.tpm,
             }),
-        }
-    }
-
-    fn permit(
-        &self,
-        id: &str,
-        params: Params,
-        tokens: u64,
-        counted: Option<Counted>,
-        unchecked: Option<StoreError>,
-    ) -> Permit {
-        Permit {
-            throttle: self.clone(),
-            id: Box::from(id),
-            params,
-            tokens,
-            counted,
-            unchecked,
         }
     }
 
@@ -314,19 +315,42 @@ impl From<(Caps, u64, u64, u64)> for Observed {
 /// [`Permit::reconcile`] puts them in place of the estimate.
 #[must_use = "dropping a permit keeps its estimated tokens counted; `reconcile` it with the tokens the response reports"]
 pub struct Permit {
-    throttle: Throttle,
-    id: Box<str>,
+    held: Held,
     params: Params,
     tokens: u64,
     counted: Option<Counted>,
     unchecked: Option<StoreError>,
 }
 
+/// The key a permit was counted in.
+enum Held {
+    /// In process: the key's own state.
+    Local(Arc<Slot>),
+    /// In a shared store: the store and the key's names.
+    #[cfg(feature = "redis")]
+    Remote {
+        store: Arc<crate::redis::RedisStore>,
+        account: Arc<str>,
+        id: Box<str>,
+    },
+}
+
+impl Held {
+    fn names(&self) -> (&str, &str) {
+        match self {
+            Held::Local(slot) => slot.names(),
+            #[cfg(feature = "redis")]
+            Held::Remote { account, id, .. } => (account, id),
+        }
+    }
+}
+
 impl std::fmt::Debug for Permit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (account, model) = self.held.names();
         f.debug_struct("Permit")
-            .field("account", &self.throttle.account)
-            .field("model", &self.id)
+            .field("account", &account)
+            .field("model", &model)
             .field("tokens", &self.tokens)
             .field("unchecked", &self.unchecked)
             .finish_non_exhaustive()
@@ -351,17 +375,17 @@ impl Permit {
         let Some(counted) = self.counted else {
             return Ok(());
         };
-        let t = &self.throttle;
         let p = &self.params;
-        match &t.inner.store {
-            Store::Local(store) => {
-                store.reconcile(&t.account, &self.id, p, counted, self.tokens, actual_tokens);
+        match &self.held {
+            Held::Local(slot) => {
+                slot.reconcile(p, counted, self.tokens, actual_tokens);
                 Ok(())
             }
             #[cfg(feature = "redis")]
-            Store::Redis(store) => {
+            Held::Remote { store, account, id } => {
+                let tokens = self.tokens;
                 store
-                    .reconcile(&t.account, &self.id, p, counted, self.tokens, actual_tokens)
+                    .reconcile(account, id, p, counted, tokens, actual_tokens)
                     .await
             }
         }
