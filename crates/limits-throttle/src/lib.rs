@@ -7,7 +7,7 @@
 //! [`modelstudio_limits::Model`], an enum `limits-codegen` generated, or a
 //! run-time table's entries: anything [`HasLimits`]). Its state lives in
 //! the process ([`Throttle::in_process`]) or, with feature `redis`, in Redis
-//! for a whole fleet ([`Throttle::redis`]); the API is the same, async and
+//! for a whole fleet (`Throttle::redis`); the API is the same, async and
 //! never blocking its runtime. When the provider refuses a request anyway,
 //! [`classify`] reads its answer and [`Throttle::report`] cools the key
 //! down and lowers the limit that tripped, fleet-wide.

@@ -19,7 +19,7 @@ use crate::refusal::{Refusal, StoreError};
 /// or, with feature `redis`, across a fleet.
 ///
 /// Cloning is cheap and shares the state. Switching stores is one line:
-/// [`Throttle::in_process`] or [`Throttle::redis`]; everything else is the
+/// [`Throttle::in_process`] or `Throttle::redis` (feature `redis`); everything else is the
 /// same.
 #[derive(Clone, Debug)]
 pub struct Throttle {
@@ -364,7 +364,7 @@ impl Permit {
     }
 
     /// Why the request was admitted without asking the store (Redis down
-    /// under [`FailurePolicy::FailOpen`](crate::redis::FailurePolicy)), if so.
+    /// under `FailurePolicy::FailOpen`, feature `redis`), if so.
     pub fn unchecked(&self) -> Option<&StoreError> {
         self.unchecked.as_ref()
     }
