@@ -1,0 +1,199 @@
+//! The provider's rules for one model of one account, as this simulator
+//! enforces them: sliding windows over what was accepted.
+//!
+//! - RPM and TPM: requests and tokens in the last window (60 s by default);
+//! - RPS and TPS: requests in the last sixtieth of it, `ceil(RPM / 60)` at
+//!   most; tokens up to `ceil(TPM / 60)`, or one larger request alone;
+//! - burst protection ("Request rate increased too quickly"): at most
+//!   `2 * ceil(RPS / 10)` requests in the last tenth of a "second", so that
+//!   requests spread evenly over the second pass and a second's worth at once
+//!   does not.
+//!
+//! A refused request counts for nothing.
+
+use std::collections::VecDeque;
+
+use modelstudio_limits::Limits;
+
+/// Which rule refused a request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Requests per window.
+    Rpm,
+    /// Tokens per window.
+    Tpm,
+    /// Requests per "second".
+    Rps,
+    /// Tokens per "second".
+    Tps,
+    /// Burst protection.
+    Burst,
+}
+
+impl Reason {
+    /// Every reason, in the order `/sim/stats` lists them.
+    pub const ALL: [Reason; 5] = [
+        Reason::Rpm,
+        Reason::Tpm,
+        Reason::Rps,
+        Reason::Tps,
+        Reason::Burst,
+    ];
+
+    /// Its name in `/sim/stats`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Rpm => "rpm",
+            Reason::Tpm => "tpm",
+            Reason::Rps => "rps",
+            Reason::Tps => "tps",
+            Reason::Burst => "burst",
+        }
+    }
+}
+
+/// What was accepted in the last `span` microseconds, oldest first.
+#[derive(Debug, Default)]
+struct Window {
+    span: u64,
+    events: VecDeque<(u64, u64)>,
+    requests: u64,
+    tokens: u64,
+}
+
+impl Window {
+    fn new(span: u64) -> Self {
+        Window {
+            span: span.max(1),
+            ..Window::default()
+        }
+    }
+
+    /// Forgets what is not in `(now - span, now]`.
+    fn slide(&mut self, now: u64) {
+        while let Some(&(at, tokens)) = self.events.front() {
+            if at + self.span > now {
+                break;
+            }
+            self.events.pop_front();
+            self.requests -= 1;
+            self.tokens -= tokens;
+        }
+    }
+
+    fn push(&mut self, now: u64, tokens: u64) {
+        self.events.push_back((now, tokens));
+        self.requests += 1;
+        self.tokens += tokens;
+    }
+}
+
+/// The windows of one model of one account.
+#[derive(Debug)]
+pub struct Windows {
+    limits: Limits,
+    minute: Window,
+    second: Window,
+    tenth: Window,
+}
+
+impl Windows {
+    /// Windows for `limits`, with a "minute" of `window` microseconds.
+    pub fn new(limits: Limits, window: u64) -> Self {
+        let second = window.div_ceil(60);
+        Windows {
+            limits,
+            minute: Window::new(window),
+            second: Window::new(second),
+            tenth: Window::new(second.div_ceil(10)),
+        }
+    }
+
+    /// Accepts a request of `tokens` at `now` (microseconds), or says which
+    /// rule refuses it.
+    pub fn admit(&mut self, now: u64, tokens: u64) -> Result<(), Reason> {
+        for w in [&mut self.minute, &mut self.second, &mut self.tenth] {
+            w.slide(now);
+        }
+        let rpm = u64::from(self.limits.qpm);
+        let tpm = u64::from(self.limits.tpm);
+        let rps = rpm.div_ceil(60);
+        let tps = tpm.div_ceil(60);
+        if self.tenth.requests + 1 > 2 * rps.div_ceil(10) {
+            return Err(Reason::Burst);
+        }
+        if self.second.requests + 1 > rps {
+            return Err(Reason::Rps);
+        }
+        if self.second.requests > 0 && self.second.tokens + tokens > tps {
+            return Err(Reason::Tps);
+        }
+        if self.minute.requests + 1 > rpm {
+            return Err(Reason::Rpm);
+        }
+        if self.minute.tokens + tokens > tpm {
+            return Err(Reason::Tpm);
+        }
+        for w in [&mut self.minute, &mut self.second, &mut self.tenth] {
+            w.push(now, tokens);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000;
+
+    #[test]
+    fn each_rule_refuses_what_it_should() {
+        // 120 RPM: 2 a second; 6,000 TPM: 100 tokens a second.
+        let mut w = Windows::new(
+            Limits {
+                qpm: 120,
+                tpm: 6_000,
+            },
+            60 * S,
+        );
+        assert_eq!(w.admit(0, 10), Ok(()));
+        assert_eq!(w.admit(S / 2, 100), Err(Reason::Tps));
+        assert_eq!(w.admit(S / 2, 90), Ok(()));
+        assert_eq!(w.admit(S / 2 + S / 5, 1), Err(Reason::Rps));
+        // Alone in its second, a request may exceed the second's share.
+        assert_eq!(w.admit(3 * S, 500), Ok(()));
+        assert_eq!(w.admit(3 * S + S / 2, 1), Err(Reason::Tps));
+        // The minute's tokens: 600 used of 6,000.
+        assert_eq!(w.admit(5 * S, 5_401), Err(Reason::Tpm));
+        assert_eq!(w.admit(5 * S, 5_400), Ok(()));
+        // 1,200 RPM: 20 a second, evenly; at most 4 in a tenth of a second.
+        let mut w = Windows::new(
+            Limits {
+                qpm: 1_200,
+                tpm: 1_000_000,
+            },
+            60 * S,
+        );
+        for i in 0..4 {
+            assert_eq!(w.admit(i, 1), Ok(()));
+        }
+        assert_eq!(w.admit(4, 1), Err(Reason::Burst));
+        assert_eq!(w.admit(S / 10, 1), Ok(()));
+        // 90 requests a minute (2 a second, so the minute binds first).
+        let mut w = Windows::new(
+            Limits {
+                qpm: 90,
+                tpm: 1_000_000,
+            },
+            60 * S,
+        );
+        for i in 0..90 {
+            assert_eq!(w.admit(i * S / 2, 1), Ok(()), "{i}");
+        }
+        assert_eq!(w.admit(45 * S, 1), Err(Reason::Rpm));
+        // 60 s after the first, the first has left the window.
+        assert_eq!(w.admit(60 * S - 1, 1), Err(Reason::Rpm));
+        assert_eq!(w.admit(60 * S, 1), Ok(()));
+    }
+}

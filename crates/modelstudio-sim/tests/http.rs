@@ -1,0 +1,207 @@
+//! The simulator as a process, driven with plain HTTP requests: keys and
+//! accounts, each rule's 429 in both API styles (read back with the
+//! throttle's classifier), usage, streams and `/sim/stats`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use limits_throttle::{classify, Tripped};
+use modelstudio_limits::Model;
+use serde_json::{json, Value};
+
+/// A simulator process, stopped when dropped.
+struct Sim {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A "minute" of 600 s: a "second" is 10 s, so requests sent one after the
+/// other fall in one "second" however slow the machine.
+fn start() -> Sim {
+    let table = concat!(env!("CARGO_MANIFEST_DIR"), "/../../limits.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modelstudio-sim"))
+        .args(["--table", table, "--window-seconds", "600"])
+        .args([
+            "--key",
+            "k1=acct-a",
+            "--key",
+            "k2=acct-a",
+            "--key",
+            "k3=acct-b",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {line:?}"))
+        .to_string();
+    Sim { child, base }
+}
+
+const CHAT: &str = "/compatible-mode/v1/chat/completions";
+const EMBED: &str = "/compatible-mode/v1/embeddings";
+const NATIVE: &str = "/api/v1/services/aigc/text-generation/generation";
+
+async fn post(sim: &Sim, path: &str, key: &str, body: Value) -> (u16, Value, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", sim.base))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (status, json, text)
+}
+
+async fn stats(sim: &Sim) -> Value {
+    reqwest::get(format!("{}/sim/stats", sim.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+const PROMPT: &str = "How many tokens is this?";
+
+fn chat(model: &str, max_tokens: u64) -> Value {
+    json!({"model": model, "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": PROMPT}]})
+}
+
+/// The published model with the fewest requests per minute.
+fn slowest() -> Model {
+    *Model::ALL.iter().min_by_key(|m| m.limits().qpm).unwrap()
+}
+
+#[tokio::test]
+async fn keys_of_one_account_share_its_limits_and_other_accounts_do_not() {
+    let sim = start();
+    let model = slowest();
+    assert!(model.limits().qpm <= 60, "a second's share of one request");
+    let (status, body, _) = post(&sim, CHAT, "k1", chat(model.id(), 10)).await;
+    assert_eq!(status, 200, "{body}");
+    // The account's other key: the same "second", refused.
+    let (status, body, text) = post(&sim, CHAT, "k2", chat(model.id(), 10)).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "limit_requests");
+    assert_eq!(classify(429, text.as_bytes()), Some(Tripped::Requests));
+    // Another account is not affected.
+    assert_eq!(post(&sim, CHAT, "k3", chat(model.id(), 10)).await.0, 200);
+    // A key of no account.
+    let (status, body, _) = post(&sim, CHAT, "unknown", chat(model.id(), 10)).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "InvalidApiKey");
+    let s = stats(&sim).await;
+    assert_eq!(s["accepted"], 2);
+    assert_eq!(s["rejected"]["rps"], 1);
+    let prompt = (PROMPT.len() as u64).div_ceil(4) + 4;
+    assert_eq!(s["tokens"], 2 * (prompt + 10));
+}
+
+#[tokio::test]
+async fn token_limits_refuse_in_both_styles() {
+    let sim = start();
+    let model = slowest();
+    let tpm = u64::from(model.limits().tpm);
+    // More than a minute's tokens: refused, the request limit untouched.
+    let (status, body, text) = post(&sim, CHAT, "k1", chat(model.id(), tpm)).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["error"]["code"], "insufficient_quota");
+    assert_eq!(classify(429, text.as_bytes()), Some(Tripped::Tokens));
+    let native = json!({"model": model.id(), "input": {"messages": [
+        {"role": "user", "content": "hi"}]}, "parameters": {"max_tokens": tpm}});
+    let (status, body, text) = post(&sim, NATIVE, "k1", native).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["code"], "Throttling.AllocationQuota");
+    assert!(body["request_id"].is_string());
+    assert_eq!(classify(429, text.as_bytes()), Some(Tripped::Tokens));
+    // More than a second's share goes alone: the next request in the
+    // "second" is refused for its tokens.
+    let fast = Model::ALL
+        .iter()
+        .copied()
+        .filter(|m| m.limits().qpm >= 120)
+        .min_by_key(|m| m.limits().tpm)
+        .unwrap();
+    let share = u64::from(fast.limits().tpm).div_ceil(60);
+    assert_eq!(post(&sim, CHAT, "k1", chat(fast.id(), share)).await.0, 200);
+    let (status, body, _) = post(&sim, CHAT, "k2", chat(fast.id(), 1)).await;
+    assert_eq!(status, 429, "{body}");
+    let s = stats(&sim).await;
+    assert_eq!(s["rejected"]["tpm"], 2);
+    assert_eq!(s["rejected"]["tps"], 1);
+}
+
+#[tokio::test]
+async fn a_burst_trips_burst_protection() {
+    let sim = start();
+    let model = *Model::ALL.iter().max_by_key(|m| m.limits().qpm).unwrap();
+    let rps = u64::from(model.limits().qpm).div_ceil(60);
+    let cap = 2 * rps.div_ceil(10);
+    let mut tripped = None;
+    for i in 0..=cap {
+        let (status, body, text) = post(
+            &sim,
+            EMBED,
+            "k1",
+            json!({"model": model.id(), "input": "x"}),
+        )
+        .await;
+        if status == 429 {
+            assert_eq!(body["error"]["code"], "limit_burst_rate", "{body}");
+            assert_eq!(classify(429, text.as_bytes()), Some(Tripped::Burst));
+            tripped = Some(i);
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(
+        tripped,
+        Some(cap),
+        "{rps} a second, {cap} in a tenth of one"
+    );
+    assert_eq!(stats(&sim).await["rejected"]["burst"], 1);
+}
+
+#[tokio::test]
+async fn usage_is_computed_from_the_request_and_streams_end_with_it() {
+    let sim = start();
+    let model = Model::QwenPlus;
+    let (status, body, _) = post(&sim, CHAT, "k1", chat(model.id(), 7)).await;
+    assert_eq!(status, 200, "{body}");
+    let prompt = PROMPT.len() as u64;
+    assert_eq!(body["usage"]["prompt_tokens"], prompt.div_ceil(4) + 4);
+    assert_eq!(body["usage"]["completion_tokens"], 7);
+    assert_eq!(body["usage"]["total_tokens"], prompt.div_ceil(4) + 4 + 7);
+    let mut streamed = chat(model.id(), 7);
+    streamed["stream"] = json!(true);
+    streamed["stream_options"] = json!({"include_usage": true});
+    let (status, _, text) = post(&sim, CHAT, "k3", streamed).await;
+    assert_eq!(status, 200);
+    let events: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect();
+    assert_eq!(events.last(), Some(&"[DONE]"));
+    let usage: Value = serde_json::from_str(events[events.len() - 2]).unwrap();
+    assert_eq!(usage["usage"]["completion_tokens"], 7);
+    let (status, body, _) = post(&sim, CHAT, "k1", json!({"model": "no-such-model"})).await;
+    assert_eq!(status, 404, "{body}");
+}
