@@ -1,0 +1,72 @@
+//! Plain reqwest with the throttle's middleware, calling Model Studio's
+//! simulator on loopback: 20 concurrent calls to a model limited to 60
+//! requests a minute, paced so that none is refused (the simulator's
+//! stats at the end say so).
+//!
+//! `cargo run -p limits-reqwest --example simulator`
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use limits_reqwest::ThrottleMiddleware;
+use limits_throttle::{Config, Throttle};
+use modelstudio_limits::runtime::Table;
+use modelstudio_limits::Model;
+use modelstudio_sim::{router, SimConfig};
+use reqwest_middleware::ClientBuilder;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // A "minute" of 6 s, so the example runs in seconds.
+    let window = Duration::from_secs(6);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let sim = SimConfig {
+        table: Table::published(),
+        keys: HashMap::from([("sk-example".to_string(), "my-account".to_string())]),
+        window,
+    };
+    tokio::spawn(async move { axum::serve(listener, router(sim)).await });
+
+    // 90% of the limit: calls paced exactly at the limit reach the provider
+    // a little closer together or further apart than they were sent, and
+    // the provider counts arrivals.
+    let throttle = Throttle::in_process(Config::default().with_window(window).with_headroom(0.9))?;
+    let client = ClientBuilder::new(reqwest::Client::new())
+        .with(ThrottleMiddleware::new(throttle))
+        .build();
+    let model = Model::QwqPlus;
+    println!(
+        "{model}: {} requests a minute ({window:?} here)",
+        model.limits().qpm
+    );
+    let started = Instant::now();
+    let calls = (0..20).map(|i| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let body = serde_json::json!({"model": model.id(), "max_tokens": 50,
+                "messages": [{"role": "user", "content": format!("question {i}")}]});
+            let response = client
+                .post(format!("{base}/compatible-mode/v1/chat/completions"))
+                .bearer_auth("sk-example")
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await?;
+            Ok::<_, reqwest_middleware::Error>((i, response.status(), started.elapsed()))
+        }
+    });
+    for result in futures_util::future::join_all(calls).await {
+        let (i, status, at) = result?;
+        println!(
+            "call {i:2}: {status} after {:.0} ms",
+            at.as_secs_f64() * 1e3
+        );
+    }
+    let stats = reqwest::get(format!("{base}/sim/stats"))
+        .await?
+        .text()
+        .await?;
+    println!("simulator: {stats}");
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! Alibaba Cloud Model Studio's rate limits at the HTTP client: a
+//! [`reqwest_middleware`] [`Middleware`](reqwest_middleware::Middleware)
+//! that paces every call to the chat, embeddings and text-generation
+//! endpoints with a [`limits_throttle::Throttle`] (in one process or
+//! fleet-wide through Redis), reconciles each call with the tokens its
+//! response reports, and retries the provider's rate-limit 429s after
+//! telling the throttle about them.
+//!
+//! ```no_run
+//! use limits_reqwest::ThrottleMiddleware;
+//! use limits_throttle::{Config, Throttle};
+//! use reqwest_middleware::ClientBuilder;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let throttle = Throttle::in_process(Config::default())?;
+//! let client = ClientBuilder::new(reqwest::Client::new())
+//!     .with(ThrottleMiddleware::new(throttle))
+//!     .build();
+//! let answer = client
+//!     .post("https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions")
+//!     .bearer_auth("sk-...")
+//!     .header("content-type", "application/json")
+//!     .body(r#"{"model": "qwen-plus", "max_tokens": 200,
+//!               "messages": [{"role": "user", "content": "Hello"}]}"#)
+//!     .send()
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! **Estimates.** Before a call is sent its tokens are estimated: input by
+//! a characters-per-token rule ([`estimate::text_tokens`]: a CJK character
+//! a token, four other characters a token) plus 4 a message, output from
+//! `max_tokens` / `max_completion_tokens` (native: `parameters.max_tokens`)
+//! or [`Options::default_output`]. The response's `usage` replaces the
+//! estimate; for a stream, the last chunk's usage when
+//! `stream_options.include_usage` is on, else the estimate stands.
+//!
+//! **Rebuilt responses.** To read usage and 429 bodies the middleware
+//! rebuilds the response it hands on (same status, version, headers and
+//! body); reqwest then reports a placeholder for `Response::url`.
+#![warn(missing_docs)]
+
+pub mod estimate;
+mod middleware;
+mod stream;
+
+pub use middleware::{Options, Resolved, ThrottleMiddleware, UnknownModel, UnknownModels};

@@ -1,0 +1,312 @@
+//! The middleware: pace, send, read the answer, reconcile, retry 429s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Extensions;
+use limits_throttle::{classify, HasLimits, Limits, Permit, Throttle};
+use modelstudio_limits::runtime::Table;
+use modelstudio_limits::Model;
+use reqwest::{Request, Response, StatusCode};
+use reqwest_middleware::{Error, Middleware, Next, Result};
+
+use crate::estimate::{estimate, usage_tokens, Endpoint};
+use crate::stream::UsageStream;
+
+/// A model the middleware resolved from a request's `model` field: its
+/// canonical id and its limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The canonical id (the throttle's key).
+    pub id: String,
+    /// Its limits.
+    pub limits: Limits,
+}
+
+impl HasLimits for Resolved {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+}
+
+/// What to do with a request whose model no table knows.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnknownModels {
+    /// Send it unthrottled.
+    Pass,
+    /// Fail it with [`UnknownModel`] before sending.
+    Refuse,
+}
+
+/// Settings of a [`ThrottleMiddleware`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Output tokens assumed for a request that names no maximum. Default 512.
+    pub default_output: u64,
+    /// How many times a request refused for a rate limit (HTTP 429) is sent
+    /// again. Default 3.
+    pub retries: u32,
+    /// The most random delay before a retry, on top of the throttle's
+    /// cool-down. Default 100 ms.
+    pub retry_jitter: Duration,
+    /// Requests to models no table knows. Default [`UnknownModels::Pass`].
+    pub unknown_models: UnknownModels,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            default_output: 512,
+            retries: 3,
+            retry_jitter: Duration::from_millis(100),
+            unknown_models: UnknownModels::Pass,
+        }
+    }
+}
+
+impl Options {
+    /// These options with another default output.
+    pub fn with_default_output(self, default_output: u64) -> Self {
+        Options {
+            default_output,
+            ..self
+        }
+    }
+
+    /// These options with another number of retries.
+    pub fn with_retries(self, retries: u32) -> Self {
+        Options { retries, ..self }
+    }
+
+    /// These options with another policy for unknown models.
+    pub fn with_unknown_models(self, unknown_models: UnknownModels) -> Self {
+        Options {
+            unknown_models,
+            ..self
+        }
+    }
+}
+
+/// A request refused before sending: its model is in no table (under
+/// [`UnknownModels::Refuse`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownModel {
+    /// The request's `model`.
+    pub model: String,
+}
+
+impl std::fmt::Display for UnknownModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "model `{}` is in no rate-limit table the throttle knows",
+            self.model
+        )
+    }
+}
+
+impl std::error::Error for UnknownModel {}
+
+type Resolve = dyn Fn(&str) -> Option<Resolved> + Send + Sync;
+
+/// Model Studio's rate limits as [`reqwest_middleware`] middleware: for a
+/// POST to one of the three endpoints (OpenAI-compatible chat completions
+/// and embeddings, native text generation) it reads `model` and estimates
+/// the tokens, waits for the throttle, sends, and reconciles with the
+/// response's `usage` (a stream's last usage chunk, without buffering the
+/// stream). A 429 for a rate limit is reported to the throttle (a cool-down
+/// and a lower limit) and sent again, a bounded number of times; any other
+/// answer is returned untouched. Everything else passes through.
+#[derive(Clone)]
+pub struct ThrottleMiddleware {
+    throttle: Throttle,
+    resolve: Arc<Resolve>,
+    options: Options,
+}
+
+impl std::fmt::Debug for ThrottleMiddleware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThrottleMiddleware")
+            .field("throttle", &self.throttle)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ThrottleMiddleware {
+    /// Middleware that resolves models (ids and aliases) in the published
+    /// table, [`modelstudio_limits::Model`].
+    pub fn new(throttle: Throttle) -> Self {
+        ThrottleMiddleware {
+            throttle,
+            resolve: Arc::new(|name| {
+                Model::from_id(name).map(|m| Resolved {
+                    id: m.id().to_string(),
+                    limits: m.limits(),
+                })
+            }),
+            options: Options::default(),
+        }
+    }
+
+    /// Resolves models in `table` instead (a table loaded at run time, an
+    /// account's raised limits).
+    pub fn with_table(self, table: Table) -> Self {
+        self.with_resolver(move |name| {
+            table.get(name).map(|e| Resolved {
+                id: e.id.clone(),
+                limits: e.limits,
+            })
+        })
+    }
+
+    /// Resolves models with `resolve` (e.g. a generated enum's `from_id`).
+    pub fn with_resolver(
+        self,
+        resolve: impl Fn(&str) -> Option<Resolved> + Send + Sync + 'static,
+    ) -> Self {
+        ThrottleMiddleware {
+            resolve: Arc::new(resolve),
+            ..self
+        }
+    }
+
+    /// These settings instead of the defaults.
+    pub fn with_options(self, options: Options) -> Self {
+        ThrottleMiddleware { options, ..self }
+    }
+
+    /// The throttle the middleware paces with.
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for ThrottleMiddleware {
+    async fn handle(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response> {
+        let endpoint = Endpoint::of(req.url().path()).filter(|_| req.method() == "POST");
+        let asked = endpoint.and_then(|endpoint| {
+            let body = req.body()?.as_bytes()?;
+            estimate(endpoint, body, self.options.default_output)
+        });
+        let Some(asked) = asked else {
+            return next.run(req, extensions).await;
+        };
+        let Some(model) = (self.resolve)(&asked.model) else {
+            return match self.options.unknown_models {
+                UnknownModels::Refuse => {
+                    Err(Error::middleware(UnknownModel { model: asked.model }))
+                }
+                _ => next.run(req, extensions).await,
+            };
+        };
+        let tokens = asked.total();
+        let mut req = req;
+        let mut attempt = 0;
+        loop {
+            let again = (attempt < self.options.retries)
+                .then(|| req.try_clone())
+                .flatten();
+            let permit = self
+                .throttle
+                .acquire(&model, tokens)
+                .await
+                .map_err(Error::middleware)?;
+            let response = next.clone().run(req, extensions).await?;
+            let status = response.status();
+            if status.is_success() {
+                return settle(response, permit).await;
+            }
+            // A refused or failed call used no tokens.
+            let _ = permit.reconcile(0).await;
+            if status != StatusCode::TOO_MANY_REQUESTS {
+                return Ok(response);
+            }
+            let (response, body) = buffered(response).await?;
+            let Some(tripped) = classify(status.as_u16(), &body) else {
+                return Ok(response);
+            };
+            let _ = self.throttle.report(&model, tripped).await;
+            match again {
+                Some(next_try) => {
+                    attempt += 1;
+                    let jitter = self.options.retry_jitter.mul_f64(fastrand::f64());
+                    tokio::time::sleep(jitter).await;
+                    req = next_try;
+                }
+                None => return Ok(response),
+            }
+        }
+    }
+}
+
+/// Reads a whole (small) body, and a response with the same status,
+/// headers and body to hand on.
+async fn buffered(response: Response) -> Result<(Response, Bytes)> {
+    let (status, version, headers) = (
+        response.status(),
+        response.version(),
+        response.headers().clone(),
+    );
+    let body = response.bytes().await?;
+    Ok((rebuild(status, version, headers, body.clone()), body))
+}
+
+fn rebuild(
+    status: StatusCode,
+    version: http::Version,
+    headers: http::HeaderMap,
+    body: impl Into<reqwest::Body>,
+) -> Response {
+    let mut built = http::Response::new(body.into());
+    *built.status_mut() = status;
+    *built.version_mut() = version;
+    *built.headers_mut() = headers;
+    Response::from(built)
+}
+
+/// Reconciles a successful call with its usage: a JSON body is read whole
+/// (and handed on), a stream is watched as it passes and reconciled when it
+/// ends.
+async fn settle(response: Response, permit: Permit) -> Result<Response> {
+    let is_stream = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let (status, version, headers) = (
+        response.status(),
+        response.version(),
+        response.headers().clone(),
+    );
+    if is_stream {
+        let stream = UsageStream::new(response.bytes_stream(), permit);
+        return Ok(rebuild(
+            status,
+            version,
+            headers,
+            reqwest::Body::wrap_stream(stream),
+        ));
+    }
+    // A body that breaks off is the caller's error; the estimate stands.
+    let body = response.bytes().await?;
+    if let Some(used) = serde_json::from_slice(&body)
+        .ok()
+        .and_then(|json| usage_tokens(&json))
+    {
+        let _ = permit.reconcile(used).await;
+    }
+    Ok(rebuild(status, version, headers, body))
+}

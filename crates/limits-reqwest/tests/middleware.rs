@@ -1,0 +1,215 @@
+//! The middleware against the simulator on loopback, through plain
+//! reqwest: calls are paced, reconciled with their usage (streams too),
+//! rate-limit 429s are reported and retried, anything else is handed back
+//! untouched.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use limits_reqwest::{Options, Resolved, ThrottleMiddleware, UnknownModel, UnknownModels};
+use limits_throttle::{Config, Limits, Pacing, Throttle};
+use modelstudio_limits::runtime::Table;
+use modelstudio_limits::Model;
+use modelstudio_sim::{router, SimConfig};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use serde_json::{json, Value};
+
+/// A simulator on a free loopback port with one key, `sk`; its base URL.
+async fn simulator(window: Duration) -> String {
+    let config = SimConfig {
+        table: Table::published(),
+        keys: HashMap::from([("sk".to_string(), "acct".to_string())]),
+        window,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(config)).await });
+    format!("http://{addr}")
+}
+
+fn client(middleware: ThrottleMiddleware) -> ClientWithMiddleware {
+    ClientBuilder::new(reqwest::Client::new())
+        .with(middleware)
+        .build()
+}
+
+async fn call(client: &ClientWithMiddleware, url: &str, body: Value) -> (u16, String) {
+    let response = client
+        .post(url)
+        .bearer_auth("sk")
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+const CHAT: &str = "/compatible-mode/v1/chat/completions";
+
+/// qwen-plus as the throttle sees it: 36,000 tokens a minute, 600 a
+/// "second" (bursty pacing: no spacing between requests).
+fn tight() -> Resolved {
+    Resolved {
+        id: Model::QwenPlus.id().to_string(),
+        limits: Limits {
+            qpm: 6_000,
+            tpm: 36_000,
+        },
+    }
+}
+
+fn tight_middleware() -> ThrottleMiddleware {
+    let config = Config::default()
+        .with_window(Duration::from_secs(600))
+        .with_pacing(Pacing::Bursty { burst: 1.0 / 60.0 });
+    let throttle = Throttle::in_process(config).unwrap();
+    ThrottleMiddleware::new(throttle).with_resolver(|name| {
+        Model::from_id(name)
+            .filter(|m| *m == Model::QwenPlus)
+            .map(|_| tight())
+    })
+}
+
+/// Whether another 520 tokens fit in this "second" of the throttle.
+async fn room_for_520(middleware: &ThrottleMiddleware) -> bool {
+    middleware
+        .throttle()
+        .try_acquire(&tight(), 520)
+        .await
+        .map(drop)
+        .is_ok()
+}
+
+#[tokio::test]
+async fn calls_are_reconciled_with_the_usage_they_report() {
+    let base = simulator(Duration::from_secs(600)).await;
+    let middleware = tight_middleware();
+    let client = client(middleware.clone());
+    // No max_tokens: estimated with 512 output tokens, the simulator
+    // answers 16. Two such calls fit in 600 tokens only once reconciled.
+    let body = json!({"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]});
+    for _ in 0..2 {
+        let (status, text) = call(&client, &format!("{base}{CHAT}"), body.clone()).await;
+        assert_eq!(status, 200, "{text}");
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["usage"]["completion_tokens"], 16);
+    }
+    assert!(
+        room_for_520(&middleware).await,
+        "the estimates were not replaced"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_is_reconciled_with_its_last_usage_chunk() {
+    let base = simulator(Duration::from_secs(600)).await;
+    let middleware = tight_middleware();
+    let client = client(middleware.clone());
+    let body = json!({"model": "qwen-plus", "stream": true,
+        "stream_options": {"include_usage": true},
+        "messages": [{"role": "user", "content": "hi"}]});
+    for _ in 0..2 {
+        let (status, text) = call(&client, &format!("{base}{CHAT}"), body.clone()).await;
+        assert_eq!(status, 200);
+        assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+        assert!(text.contains("\"usage\""), "{text}");
+        // The reconcile runs on the runtime once the stream has ended.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        room_for_520(&middleware).await,
+        "the stream's usage was not used"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_429_is_reported_and_retried() {
+    // A 6 s "minute": a "second" is 100 ms.
+    let base = simulator(Duration::from_secs(6)).await;
+    let model = *Model::ALL.iter().min_by_key(|m| m.limits().qpm).unwrap();
+    // The throttle believes in ten times the requests the simulator allows.
+    let wrong = Resolved {
+        id: model.id().to_string(),
+        limits: Limits {
+            qpm: model.limits().qpm * 10,
+            tpm: model.limits().tpm,
+        },
+    };
+    let config = Config::default()
+        .with_window(Duration::from_secs(6))
+        .with_adaptation(limits_throttle::Adaptation::default());
+    let throttle = Throttle::in_process(config).unwrap();
+    let resolved = wrong.clone();
+    let middleware =
+        ThrottleMiddleware::new(throttle).with_resolver(move |_| Some(resolved.clone()));
+    let client = client(middleware.clone());
+    let body = json!({"model": model.id(), "max_tokens": 5,
+        "messages": [{"role": "user", "content": "hi"}]});
+    let url = format!("{base}{CHAT}");
+    let (first, second) =
+        tokio::join!(call(&client, &url, body.clone()), call(&client, &url, body));
+    assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
+    let stats = reqwest::get(format!("{base}/sim/stats")).await.unwrap();
+    let stats: Value = serde_json::from_str(&stats.text().await.unwrap()).unwrap();
+    assert_eq!(stats["accepted"], 2);
+    let refused: u64 = ["rps", "burst"]
+        .iter()
+        .map(|r| stats["rejected"][r].as_u64().unwrap())
+        .sum();
+    assert!(refused >= 1, "{stats}");
+    let effective = middleware.throttle().effective(&wrong).await.unwrap();
+    assert!(effective.requests_factor < 1.0, "{effective:?}");
+}
+
+#[tokio::test]
+async fn other_answers_and_other_requests_are_untouched() {
+    let base = simulator(Duration::from_secs(60)).await;
+    let throttle = Throttle::in_process(Config::default()).unwrap();
+    let client = client(ThrottleMiddleware::new(throttle.clone()));
+    // A bad key: 401, handed back as it came.
+    let response = client
+        .post(format!("{base}{CHAT}"))
+        .bearer_auth("wrong")
+        .body(json!({"model": "qwen-plus", "messages": []}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.text().await.unwrap().contains("InvalidApiKey"));
+    // An unknown model passes unthrottled by default (the simulator: 404)...
+    let (status, _) = call(&client, &format!("{base}{CHAT}"), json!({"model": "mine"})).await;
+    assert_eq!(status, 404);
+    // ... or is refused before sending.
+    let refusing = ClientBuilder::new(reqwest::Client::new())
+        .with(
+            ThrottleMiddleware::new(throttle)
+                .with_options(Options::default().with_unknown_models(UnknownModels::Refuse)),
+        )
+        .build();
+    let err = refusing
+        .post(format!("{base}{CHAT}"))
+        .body(json!({"model": "mine"}).to_string())
+        .send()
+        .await
+        .unwrap_err();
+    let reqwest_middleware::Error::Middleware(e) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.downcast_ref::<UnknownModel>().unwrap().model, "mine");
+    // The native endpoint and embeddings are throttled and reconciled too.
+    let native = json!({"model": "qwen-plus", "input": {"messages": [
+        {"role": "user", "content": "hi"}]}, "parameters": {"max_tokens": 3}});
+    let path = "/api/v1/services/aigc/text-generation/generation";
+    let (status, text) = call(&client, &format!("{base}{path}"), native).await;
+    assert_eq!(status, 200, "{text}");
+    let embed = json!({"model": "text-embedding-v3", "input": "hello"});
+    let (status, text) = call(
+        &client,
+        &format!("{base}/compatible-mode/v1/embeddings"),
+        embed,
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+}
