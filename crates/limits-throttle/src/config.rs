@@ -164,6 +164,12 @@ impl Default for Adaptation {
 }
 
 impl Adaptation {
+    /// This reaction with another cool-down (e.g. a sixtieth of a shortened
+    /// window).
+    pub fn with_cooldown(self, cooldown: Duration) -> Self {
+        Adaptation { cooldown, ..self }
+    }
+
     /// No cool-down and no decrease: reports change nothing.
     pub fn off() -> Self {
         Adaptation {

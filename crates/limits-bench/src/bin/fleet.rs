@@ -1,0 +1,553 @@
+//! The fleet benchmark: a Model Studio simulator on loopback, then, for each
+//! strategy in turn, P client processes x T tasks calling one model of one
+//! account for S seconds, with token sizes drawn from a fixed, seeded
+//! distribution. Prints per strategy what the simulator accepted and
+//! refused, the quota used, and how long calls waited.
+//!
+//! ```text
+//! cargo run --release -p limits-bench --bin fleet -- --processes 4 --tasks 16 \
+//!     --seconds 60 --window-seconds 60 --json [--plot fleet.svg]
+//! ```
+//!
+//! Strategies: `none` (no throttle; a 429 is retried with exponential
+//! backoff and jitter, as the OpenAI SDKs do: 0.5 s doubling to 8 s, scaled
+//! to the window), `governor` (two governor limiters per process, one per
+//! dimension, each a process's share of the limit, bursting up to it),
+//! `local` (limits-throttle in each process, a process's share each, through
+//! the limits-reqwest middleware), `redis` (limits-throttle through Redis at
+//! `REDIS_URL`, fleet-wide, through the middleware). Every strategy uses its
+//! own account of the simulator, so none inherits another's windows.
+//!
+//! Utilization is the accepted work over what the binding limit allowed
+//! during the run: the larger of accepted requests over `RPM * S / W` and
+//! accepted tokens over `TPM * S / W`. A wait is the time from a task
+//! wanting to call to its call being accepted (throttle waits, backoffs,
+//! retries and the round trip).
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::process::{ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, ValueEnum};
+use governor::{Quota, RateLimiter};
+use limits_reqwest::{Options, Resolved, ThrottleMiddleware};
+use limits_throttle::redis::{RedisOptions, RedisStore};
+use limits_throttle::{Adaptation, Config, Limits, Throttle};
+use modelstudio_limits::runtime::Table;
+use modelstudio_sim::{router, SimConfig};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use serde_json::{json, Value};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Strategy {
+    None,
+    Governor,
+    Local,
+    Redis,
+}
+
+impl Strategy {
+    fn name(self) -> &'static str {
+        match self {
+            Strategy::None => "none",
+            Strategy::Governor => "governor",
+            Strategy::Local => "local",
+            Strategy::Redis => "redis",
+        }
+    }
+}
+
+/// The fleet benchmark (see the file's docs).
+#[derive(Debug, Parser)]
+#[command(name = "fleet")]
+struct Args {
+    /// Client processes.
+    #[arg(long, default_value_t = 4)]
+    processes: u32,
+    /// Tasks per process.
+    #[arg(long, default_value_t = 16)]
+    tasks: u32,
+    /// How long each strategy runs, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    seconds: f64,
+    /// The simulator's and the throttles' "minute", in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    window_seconds: f64,
+    /// One JSON object per strategy per line, instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// The model called (an id or alias of limits.toml).
+    #[arg(long, default_value = "qwq-plus")]
+    model: String,
+    /// The strategies, in order.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "none,governor,local,redis"
+    )]
+    strategies: Vec<Strategy>,
+    /// The fraction of the limits the throttles use (local: split between
+    /// the processes).
+    #[arg(long, default_value_t = 0.97)]
+    headroom: f64,
+    /// Seeds the token sizes.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Draws admitted requests and tokens per second against the limits
+    /// (SVG).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Internal: run as client process N of a strategy.
+    #[arg(long, hide = true)]
+    client: Option<u32>,
+    /// Internal: the simulator's URL.
+    #[arg(long, hide = true, default_value = "")]
+    url: String,
+    /// Internal: when the clients start, in ms since 1970.
+    #[arg(long, hide = true, default_value_t = 0)]
+    epoch_ms: u64,
+    /// Internal: the Redis key prefix of this run.
+    #[arg(long, hide = true, default_value = "fleet")]
+    prefix: String,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    let result = match args.client {
+        Some(index) => rt.block_on(client(&args, index)),
+        None => rt.block_on(parent(&args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn model_limits(name: &str) -> Result<Resolved, Error> {
+    let table = Table::published();
+    let entry = table
+        .get(name)
+        .ok_or_else(|| format!("`{name}` is no model of limits.toml"))?;
+    Ok(Resolved {
+        id: entry.id.clone(),
+        limits: entry.limits,
+    })
+}
+
+/// What one strategy's run measured.
+struct Outcome {
+    strategy: Strategy,
+    accepted: u64,
+    rejected: u64,
+    utilization: f64,
+    p50_wait_ms: f64,
+    p99_wait_ms: f64,
+    /// Per second of the run: accepted requests and tokens (as the clients saw them).
+    timeline: BTreeMap<u64, (u64, u64)>,
+}
+
+async fn stats(base: &str) -> Result<Value, Error> {
+    let text = reqwest::get(format!("{base}/sim/stats"))
+        .await?
+        .text()
+        .await?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn rejected(stats: &Value) -> u64 {
+    stats["rejected"]
+        .as_object()
+        .map_or(0, |r| r.values().filter_map(Value::as_u64).sum())
+}
+
+async fn parent(args: &Args) -> Result<(), Error> {
+    let model = model_limits(&args.model)?;
+    let window = Duration::try_from_secs_f64(args.window_seconds)?;
+    if args.strategies.contains(&Strategy::Redis) && std::env::var("REDIS_URL").is_err() {
+        return Err("strategy `redis` needs REDIS_URL (redis://127.0.0.1:PORT/)".into());
+    }
+    let keys = args
+        .strategies
+        .iter()
+        .map(|s| (format!("k-{}", s.name()), format!("acct-{}", s.name())))
+        .collect();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let sim = SimConfig {
+        table: Table::published(),
+        keys,
+        window,
+    };
+    tokio::spawn(async move { axum::serve(listener, router(sim)).await });
+    let exe = std::env::current_exe()?;
+    let mut outcomes = Vec::new();
+    for &strategy in &args.strategies {
+        let before = stats(&base).await?;
+        let epoch_ms = now_ms() + 500;
+        let prefix = format!("fleet-{}-{epoch_ms}", std::process::id());
+        let mut children = Vec::new();
+        for index in 0..args.processes {
+            let child = tokio::process::Command::new(&exe)
+                .args(["--client", &index.to_string(), "--url", &base])
+                .args(["--epoch-ms", &epoch_ms.to_string(), "--prefix", &prefix])
+                .args(["--processes", &args.processes.to_string()])
+                .args(["--tasks", &args.tasks.to_string()])
+                .args(["--seconds", &args.seconds.to_string()])
+                .args(["--window-seconds", &args.window_seconds.to_string()])
+                .args(["--model", &args.model, "--strategies", strategy.name()])
+                .args(["--headroom", &args.headroom.to_string()])
+                .args(["--seed", &args.seed.to_string()])
+                .stdout(Stdio::piped())
+                .spawn()?;
+            children.push(child);
+        }
+        let mut waits = Vec::new();
+        let mut timeline: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+        for child in children {
+            let out = child.wait_with_output().await?;
+            if !out.status.success() {
+                return Err(format!("a {} client failed: {}", strategy.name(), out.status).into());
+            }
+            let report: Value = serde_json::from_slice(&out.stdout)?;
+            waits.extend(
+                report["waits_us"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_u64),
+            );
+            for row in report["timeline"].as_array().into_iter().flatten() {
+                let n = |i: usize| row[i].as_u64().unwrap_or(0);
+                let slot = timeline.entry(n(0)).or_default();
+                slot.0 += n(1);
+                slot.1 += n(2);
+            }
+        }
+        let after = stats(&base).await?;
+        let delta =
+            |key: &str| after[key].as_u64().unwrap_or(0) - before[key].as_u64().unwrap_or(0);
+        let (accepted, tokens) = (delta("accepted"), delta("tokens"));
+        let share = args.seconds / args.window_seconds;
+        let utilization = (accepted as f64 / (f64::from(model.limits.qpm) * share))
+            .max(tokens as f64 / (f64::from(model.limits.tpm) * share));
+        waits.sort_unstable();
+        let at = |q: f64| {
+            waits
+                .get(((waits.len().max(1) - 1) as f64 * q) as usize)
+                .map_or(0.0, |&us| us as f64 / 1_000.0)
+        };
+        let outcome = Outcome {
+            strategy,
+            accepted,
+            rejected: rejected(&after) - rejected(&before),
+            utilization,
+            p50_wait_ms: at(0.50),
+            p99_wait_ms: at(0.99),
+            timeline,
+        };
+        report(args, &outcome);
+        outcomes.push(outcome);
+    }
+    if let Some(path) = &args.plot {
+        plot(path, args, &model.limits, &outcomes)?;
+    }
+    Ok(())
+}
+
+fn report(args: &Args, o: &Outcome) {
+    let round = |x: f64, digits: i32| (x * 10f64.powi(digits)).round() / 10f64.powi(digits);
+    if args.json {
+        // Written by hand to keep the documented key order (serde_json's
+        // map sorts keys unless the whole build turns on preserve_order).
+        println!(
+            "{{\"strategy\": {}, \"accepted\": {}, \"rejected\": {}, \"utilization\": {}, \
+             \"p50_wait_ms\": {}, \"p99_wait_ms\": {}}}",
+            json!(o.strategy.name()),
+            o.accepted,
+            o.rejected,
+            json!(round(o.utilization, 4)),
+            json!(round(o.p50_wait_ms, 1)),
+            json!(round(o.p99_wait_ms, 1))
+        );
+    } else {
+        println!(
+            "{:<9} accepted {:>6}  rejected {:>6}  utilization {:>6.1}%  wait p50 {:>8.1} ms  p99 {:>8.1} ms",
+            o.strategy.name(),
+            o.accepted,
+            o.rejected,
+            o.utilization * 100.0,
+            o.p50_wait_ms,
+            o.p99_wait_ms
+        );
+    }
+}
+
+/// A request body with a seeded size: a prompt of 100 to 2,000 characters
+/// and a `max_tokens` of 50 (40%), 200 (30%), 500 (20%) or 1,500 (10%).
+fn body(rng: &mut fastrand::Rng, model: &str) -> (Value, u32) {
+    let prompt = "x".repeat(rng.usize(100..=2_000));
+    let output = match rng.u32(0..10) {
+        0..=3 => 50,
+        4..=6 => 200,
+        7..=8 => 500,
+        _ => 1_500,
+    };
+    // The simulator's count: a quarter of the bytes, 4 a message, the output.
+    let tokens = (prompt.len() as u32).div_ceil(4) + 4 + output;
+    let body = json!({"model": model, "max_tokens": output,
+        "messages": [{"role": "user", "content": prompt}]});
+    (body, tokens)
+}
+
+/// What one client process saw, printed as one JSON object.
+#[derive(Default)]
+struct Seen {
+    waits_us: Vec<u64>,
+    timeline: BTreeMap<u64, (u64, u64)>,
+    errors: u64,
+}
+
+type Limiter = governor::DefaultDirectRateLimiter;
+
+async fn client(args: &Args, index: u32) -> Result<(), Error> {
+    let strategy = *args.strategies.first().ok_or("no strategy")?;
+    let model = model_limits(&args.model)?;
+    let window = Duration::try_from_secs_f64(args.window_seconds)?;
+    let config = Config::default()
+        .with_window(window)
+        .with_max_wait(Duration::try_from_secs_f64(args.seconds)?)
+        .with_adaptation(Adaptation::default().with_cooldown(window / 60));
+    let throttled = |throttle: Throttle| {
+        let resolved = model.clone();
+        let middleware = ThrottleMiddleware::new(throttle)
+            .with_resolver(move |_| Some(resolved.clone()))
+            .with_options(Options::default().with_retries(3));
+        ClientBuilder::new(reqwest::Client::new())
+            .with(middleware)
+            .build()
+    };
+    let http: ClientWithMiddleware = match strategy {
+        Strategy::None | Strategy::Governor => ClientBuilder::new(reqwest::Client::new()).build(),
+        Strategy::Local => {
+            let share = config.with_headroom(args.headroom / f64::from(args.processes));
+            throttled(Throttle::in_process(share)?)
+        }
+        Strategy::Redis => {
+            let url = std::env::var("REDIS_URL")?;
+            let options = RedisOptions::default()
+                .with_prefix(args.prefix.clone())
+                .with_timeout(Duration::from_millis(500));
+            let store = RedisStore::open(&url, options)?;
+            throttled(Throttle::redis(store, config.with_headroom(args.headroom))?)
+        }
+    };
+    // Governor: a process's share of each limit, as a per-minute quota
+    // (which lets the whole share go at once).
+    let governors = (strategy == Strategy::Governor).then(|| {
+        let quota = |limit: u32| {
+            let share = (limit / args.processes).max(1);
+            let per = window / share;
+            Quota::with_period(per)
+                .expect("a positive period")
+                .allow_burst(NonZeroU32::new(share).expect("at least one"))
+        };
+        Arc::new((
+            RateLimiter::direct(quota(model.limits.qpm)),
+            RateLimiter::direct(quota(model.limits.tpm)),
+        ))
+    });
+    let epoch = UNIX_EPOCH + Duration::from_millis(args.epoch_ms);
+    let start_in = epoch.duration_since(SystemTime::now()).unwrap_or_default();
+    tokio::time::sleep(start_in).await;
+    let started = Instant::now();
+    let deadline = started + Duration::try_from_secs_f64(args.seconds)?;
+    let url = format!("{}/compatible-mode/v1/chat/completions", args.url);
+    let key = format!("k-{}", strategy.name());
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let mut tasks = Vec::new();
+    for task in 0..args.tasks {
+        let (http, url, key, seen, governors) = (
+            http.clone(),
+            url.clone(),
+            key.clone(),
+            seen.clone(),
+            governors.clone(),
+        );
+        let mut rng = fastrand::Rng::with_seed(
+            args.seed ^ (u64::from(index) << 32) ^ u64::from(task).wrapping_mul(0x9e37_79b9),
+        );
+        let model_id = model.id.clone();
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let (body, tokens) = body(&mut rng, &model_id);
+                let wanted = Instant::now();
+                let sent = tokio::time::timeout_at(
+                    deadline.into(),
+                    call(
+                        &http,
+                        &url,
+                        &key,
+                        &body,
+                        tokens,
+                        governors.as_deref(),
+                        window,
+                        &mut rng,
+                    ),
+                )
+                .await;
+                let mut seen = seen.lock().unwrap();
+                match sent {
+                    Ok(Some(used)) => {
+                        seen.waits_us.push(wanted.elapsed().as_micros() as u64);
+                        let slot = seen
+                            .timeline
+                            .entry(started.elapsed().as_secs())
+                            .or_default();
+                        slot.0 += 1;
+                        slot.1 += used;
+                    }
+                    Ok(None) => seen.errors += 1,
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    let timeline: Vec<Value> = seen
+        .timeline
+        .iter()
+        .map(|(s, (r, t))| json!([s, r, t]))
+        .collect();
+    println!(
+        "{}",
+        json!({"waits_us": seen.waits_us, "timeline": timeline, "errors": seen.errors})
+    );
+    Ok(())
+}
+
+/// Sends one call until it is accepted: the tokens it used, or `None` on
+/// an error that is no rate limit. Without a throttle a 429 is retried
+/// after an exponential backoff with jitter (0.5 s doubling to 8 s, in a
+/// 60 s window); the throttles' middleware retries by itself first.
+#[allow(clippy::too_many_arguments)]
+async fn call(
+    http: &ClientWithMiddleware,
+    url: &str,
+    key: &str,
+    body: &Value,
+    tokens: u32,
+    governors: Option<&(Limiter, Limiter)>,
+    window: Duration,
+    rng: &mut fastrand::Rng,
+) -> Option<u64> {
+    let scale = window.as_secs_f64() / 60.0;
+    let mut backoff = Duration::from_secs_f64(0.5 * scale);
+    loop {
+        if let Some((requests, token_limiter)) = governors {
+            requests.until_ready().await;
+            if let Some(n) = NonZeroU32::new(tokens) {
+                // A request larger than a process's share cannot pass.
+                token_limiter.until_n_ready(n).await.ok()?;
+            }
+        }
+        let response = http
+            .post(url)
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .ok()?;
+        let status = response.status().as_u16();
+        let text = response.text().await.ok()?;
+        match status {
+            200 => {
+                let json: Value = serde_json::from_str(&text).ok()?;
+                return json["usage"]["total_tokens"].as_u64();
+            }
+            429 => {
+                let jitter = backoff.mul_f64(0.25 * rng.f64());
+                tokio::time::sleep(backoff + jitter).await;
+                backoff = (backoff * 2).min(Duration::from_secs_f64(8.0 * scale));
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Two panels, requests and tokens per second, one line per strategy, with
+/// the limit as a dashed line.
+fn plot(path: &PathBuf, args: &Args, limits: &Limits, outcomes: &[Outcome]) -> Result<(), Error> {
+    use plotters::prelude::*;
+    let root = SVGBackend::new(path, (960, 720)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((2, 1));
+    let per_second = |limit: u32| f64::from(limit) / args.window_seconds;
+    let colors = [RED, BLUE, GREEN, MAGENTA];
+    for (panel, (what, limit, pick)) in panels.iter().zip([
+        ("requests per second", per_second(limits.qpm), 0usize),
+        ("tokens per second", per_second(limits.tpm), 1usize),
+    ]) {
+        let value = |(r, t): &(u64, u64)| if pick == 0 { *r as f64 } else { *t as f64 };
+        let top = outcomes
+            .iter()
+            .flat_map(|o| o.timeline.values().map(value))
+            .fold(limit, f64::max)
+            * 1.1;
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!("{what}, {} x {} tasks", args.processes, args.tasks),
+                ("sans-serif", 18),
+            )
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..args.seconds, 0f64..top)?;
+        chart.configure_mesh().x_desc("second of the run").draw()?;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, limit), (args.seconds, limit)],
+                BLACK.stroke_width(2),
+            ))?
+            .label("limit")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+        for (o, color) in outcomes.iter().zip(colors.iter().cycle()) {
+            let points = o.timeline.iter().map(|(s, v)| (*s as f64 + 0.5, value(v)));
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+                .label(o.strategy.name())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}

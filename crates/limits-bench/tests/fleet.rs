@@ -1,0 +1,67 @@
+//! A short fleet run (6 s, a 6 s "minute"): through Redis the fleet of 4
+//! processes x 16 tasks gets no 429, without a throttle it gets some. The
+//! 95%-of-the-quota figures come from the longer runs in BENCHMARKS.md.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn through_redis_no_call_is_refused_and_without_a_throttle_some_are() {
+    let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "REDIS_URL is not set: .ci/run must start redis-server"
+        );
+        eprintln!("skipped: set REDIS_URL=redis://127.0.0.1:PORT/ to run the fleet test");
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args([
+            "--processes",
+            "4",
+            "--tasks",
+            "16",
+            "--seconds",
+            "6",
+            "--window-seconds",
+            "6",
+        ])
+        .args(["--strategies", "none,redis", "--headroom", "0.9", "--json"])
+        .env("REDIS_URL", url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    eprintln!("{stdout}");
+    let of = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["strategy"] == name)
+            .unwrap()
+            .clone()
+    };
+    let (none, redis) = (of("none"), of("redis"));
+    for line in [&none, &redis] {
+        for key in [
+            "accepted",
+            "rejected",
+            "utilization",
+            "p50_wait_ms",
+            "p99_wait_ms",
+        ] {
+            assert!(line[key].is_number(), "{key} in {line}");
+        }
+    }
+    assert!(none["rejected"].as_u64().unwrap() > 0, "{none}");
+    assert_eq!(redis["rejected"], 0, "{redis}");
+    assert!(redis["accepted"].as_u64().unwrap() > 0, "{redis}");
+}
