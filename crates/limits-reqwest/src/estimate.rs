@@ -50,24 +50,26 @@ impl Estimate {
     }
 }
 
-/// Estimates the tokens of `text` by a characters-per-token rule: each CJK
-/// character (ideographs, kana, hangul) a token, and every 4 other
-/// characters a token, rounded up. Qwen's tokenizer encodes a common Chinese
-/// character as about one token and English as about four characters a
-/// token; the rule leans to overestimating, which the response's usage then
-/// corrects.
+/// Estimates the tokens of `text` by a characters-per-token rule, in
+/// hundredths of a token per character: a CJK ideograph or kana 75, a hangul
+/// syllable 80, any other non-ASCII character (accented Latin, Cyrillic,
+/// Arabic, ...) 40, an ASCII letter, digit or space 25, ASCII punctuation
+/// 50; the sum rounded up. Measured against Qwen's tokenizer on texts in
+/// eleven languages and formats (`tests/estimate_error.rs`, data from
+/// `scripts/qwen-token-counts.py`): from 4% under to 32% over (English).
+/// Overestimates are corrected by the response's usage.
 pub fn text_tokens(text: &str) -> u64 {
-    let (mut cjk, mut other) = (0u64, 0u64);
-    for c in text.chars() {
-        if matches!(c as u32,
-            0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xac00..=0xd7af | 0xf900..=0xfaff)
-        {
-            cjk += 1;
-        } else {
-            other += 1;
-        }
-    }
-    cjk + other.div_ceil(4)
+    let hundredths: u64 = text
+        .chars()
+        .map(|c| match c as u32 {
+            0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff => 75,
+            0xac00..=0xd7af => 80,
+            0x80.. => 40,
+            _ if c.is_ascii_alphanumeric() || c.is_ascii_whitespace() => 25,
+            _ => 50,
+        })
+        .sum();
+    hundredths.div_ceil(100)
 }
 
 /// Per message, what the chat template adds (role markers).
