@@ -12,6 +12,7 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../../crates/modelstudio-limits/README.md")]
 #[doc = include_str!("../../codegen/README.md")]
 #[doc = include_str!("../../crates/limits-throttle/README.md")]
+#[doc = include_str!("../../crates/limits-reqwest/README.md")]
 pub struct CrateReadmeDoctests;
 
 /// The workspace root (where `limits.toml` is).

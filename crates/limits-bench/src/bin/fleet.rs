@@ -534,7 +534,11 @@ fn plot(path: &PathBuf, args: &Args, limits: &Limits, outcomes: &[Outcome]) -> R
             .label("limit")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
         for (o, color) in outcomes.iter().zip(colors.iter().cycle()) {
-            let points = o.timeline.iter().map(|(s, v)| (*s as f64 + 0.5, value(v)));
+            // Every second of the run, with nothing admitted as 0.
+            let points = (0..args.seconds.ceil() as u64).map(|s| {
+                let v = o.timeline.get(&s).copied().unwrap_or_default();
+                (s as f64 + 0.5, value(&v))
+            });
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))?
                 .label(o.strategy.name())
