@@ -126,8 +126,9 @@ async fn a_stream_is_reconciled_with_its_last_usage_chunk() {
 
 #[tokio::test]
 async fn a_rate_limit_429_is_reported_and_retried() {
-    // A 6 s "minute": a "second" is 100 ms.
-    let base = simulator(Duration::from_secs(6)).await;
+    // A real minute: the two calls, 60 s / 600 = 100 ms apart by the
+    // throttle's wrong table, fall in one second of the simulator's.
+    let base = simulator(Duration::from_secs(60)).await;
     let model = *Model::ALL.iter().min_by_key(|m| m.limits().qpm).unwrap();
     // The throttle believes in ten times the requests the simulator allows.
     let wrong = Resolved {
@@ -137,10 +138,9 @@ async fn a_rate_limit_429_is_reported_and_retried() {
             tpm: model.limits().tpm,
         },
     };
-    let config = Config::default()
-        .with_window(Duration::from_secs(6))
-        .with_adaptation(limits_throttle::Adaptation::default());
-    let throttle = Throttle::in_process(config).unwrap();
+    // The default reaction: a 1 s cool-down, after which the simulator's
+    // second has passed and the retry is accepted.
+    let throttle = Throttle::in_process(Config::default()).unwrap();
     let resolved = wrong.clone();
     let middleware =
         ThrottleMiddleware::new(throttle).with_resolver(move |_| Some(resolved.clone()));

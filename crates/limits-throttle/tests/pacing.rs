@@ -12,7 +12,7 @@ use modelstudio_limits::Model;
 use proptest::prelude::*;
 
 mod common;
-use common::{assert_windows, hammer, Promise, Workload};
+use common::{assert_windows, hammer, Custom, Promise, Workload};
 
 /// Models of the published table with the fewest and the most requests per
 /// minute, and the most tokens per request: the shapes that differ.
@@ -118,19 +118,6 @@ fn saturate(limits: Limits, tokens: u64, windows: u64) -> (u64, u64) {
         }
     }
     (requests / windows, used / windows)
-}
-
-/// A model of no table: limits for the test.
-#[derive(Clone)]
-struct Custom(Limits);
-
-impl HasLimits for Custom {
-    fn id(&self) -> &str {
-        "custom"
-    }
-    fn limits(&self) -> Limits {
-        self.0
-    }
 }
 
 #[test]

@@ -6,31 +6,18 @@ use std::time::{Duration, Instant};
 
 use limits_throttle::redis::{RedisOptions, RedisStore};
 use limits_throttle::{
-    Clock, Config, Effective, FakeClock, HasLimits, Limits, Pacing, Refusal, Throttle, Tripped,
+    Clock, Config, Effective, FakeClock, Limits, Pacing, Refusal, Throttle, Tripped,
 };
 use modelstudio_limits::Model;
 use proptest::prelude::*;
 
 mod common;
-use common::{assert_windows, fresh_prefix, hammer, redis_url, Promise, Workload};
+use common::{assert_windows, fresh_prefix, hammer, redis_url, Custom, Promise, Workload};
 
 fn options(test: &str) -> RedisOptions {
     RedisOptions::default()
         .with_prefix(fresh_prefix(test))
         .with_timeout(Duration::from_secs(2))
-}
-
-/// A model of no table: limits for the test.
-#[derive(Clone, Debug)]
-struct Custom(Limits);
-
-impl HasLimits for Custom {
-    fn id(&self) -> &str {
-        "custom"
-    }
-    fn limits(&self) -> Limits {
-        self.0
-    }
 }
 
 /// One step of a history fed to both stores.

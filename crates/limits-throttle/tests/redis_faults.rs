@@ -8,12 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use limits_throttle::redis::{FailurePolicy, RedisOptions, RedisStore};
-use limits_throttle::{
-    Clock, Config, FakeClock, HasLimits, Limits, Refusal, StoreErrorKind, Throttle,
-};
+use limits_throttle::{Clock, Config, FakeClock, Limits, Refusal, StoreErrorKind, Throttle};
 
 mod common;
-use common::{assert_windows, Promise};
+use common::{assert_windows, Custom, Promise};
 
 /// A redis-server of this test's own, stopped when dropped.
 struct Server {
@@ -125,19 +123,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// A model of no table: limits for the test.
-#[derive(Clone, Debug)]
-struct Custom(Limits);
-
-impl HasLimits for Custom {
-    fn id(&self) -> &str {
-        "custom"
-    }
-    fn limits(&self) -> Limits {
-        self.0
-    }
 }
 
 const PLENTY: Custom = Custom(Limits {

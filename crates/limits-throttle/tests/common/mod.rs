@@ -7,6 +7,19 @@ use std::time::Duration;
 
 use limits_throttle::{Clock, Config, FakeClock, HasLimits, Limits, Pacing, Refusal, Throttle};
 
+/// A model of no table: limits for a test.
+#[derive(Clone, Debug)]
+pub struct Custom(pub Limits);
+
+impl HasLimits for Custom {
+    fn id(&self) -> &str {
+        "custom"
+    }
+    fn limits(&self) -> Limits {
+        self.0
+    }
+}
+
 /// An admission: when (us on the store's clock) and the tokens it used.
 pub type Event = (u64, u64);
 
