@@ -201,11 +201,16 @@ impl Throttle {
         tokens: u64,
         max_wait: Duration,
     ) -> Result<Permit, Refusal> {
-        let deadline = tokio::time::Instant::now() + max_wait;
+        let later = |by: Duration| {
+            let now = tokio::time::Instant::now();
+            // Beyond what an Instant holds is as good as never.
+            now.checked_add(by).unwrap_or(now + FOREVER)
+        };
+        let deadline = later(max_wait);
         loop {
             match self.try_acquire(model, tokens).await {
                 Err(Refusal::RetryAfter(wait)) => {
-                    let wake = tokio::time::Instant::now() + wait;
+                    let wake = later(wait);
                     if wake > deadline {
                         return Err(Refusal::RetryAfter(wait));
                     }
@@ -266,6 +271,13 @@ impl Throttle {
         Ok(observed.0)
     }
 }
+
+/// Longer than any wait that matters (a century).
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3_600);
+
+/// The most tokens a reconcile counts for one request (2^40): keeps every
+/// sum exact in the Lua script's doubles, and is far above any limit.
+const MOST_TOKENS: u64 = 1 << 40;
 
 /// A random delay added to a wait, so that tasks woken for the same moment
 /// do not all ask at once: up to a sixteenth of the wait, at least 1 ms.
@@ -371,10 +383,12 @@ impl Permit {
 
     /// Replaces the estimate by the tokens actually used: more are counted,
     /// fewer are given back, in every window that still counts the request.
+    /// (More than 2^40 tokens count as 2^40.)
     pub async fn reconcile(self, actual_tokens: u64) -> Result<(), StoreError> {
         let Some(counted) = self.counted else {
             return Ok(());
         };
+        let actual_tokens = actual_tokens.min(MOST_TOKENS);
         let p = &self.params;
         match &self.held {
             Held::Local(slot) => {

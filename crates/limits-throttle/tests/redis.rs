@@ -312,3 +312,44 @@ fn acquire_waits_on_the_servers_clock() {
         assert!(too_large.to_string().contains("whole limit"), "{too_large}");
     });
 }
+
+#[test]
+fn keys_expire_once_nothing_in_them_matters() {
+    let Some(url) = redis_url() else { return };
+    let window = Duration::from_secs(6);
+    let config = Config::default().with_window(window);
+    let options = options("ttl");
+    let tag = format!("{{{}:default:qwq-plus}}", options.prefix);
+    runtime().block_on(async {
+        let t = Throttle::redis(RedisStore::open(&url, options).unwrap(), config).unwrap();
+        let mut con = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let mut ttl = |suffix: &str| -> i64 {
+            redis::cmd("PTTL")
+                .arg(format!("{tag}:{suffix}"))
+                .query(&mut con)
+                .unwrap()
+        };
+        // A fresh key has no state at all; reading its limits makes none.
+        assert!(t.effective(&Model::QwqPlus).await.is_ok());
+        assert_eq!(ttl("h"), -2);
+        t.try_acquire(&Model::QwqPlus, 10)
+            .await
+            .unwrap()
+            .reconcile(5)
+            .await
+            .unwrap();
+        // A window and one of its buckets, plus a second of margin.
+        let most = (window + window / 600 + Duration::from_secs(1)).as_millis() as i64 + 1;
+        for suffix in ["h", "s", "m"] {
+            let left = ttl(suffix);
+            assert!(left > 0 && left <= most, "{suffix}: {left} ms");
+        }
+        // A lowered limit is kept until it has recovered: 5 windows from half.
+        t.report(&Model::QwqPlus, Tripped::Requests).await.unwrap();
+        let recovery = (window * 10).as_millis() as i64;
+        assert!(ttl("h") > recovery, "{} ms", ttl("h"));
+    });
+}
