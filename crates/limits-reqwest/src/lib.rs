@@ -37,6 +37,15 @@
 //! estimate; for a stream, the last chunk's usage when
 //! `stream_options.include_usage` is on, else the estimate stands.
 //!
+//! **Waiting.** A call waits for the throttle at most
+//! [`Config::max_wait`](limits_throttle::Config::max_wait); a longer wait
+//! fails the call with a [`limits_throttle::Refusal`] in
+//! `reqwest_middleware::Error::Middleware`, as does a call whose tokens
+//! exceed a whole minute's limit, or a throttle store that is down under
+//! `FailurePolicy::FailClosed`. Leave some headroom (e.g. 0.95): the
+//! provider counts calls as they arrive, a little closer together or
+//! further apart than they were sent.
+//!
 //! **Rebuilt responses.** To read usage and 429 bodies the middleware
 //! rebuilds the response it hands on (same status, version, headers and
 //! body); reqwest then reports a placeholder for `Response::url`.
