@@ -69,6 +69,11 @@ fn eight_tasks_keep_every_window_by_default() {
         let w = workload(per_second(model) / 2, false, 1);
         let (events, promise) = run(Config::default(), model, w);
         let (requests, tokens) = assert_windows(&events, promise);
+        eprintln!(
+            "{model}: busiest window {:.1}% of requests, {:.1}% of tokens",
+            requests as f64 * 100.0 / promise.rpm as f64,
+            tokens as f64 * 100.0 / promise.tpm as f64
+        );
         // Not trivially strict: the busiest window uses most of a limit (the
         // rounds come every 125 ms on average, so a window's share freed at
         // t is taken up to 250 ms later; the_steady_rate_uses_the_whole_limit
