@@ -34,7 +34,7 @@ fn sample_models() -> Vec<Model> {
 
 fn run(config: Config, model: Model, w: Workload) -> (Vec<common::Event>, Promise) {
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
+        .worker_threads(8)
         .build()
         .unwrap();
     let clock = FakeClock::new();

@@ -36,7 +36,7 @@ pub struct Workload {
     pub seed: u64,
 }
 
-/// 8 tasks on a multi-threaded runtime, in rounds: between rounds the
+/// 8 tasks (on a runtime of 8 threads in the tests), in rounds: between rounds the
 /// clock moves a random step; within a round all 8 ask at once (the same
 /// time for all, so the order the store runs them in does not matter for
 /// when they were admitted). Returns every admission.
