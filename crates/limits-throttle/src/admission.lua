@@ -20,17 +20,16 @@
 -- report:    ARGV[15] lower requests (0/1), ARGV[16] lower tokens -> {1, 0, 0, 0}
 -- effective: -> {rpm, tpm, requests factor, tokens factor, cool-down left us}
 --
--- Hash fields: last (latest time seen), prev (last admission), cool (end of
--- the cool-down), fr/frs and ft/fts (factors and when they were lowered),
--- sn/st and mn/mt (requests and tokens counted per queue), sh/mh (each
--- queue's oldest bucket), and per bucket sn:I, st:I, mn:I, mt:I.
+-- Hash fields: `state` = "last:prev:sn:st:mn:mt:sh:mh" (the latest time
+-- seen, the last admission, requests and tokens counted per queue, each
+-- queue's oldest bucket; -1 for none); `cool`, `fr`, `frs`, `ft`, `fts`
+-- (the cool-down's end, the factors and when they were lowered; written
+-- only by reports); per bucket `s:I` and `m:I` = "requests:tokens".
 --
--- Numbers are integers below 2^53, exact in Lua's doubles. Redis writes
--- numbers given to redis.call exactly; the bucket indices that go into
--- field names are formatted with %.0f (Lua's tostring would use exponents).
--- The script writes only what changed, and sets the TTL only when the key
--- is made, when a window bucket is added, and on reports: this keeps a call
--- to about four Redis commands.
+-- Numbers are integers below 2^53, exact in Lua's doubles, written with
+-- %d. Few fields, written as strings, and the TTL set only when the key is
+-- made, when a window bucket is added and on reports: writing is what costs
+-- in a script (a number Redis formats costs more than the rules).
 
 local H, QS, QM = KEYS[1], KEYS[2], KEYS[3]
 local PPM = 1000000
@@ -46,6 +45,13 @@ local function num(x, default)
   return default
 end
 
+-- A bucket's "requests:tokens".
+local function pair(text)
+  if not text then return 0, 0 end
+  local n, t = string.match(text, '^(%d+):(%d+)$')
+  return tonumber(n), tonumber(t)
+end
+
 local now
 if ARGV[2] ~= '' then
   now = tonumber(ARGV[2])
@@ -56,64 +62,70 @@ end
 
 -- One read of the state, with the buckets of this time (read again in
 -- the rare case that the clock went back and `now` is raised).
-local si = string.format('%.0f', math.floor(now / sw))
-local mi = string.format('%.0f', math.floor(now / mw))
-local v = redis.call('HMGET', H, 'sn:' .. si, 'st:' .. si, 'mn:' .. mi, 'mt:' .. mi,
-  'last', 'prev', 'cool', 'fr', 'frs', 'ft', 'fts', 'sn', 'st', 'mn', 'mt', 'sh', 'mh')
-local held = { s = { v[1], v[2] }, m = { v[3], v[4] } }
-local last = num(v[5], nil)
--- The rules never see the clock go back.
-if last and now < last then
-  now = last
-  si = string.format('%.0f', math.floor(now / sw))
-  mi = string.format('%.0f', math.floor(now / mw))
-  local b = redis.call('HMGET', H, 'sn:' .. si, 'st:' .. si, 'mn:' .. mi, 'mt:' .. mi)
-  held = { s = { b[1], b[2] }, m = { b[3], b[4] } }
+local si = string.format('%d', math.floor(now / sw))
+local mi = string.format('%d', math.floor(now / mw))
+local v = redis.call('HMGET', H, 's:' .. si, 'm:' .. mi, 'state', 'cool', 'fr', 'frs', 'ft', 'fts')
+local held = { s = v[1], m = v[2] }
+local st = { -1, -1, 0, 0, 0, 0, -1, -1 }
+if v[3] then
+  local i = 0
+  for x in string.gmatch(v[3], '-?%d+') do
+    i = i + 1
+    st[i] = tonumber(x)
+  end
 end
-local prev, cool = num(v[6], nil), num(v[7], 0)
-local fr, frs, ft, fts = num(v[8], PPM), num(v[9], 0), num(v[10], PPM), num(v[11], 0)
--- Per queue: its sums and its oldest bucket (kept in the hash, so that a
+local new_key = not v[3]
+local last = st[1]
+-- The rules never see the clock go back.
+if last >= 0 and now < last then
+  now = last
+  si = string.format('%d', math.floor(now / sw))
+  mi = string.format('%d', math.floor(now / mw))
+  local b = redis.call('HMGET', H, 's:' .. si, 'm:' .. mi)
+  held = { s = b[1], m = b[2] }
+end
+local prev = st[2] >= 0 and st[2] or nil
+local cool = num(v[4], 0)
+local fr, frs, ft, fts = num(v[5], PPM), num(v[6], 0), num(v[7], PPM), num(v[8], 0)
+-- Per queue: its sums and its oldest bucket (kept in the state, so that a
 -- call that expires nothing reads no list).
 local q = {
-  s = { key = QS, n = num(v[12], 0), t = num(v[13], 0), head = num(v[16], nil) },
-  m = { key = QM, n = num(v[14], 0), t = num(v[15], 0), head = num(v[17], nil) },
+  s = { key = QS, n = st[3], t = st[4], head = st[7] >= 0 and st[7] or nil },
+  m = { key = QM, n = st[5], t = st[6], head = st[8] >= 0 and st[8] or nil },
 }
 
--- What the call changes: hash fields to set, and whether the TTL must be set.
+-- What the call changes: hash fields to set, whether the state changed,
+-- and whether the TTL must be set.
 local out = {}
 local function set(field, value)
   out[#out + 1] = field
   out[#out + 1] = value
 end
-local refresh_ttl = not last
+local dirty = false
+local refresh_ttl = new_key
 
 -- Drops the buckets wholly before the window (now - span, now].
 local function expire(level, span, width)
   local first = math.floor(math.max(now + 1 - span, 0) / width)
   local l = q[level]
   if (l.head and l.head >= first) or (not l.head and l.n == 0 and l.t == 0) then return end
+  dirty = true
   while true do
     local head = redis.call('LINDEX', l.key, 0)
     if not head then
       -- No bucket left: nothing is counted (heals a list lost alone).
       l.n, l.t, l.head = 0, 0, nil
-      break
+      return
     end
     if tonumber(head) >= first then
       l.head = tonumber(head)
-      break
+      return
     end
     redis.call('LPOP', l.key)
-    local b = redis.call('HMGET', H, level .. 'n:' .. head, level .. 't:' .. head)
-    l.n, l.t = l.n - num(b[1], 0), l.t - num(b[2], 0)
-    redis.call('HDEL', H, level .. 'n:' .. head, level .. 't:' .. head)
-  end
-  set(level .. 'n', l.n)
-  set(level .. 't', l.t)
-  if l.head then
-    set(level .. 'h', l.head)
-  else
-    redis.call('HDEL', H, level .. 'h')
+    local field = level .. ':' .. head
+    local n, t = pair(redis.call('HGET', H, field))
+    l.n, l.t = math.max(l.n - n, 0), math.max(l.t - t, 0)
+    redis.call('HDEL', H, field)
   end
 end
 
@@ -122,9 +134,14 @@ local function wait_for(level, span, width, fits)
   local l = q[level]
   local n, t = l.n, l.t
   if fits(n, t) then return 0 end
-  for _, head in ipairs(redis.call('LRANGE', l.key, 0, -1)) do
-    local b = redis.call('HMGET', H, level .. 'n:' .. head, level .. 't:' .. head)
-    n, t = n - num(b[1], 0), t - num(b[2], 0)
+  local heads = redis.call('LRANGE', l.key, 0, -1)
+  local fields = {}
+  for i, head in ipairs(heads) do fields[i] = level .. ':' .. head end
+  if #fields == 0 then return 0 end
+  local counts = redis.call('HMGET', H, unpack(fields))
+  for i, head in ipairs(heads) do
+    local bn, bt = pair(counts[i])
+    n, t = n - bn, t - bt
     if fits(n, t) then
       return math.max((tonumber(head) + 1) * width + span - 1 - now, 0)
     end
@@ -150,8 +167,12 @@ local function caps(frn, ftn)
 end
 
 local function save()
+  if dirty then
+    if last < 0 or now > last then last = now end
+    set('state', string.format('%d:%d:%d:%d:%d:%d:%d:%d', last, prev or -1,
+      q.s.n, q.s.t, q.m.n, q.m.t, q.s.head or -1, q.m.head or -1))
+  end
   if #out == 0 then return end
-  if not last or now > last then set('last', now) end
   redis.call('HSET', H, unpack(out))
   if not refresh_ttl then return end
   -- Keep the state while anything in it still matters: the newest window
@@ -196,43 +217,37 @@ if op == 'decide' then
   end
   for _, level in ipairs({ 's', 'm' }) do
     local l, index = q[level], (level == 's' and si) or mi
-    local n, t = held[level][1], held[level][2]
     -- A bucket not yet counted goes to the end of its queue.
-    if not n then
+    if not held[level] then
       redis.call('RPUSH', l.key, index)
-      if not l.head then
-        l.head = tonumber(index)
-        set(level .. 'h', l.head)
-      end
+      if not l.head then l.head = tonumber(index) end
       if level == 'm' then refresh_ttl = true end
     end
-    set(level .. 'n:' .. index, num(n, 0) + 1)
-    set(level .. 't:' .. index, num(t, 0) + tokens)
+    local n, t = pair(held[level])
+    set(level .. ':' .. index, string.format('%d:%d', n + 1, t + tokens))
     l.n, l.t = l.n + 1, l.t + tokens
-    set(level .. 'n', l.n)
-    set(level .. 't', l.t)
   end
   prev = now
-  set('prev', prev)
+  dirty = true
   save()
   return { 1, 0, tonumber(si), tonumber(mi) }
 elseif op == 'reconcile' then
   local estimated, actual = tonumber(ARGV[17]), tonumber(ARGV[18])
   for _, b in ipairs({ { 's', ARGV[15] }, { 'm', ARGV[16] } }) do
     local l = q[b[1]]
-    local field = b[1] .. 't:' .. b[2]
+    local field = b[1] .. ':' .. b[2]
     local counted = redis.call('HGET', H, field)
     if counted then
-      counted = tonumber(counted)
+      local n, t = pair(counted)
       local changed
       if actual >= estimated then
-        changed = counted + (actual - estimated)
+        changed = t + (actual - estimated)
       else
-        changed = counted - math.min(estimated - actual, counted)
+        changed = t - math.min(estimated - actual, t)
       end
-      set(field, changed)
-      l.t = l.t + changed - counted
-      set(b[1] .. 't', l.t)
+      set(field, string.format('%d:%d', n, changed))
+      l.t = l.t + changed - t
+      dirty = true
     end
   end
   save()
@@ -248,11 +263,12 @@ elseif op == 'report' then
       ft, fts = math.max(math.floor(factor_at(ft, fts) * decrease / PPM), floor_ppm), now
     end
   end
-  set('cool', cool)
-  set('fr', fr)
-  set('frs', frs)
-  set('ft', ft)
-  set('fts', fts)
+  set('cool', string.format('%d', cool))
+  set('fr', string.format('%d', fr))
+  set('frs', string.format('%d', frs))
+  set('ft', string.format('%d', ft))
+  set('fts', string.format('%d', fts))
+  dirty = true
   save()
   return { 1, 0, 0, 0 }
 elseif op == 'effective' then
