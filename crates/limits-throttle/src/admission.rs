@@ -63,7 +63,6 @@ pub(crate) struct Params {
 impl Params {
     /// The parameters of `limits` under a validated `config`.
     pub fn new(limits: Limits, config: &Config) -> Params {
-        let after_headroom = |limit: u32| ((f64::from(limit) * config.headroom) as u64).max(1);
         let ppm = |fraction: f64| ((fraction * PPM as f64).round() as u64).clamp(1, PPM);
         let a = &config.adaptation;
         let window = config.window.as_micros() as u64;
@@ -75,8 +74,8 @@ impl Params {
         let second = window.div_ceil(60);
         Params {
             window,
-            rpm: after_headroom(limits.qpm),
-            tpm: after_headroom(limits.tpm),
+            rpm: 1,
+            tpm: 1,
             burst_ppm,
             cooldown: a.cooldown.as_micros() as u64,
             decrease_ppm: ppm(a.decrease),
@@ -90,6 +89,18 @@ impl Params {
             },
             minute_width: window.div_ceil(MINUTE_SLOTS),
             full_recovery: (window * PPM).div_ceil(recovery_ppm),
+        }
+        .with_limits(limits, config.headroom)
+    }
+
+    /// These parameters for other limits under the same config (what
+    /// depends on the config alone is computed once, by [`Params::new`]).
+    pub fn with_limits(self, limits: Limits, headroom: f64) -> Params {
+        let after_headroom = |limit: u32| ((f64::from(limit) * headroom) as u64).max(1);
+        Params {
+            rpm: after_headroom(limits.qpm),
+            tpm: after_headroom(limits.tpm),
+            ..self
         }
     }
 

@@ -30,6 +30,8 @@ pub struct Throttle {
 #[derive(Debug)]
 struct Inner {
     config: Config,
+    /// What the config alone decides, computed once.
+    base: Params,
     store: Store,
     overrides: RwLock<HashMap<String, Limits>>,
     any_override: AtomicBool,
@@ -68,6 +70,7 @@ impl Throttle {
         config.validate()?;
         Ok(Throttle {
             inner: Arc::new(Inner {
+                base: Params::new(Limits { qpm: 1, tpm: 1 }, &config),
                 config,
                 store,
                 overrides: RwLock::default(),
@@ -122,7 +125,11 @@ impl Throttle {
     }
 
     fn params(&self, model: &(impl HasLimits + ?Sized)) -> Params {
-        Params::new(self.limits_of(model), &self.inner.config)
+        self.params_of(self.limits_of(model))
+    }
+
+    fn params_of(&self, limits: Limits) -> Params {
+        self.inner.base.with_limits(limits, self.inner.config.headroom)
     }
 
     /// Admits a request of `tokens` (an estimate: input plus expected
@@ -134,7 +141,7 @@ impl Throttle {
         tokens: u64,
     ) -> Result<Permit, Refusal> {
         let limits = self.limits_of(model);
-        let p = Params::new(limits, &self.inner.config);
+        let p = self.params_of(limits);
         let id = model.id();
         let admitted = match &self.inner.store {
             Store::Local(store) => store
