@@ -89,10 +89,19 @@ local cool = num(v[4], 0)
 local fr, frs, ft, fts = num(v[5], PPM), num(v[6], 0), num(v[7], PPM), num(v[8], 0)
 -- Per queue: its sums and its oldest bucket (kept in the state, so that a
 -- call that expires nothing reads no list).
+-- Under per-second pacing each per-second bucket holds one request (they
+-- are at least a microsecond apart): its list entry is "index:tokens", and
+-- it has no hash field.
 local q = {
-  s = { key = QS, n = st[3], t = st[4], head = st[7] >= 0 and st[7] or nil },
+  s = { key = QS, n = st[3], t = st[4], head = st[7] >= 0 and st[7] or nil, packed = burst == 0 },
   m = { key = QM, n = st[5], t = st[6], head = st[8] >= 0 and st[8] or nil },
 }
+
+-- A listed bucket's index.
+local function index_of(level, entry)
+  if q[level].packed then return tonumber(string.match(entry, '^(%d+)')) end
+  return tonumber(entry)
+end
 
 -- What the call changes: hash fields to set, whether the state changed,
 -- and whether the TTL must be set.
@@ -111,21 +120,27 @@ local function expire(level, span, width)
   if (l.head and l.head >= first) or (not l.head and l.n == 0 and l.t == 0) then return end
   dirty = true
   while true do
-    local head = redis.call('LINDEX', l.key, 0)
-    if not head then
+    local entry = redis.call('LINDEX', l.key, 0)
+    if not entry then
       -- No bucket left: nothing is counted (heals a list lost alone).
       l.n, l.t, l.head = 0, 0, nil
       return
     end
-    if tonumber(head) >= first then
-      l.head = tonumber(head)
+    local index = index_of(level, entry)
+    if index >= first then
+      l.head = index
       return
     end
     redis.call('LPOP', l.key)
-    local field = level .. ':' .. head
-    local n, t = pair(redis.call('HGET', H, field))
+    local n, t
+    if l.packed then
+      n, t = 1, tonumber(string.match(entry, ':(%d+)$'))
+    else
+      local field = level .. ':' .. entry
+      n, t = pair(redis.call('HGET', H, field))
+      redis.call('HDEL', H, field)
+    end
     l.n, l.t = math.max(l.n - n, 0), math.max(l.t - t, 0)
-    redis.call('HDEL', H, field)
   end
 end
 
@@ -134,16 +149,21 @@ local function wait_for(level, span, width, fits)
   local l = q[level]
   local n, t = l.n, l.t
   if fits(n, t) then return 0 end
-  local heads = redis.call('LRANGE', l.key, 0, -1)
-  local fields = {}
-  for i, head in ipairs(heads) do fields[i] = level .. ':' .. head end
-  if #fields == 0 then return 0 end
-  local counts = redis.call('HMGET', H, unpack(fields))
-  for i, head in ipairs(heads) do
+  local entries = redis.call('LRANGE', l.key, 0, -1)
+  if #entries == 0 then return 0 end
+  local counts = {}
+  if l.packed then
+    for i, entry in ipairs(entries) do counts[i] = '1' .. string.match(entry, ':%d+$') end
+  else
+    local fields = {}
+    for i, entry in ipairs(entries) do fields[i] = level .. ':' .. entry end
+    counts = redis.call('HMGET', H, unpack(fields))
+  end
+  for i, entry in ipairs(entries) do
     local bn, bt = pair(counts[i])
     n, t = n - bn, t - bt
     if fits(n, t) then
-      return math.max((tonumber(head) + 1) * width + span - 1 - now, 0)
+      return math.max((index_of(level, entry) + 1) * width + span - 1 - now, 0)
     end
   end
   return 0
@@ -217,14 +237,20 @@ if op == 'decide' then
   end
   for _, level in ipairs({ 's', 'm' }) do
     local l, index = q[level], (level == 's' and si) or mi
-    -- A bucket not yet counted goes to the end of its queue.
-    if not held[level] then
-      redis.call('RPUSH', l.key, index)
+    if l.packed then
+      -- A bucket of its own, tokens as the client wrote them.
+      redis.call('RPUSH', l.key, index .. ':' .. ARGV[15])
       if not l.head then l.head = tonumber(index) end
-      if level == 'm' then refresh_ttl = true end
+    else
+      -- A bucket not yet counted goes to the end of its queue.
+      if not held[level] then
+        redis.call('RPUSH', l.key, index)
+        if not l.head then l.head = tonumber(index) end
+        if level == 'm' then refresh_ttl = true end
+      end
+      local n, t = pair(held[level])
+      set(level .. ':' .. index, string.format('%d:%d', n + 1, t + tokens))
     end
-    local n, t = pair(held[level])
-    set(level .. ':' .. index, string.format('%d:%d', n + 1, t + tokens))
     l.n, l.t = l.n + 1, l.t + tokens
   end
   prev = now
@@ -236,7 +262,18 @@ elseif op == 'reconcile' then
   for _, b in ipairs({ { 's', ARGV[15] }, { 'm', ARGV[16] } }) do
     local l = q[b[1]]
     local field = b[1] .. ':' .. b[2]
-    local counted = redis.call('HGET', H, field)
+    local counted
+    if l.packed then
+      -- Still listed as admitted: "index:estimate", as the client wrote both.
+      local at = redis.call('LPOS', l.key, b[2] .. ':' .. ARGV[17])
+      if at then
+        redis.call('LSET', l.key, at, b[2] .. ':' .. string.format('%d', actual))
+        l.t = l.t + actual - estimated
+        dirty = true
+      end
+    else
+      counted = redis.call('HGET', H, field)
+    end
     if counted then
       local n, t = pair(counted)
       local changed
