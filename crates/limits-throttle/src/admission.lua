@@ -24,7 +24,8 @@
 -- seen, the last admission, requests and tokens counted per queue, each
 -- queue's oldest bucket; -1 for none); `cool`, `fr`, `frs`, `ft`, `fts`
 -- (the cool-down's end, the factors and when they were lowered; written
--- only by reports); per bucket `s:I` and `m:I` = "requests:tokens".
+-- only by reports); per bucket `s:I` and `m:I` = "requests:tokens" (under
+-- per-second pacing the per-second list holds "I:tokens" instead: see `q`).
 --
 -- Numbers are integers below 2^53, exact in Lua's doubles, written with
 -- %d. Few fields, written as strings, and the TTL set only when the key is
