@@ -129,7 +129,9 @@ impl Throttle {
     }
 
     fn params_of(&self, limits: Limits) -> Params {
-        self.inner.base.with_limits(limits, self.inner.config.headroom)
+        self.inner
+            .base
+            .with_limits(limits, self.inner.config.headroom)
     }
 
     /// Admits a request of `tokens` (an estimate: input plus expected
