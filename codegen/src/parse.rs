@@ -211,6 +211,21 @@ fn model_doc(item: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Mod
     }
 }
 
+/// The known key an unknown one most likely meant, as cargo suggests: one
+/// within a third of its length in edits (a swap of two neighbours is one
+/// edit), or one that starts with it or that it starts with.
+fn closest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let most = (key.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|k| (strsim::osa_distance(key, k), *k))
+        .filter(|(distance, k)| {
+            *distance <= most || (key.len() >= 3 && (k.starts_with(key) || key.starts_with(k)))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
 /// The keys of one table: reports unknown keys on creation, then hands out
 /// typed values.
 struct Fields<'a, 'i> {
@@ -234,6 +249,12 @@ impl<'a, 'i> Fields<'a, 'i> {
                     .map(|k| format!("`{k}`"))
                     .collect::<Vec<_>>()
                     .join(", ");
+                let help = match closest(key.get_ref(), allowed) {
+                    Some(known) => {
+                        format!("did you mean `{known}`? the keys of {what} are {expected}")
+                    }
+                    None => format!("the keys of {what} are {expected}"),
+                };
                 diags.push(
                     Diagnostic::error(
                         Code::UnknownKey,
@@ -241,7 +262,7 @@ impl<'a, 'i> Fields<'a, 'i> {
                         key.span(),
                         "not a key of the format",
                     )
-                    .with_help(format!("the keys of {what} are {expected}")),
+                    .with_help(help),
                 );
             }
         }
@@ -427,4 +448,24 @@ fn tables_of<T>(
         })
         .collect();
     Some(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn near_misses_are_suggested_and_strangers_are_not() {
+        let group = ["qpm", "tpm", "note", "models"];
+        assert_eq!(closest("qmp", &group), Some("qpm"));
+        assert_eq!(closest("tmp", &group), Some("tpm"));
+        assert_eq!(closest("model", &group), Some("models"));
+        assert_eq!(closest("notes", &group), Some("note"));
+        let source = ["provider", "url", "region", "retrieved", "note"];
+        assert_eq!(closest("retreived", &source), Some("retrieved"));
+        let model = ["id", "aliases", "rust_name", "deprecated"];
+        assert_eq!(closest("alias", &model), Some("aliases"));
+        assert_eq!(closest("version", &["schema", "source", "section"]), None);
+        assert_eq!(closest("x", &group), None);
+    }
 }
