@@ -52,7 +52,11 @@ fn ids_and_aliases_parse() {
         AcmeModel::AcmeLarge2026_10_01.aliases(),
         ["acme-large", "acme-large-latest"]
     );
-    assert_eq!("Acme-Small".parse::<AcmeModel>(), Err(UnknownModel::new()));
+    let unknown: UnknownModel = "Acme-Small".parse::<AcmeModel>().unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "unknown model: not an id or alias in the rate-limit table"
+    );
     assert_eq!(AcmeModel::from_id("qwen-max"), None);
     for &m in AcmeModel::ALL {
         assert_eq!(m.to_string(), m.id());
