@@ -97,7 +97,7 @@ fn an_override_naming_two_models_is_refused() {
         panic!("expected findings");
     };
     assert!(diagnostics
-        .render("overrides.toml", &bad, false)
+        .render("overrides.toml", &bad, limits_codegen::Colors::Plain)
         .contains("--> overrides.toml:19:7"));
 }
 

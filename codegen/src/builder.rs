@@ -281,7 +281,7 @@ impl Builder {
             Some(table) if !denied => table,
             _ => {
                 return Err(BuildError(Kind::Invalid {
-                    rendered: diagnostics.render(&input, &text, false),
+                    rendered: diagnostics.render(&input, &text, crate::Colors::Plain),
                     diagnostics,
                 }))
             }

@@ -318,6 +318,15 @@ fn line_col(source: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// How [`Diagnostics::render`] writes findings.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Colors {
+    /// Plain text, for files, pipes and snapshots.
+    Plain,
+    /// With ANSI colours, for a terminal.
+    Ansi,
+}
+
 /// Every finding of one input, sorted by position.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics {
@@ -364,11 +373,10 @@ impl Diagnostics {
     /// Renders every finding rustc-style (`--> file:line:col`, the source
     /// line, a caret), followed by a one-line count. `origin` is the file
     /// name shown; `source` must be the text the spans point into.
-    pub fn render(&self, origin: &str, source: &str, color: bool) -> String {
-        let renderer = if color {
-            Renderer::styled()
-        } else {
-            Renderer::plain()
+    pub fn render(&self, origin: &str, source: &str, colors: Colors) -> String {
+        let renderer = match colors {
+            Colors::Ansi => Renderer::styled(),
+            Colors::Plain => Renderer::plain(),
         };
         let mut out = String::new();
         for diagnostic in &self.items {
@@ -493,7 +501,7 @@ mod tests {
     fn render_names_file_line_and_column() {
         let src = "a = 1\nbad = 2\n";
         let d = Diagnostic::error(Code::UnknownKey, "unknown key `bad`", 6..9, "here");
-        let out = Diagnostics::from(d).render("x.toml", src, false);
+        let out = Diagnostics::from(d).render("x.toml", src, Colors::Plain);
         assert!(out.contains("error[E002]: unknown key `bad`"), "{out}");
         assert!(out.contains("x.toml:2:1"), "{out}");
         assert!(out.ends_with("x.toml: 1 error\n"), "{out}");

@@ -41,7 +41,7 @@
 //! // Mistakes come back located, rendered as rustc renders its errors.
 //! let bad = input.replace("qpm = 60", "qpm = 0");
 //! let diagnostics = limits_codegen::parse_and_validate(&bad).unwrap_err();
-//! let text = diagnostics.render("limits.toml", &bad, false);
+//! let text = diagnostics.render("limits.toml", &bad, limits_codegen::Colors::Plain);
 //! assert!(text.contains("error[E005]"));
 //! assert!(text.contains("limits.toml:12:7"));
 //! ```
@@ -75,7 +75,7 @@ mod write;
 
 #[cfg(feature = "codegen")]
 pub use builder::{BuildError, Builder, Built, Serde, DERIVES};
-pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Location, Severity};
+pub use diagnostic::{Code, Colors, Diagnostic, Diagnostics, Label, Location, Severity};
 pub use ir::{Group, Model, ModelRow, Section, Source, Summary, Table};
 pub use validate::SCHEMA_VERSION;
 #[cfg(feature = "codegen")]
@@ -182,8 +182,8 @@ impl Loaded {
 
     /// Every finding rendered rustc-style, as `limits check` prints it,
     /// with `origin` as the file name ([`Diagnostics::render`]).
-    pub fn render(&self, origin: &str, color: bool) -> String {
-        self.checked.diagnostics.render(origin, &self.text, color)
+    pub fn render(&self, origin: &str, colors: Colors) -> String {
+        self.checked.diagnostics.render(origin, &self.text, colors)
     }
 }
 

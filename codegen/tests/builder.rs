@@ -158,7 +158,7 @@ fn invalid_input_fails_with_the_rendered_findings_and_writes_nothing() {
     let text = std::fs::read_to_string(input).unwrap();
     let expected = limits_codegen::parse_and_validate(&text)
         .unwrap_err()
-        .render(input, &text, false);
+        .render(input, &text, limits_codegen::Colors::Plain);
     assert_eq!(err.to_string(), expected);
     assert!(err.to_string().contains(&format!("--> {input}:")));
     assert!(err.diagnostics().unwrap().has_errors());

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use limits_codegen::Colors;
+
 fn file_name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
@@ -26,7 +28,7 @@ fn bad_fixtures_render_their_diagnostics() {
                 assert!(text.is_char_boundary(label.span.end), "{d:?}");
             }
         }
-        let rendered = diagnostics.render(&file_name(path), &text, false);
+        let rendered = diagnostics.render(&file_name(path), &text, Colors::Plain);
         insta::assert_snapshot!(rendered);
     });
 }
@@ -36,7 +38,7 @@ fn good_fixtures_generate_code() {
     insta::glob!("fixtures/good/*.toml", |path| {
         let input = std::fs::read_to_string(path).unwrap();
         let table = limits_codegen::parse_and_validate(&input)
-            .unwrap_or_else(|d| panic!("{}", d.render(&file_name(path), &input, false)));
+            .unwrap_or_else(|d| panic!("{}", d.render(&file_name(path), &input, Colors::Plain)));
         let code = limits_codegen::generate(&table);
         assert_eq!(
             code,
@@ -128,7 +130,9 @@ fn warnings_do_not_stop_generation_and_render_located() {
     assert!(checked.table.is_some());
     assert!(!checked.diagnostics.has_errors());
     assert_eq!(checked.diagnostics.len(), 2);
-    insta::assert_snapshot!(checked.diagnostics.render("warnings.toml", &input, false));
+    insta::assert_snapshot!(checked
+        .diagnostics
+        .render("warnings.toml", &input, Colors::Plain));
 }
 
 #[test]

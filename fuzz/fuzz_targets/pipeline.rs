@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // Rendering must not panic either.
-    let _ = checked.diagnostics.render("fuzz.toml", &text, false);
+    let _ = checked.diagnostics.render("fuzz.toml", &text, limits_codegen::Colors::Plain);
     if let Some(table) = checked.table {
         let code = limits_codegen::generate(&table);
         if let Err(e) = syn::parse_file(&code) {

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use limits_codegen::{Loaded, Table};
+use limits_codegen::{Colors, Loaded, Table};
 
 /// Writes the findings (warnings too), rustc-style, if there are any.
 pub(crate) fn report(
@@ -15,7 +15,8 @@ pub(crate) fn report(
     if loaded.checked.diagnostics.is_empty() {
         return Ok(());
     }
-    write!(out, "{}", loaded.render(origin, color))
+    let colors = if color { Colors::Ansi } else { Colors::Plain };
+    write!(out, "{}", loaded.render(origin, colors))
 }
 
 /// Reads `path` and checks it. I/O errors come back as `Err` (exit 2).

@@ -31,7 +31,7 @@
 //! // Mistakes come back as the CLI prints them.
 //! let bad = overrides.replace("qpm = 1_200", "qpm = -1");
 //! let diagnostics = Table::from_toml_str(&bad).unwrap_err();
-//! let text = diagnostics.render("overrides.toml", &bad, false);
+//! let text = diagnostics.render("overrides.toml", &bad, limits_codegen::Colors::Plain);
 //! assert!(text.contains("--> overrides.toml:12:7"));
 //! ```
 
@@ -115,7 +115,7 @@ impl Table {
             .into_result()
             .map(Table::from_validated)
             .map_err(|diagnostics| LoadError::Invalid {
-                rendered: diagnostics.render(&origin, &text, false),
+                rendered: diagnostics.render(&origin, &text, limits_codegen::Colors::Plain),
                 diagnostics,
             })
     }
