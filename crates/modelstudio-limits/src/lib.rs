@@ -16,8 +16,8 @@
 //! // Would one more minute like this be throttled?
 //! let usage = Usage { requests: 61, tokens: 90_000 };
 //! let exceeded = model.limits().check(usage).unwrap_err();
-//! assert_eq!(exceeded.requests.unwrap().excess(), 1);
-//! assert!(exceeded.tokens.is_none());
+//! assert_eq!(exceeded.requests().unwrap().excess(), 1);
+//! assert!(exceeded.tokens().is_none());
 //!
 //! // Limits are `const`.
 //! const TURBO: Limits = Model::QwenTurbo.limits();
@@ -157,14 +157,24 @@ impl Overage {
     }
 }
 
-/// Which limits a [`Usage`] exceeds, and by how much. At least one of the
-/// two is `Some`.
+/// Which limits a [`Usage`] exceeds, and by how much. Only
+/// [`Limits::check`] makes one, so at least one of the two is `Some`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Exceeded {
+    requests: Option<Overage>,
+    tokens: Option<Overage>,
+}
+
+impl Exceeded {
     /// Set when the requests exceed the QPM limit.
-    pub requests: Option<Overage>,
+    pub const fn requests(&self) -> Option<Overage> {
+        self.requests
+    }
+
     /// Set when the tokens exceed the TPM limit.
-    pub tokens: Option<Overage>,
+    pub const fn tokens(&self) -> Option<Overage> {
+        self.tokens
+    }
 }
 
 impl Limits {
@@ -176,7 +186,7 @@ impl Limits {
     /// let limits = Limits { qpm: 60, tpm: 100_000 };
     /// assert!(limits.check(Usage { requests: 60, tokens: 100_000 }).is_ok());
     /// let both = limits.check(Usage { requests: 61, tokens: 100_001 }).unwrap_err();
-    /// assert!(both.requests.is_some() && both.tokens.is_some());
+    /// assert!(both.requests().is_some() && both.tokens().is_some());
     /// ```
     pub const fn check(self, usage: Usage) -> Result<(), Exceeded> {
         let requests = over(self.qpm, usage.requests);

@@ -160,21 +160,21 @@ fn check_passes_at_the_limit_and_fails_above_it() {
 
     let qpm = limits.check(usage(61, 0)).unwrap_err();
     assert_eq!(
-        qpm.requests.map(|o| (o.limit, o.used, o.excess())),
+        qpm.requests().map(|o| (o.limit, o.used, o.excess())),
         Some((60, 61, 1))
     );
-    assert_eq!(qpm.tokens, None);
+    assert_eq!(qpm.tokens(), None);
     assert_eq!(
         qpm.to_string(),
         "61 requests exceed the limit of 60 per minute by 1"
     );
 
     let tpm = limits.check(usage(1, 150_000)).unwrap_err();
-    assert_eq!(tpm.requests, None);
-    assert_eq!(tpm.tokens.map(|o| o.excess()), Some(50_000));
+    assert_eq!(tpm.requests(), None);
+    assert_eq!(tpm.tokens().map(|o| o.excess()), Some(50_000));
 
     let both = limits.check(usage(u64::MAX, u64::MAX)).unwrap_err();
-    assert_eq!(both.requests.unwrap().excess(), u64::MAX - 60);
+    assert_eq!(both.requests().unwrap().excess(), u64::MAX - 60);
     assert_eq!(
         both.to_string(),
         format!(
