@@ -8,7 +8,7 @@
 -- KEYS[3] list: the per-window buckets' indices, oldest first
 -- (all three under one hash tag, so they share a cluster slot)
 --
--- ARGV[1] "decide" | "reconcile" | "report" | "effective"
+-- ARGV[1] "decide" | "reconcile" | "report" | "adapted"
 -- ARGV[2] now in microseconds, or "" for the server's TIME
 -- ARGV[3..14] window, second, second bucket width, window bucket width,
 --   full recovery time (all us), rpm, tpm (after headroom), burst, cooldown
@@ -18,7 +18,7 @@
 -- reconcile: ARGV[15] second bucket, ARGV[16] window bucket,
 --   ARGV[17] estimated, ARGV[18] actual tokens -> {1, 0, 0, 0}
 -- report:    ARGV[15] lower requests (0/1), ARGV[16] lower tokens -> {1, 0, 0, 0}
--- effective: -> {rpm, tpm, requests factor, tokens factor, cool-down left us}
+-- adapted:   -> {requests factor, tokens factor (ppm), cool-down left (us)}
 --
 -- Hash fields: `state` = "last:prev:sn:st:mn:mt:sh:mh" (the latest time
 -- seen, the last admission, requests and tokens counted per queue, each
@@ -309,10 +309,8 @@ elseif op == 'report' then
   dirty = true
   save()
   return { 1, 0, 0, 0 }
-elseif op == 'effective' then
-  local frn, ftn = factor_at(fr, frs), factor_at(ft, fts)
-  local c = caps(frn, ftn)
+elseif op == 'adapted' then
   save()
-  return { c.rpm, c.tpm, frn, ftn, math.max(cool - now, 0) }
+  return { factor_at(fr, frs), factor_at(ft, fts), math.max(cool - now, 0) }
 end
 return redis.error_reply('limits-throttle: unknown operation ' .. tostring(op))

@@ -301,6 +301,17 @@ pub(crate) enum Refused {
     TooLarge,
 }
 
+/// What refusals have changed of a key's limits, now.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Adapted {
+    /// The requests factor, in ppm.
+    pub requests_ppm: u64,
+    /// The tokens factor, in ppm.
+    pub tokens_ppm: u64,
+    /// The cool-down left, in us.
+    pub cooldown: u64,
+}
+
 /// What a reported refusal lowers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Lower {
@@ -414,14 +425,14 @@ impl KeyState {
         }
     }
 
-    /// The caps now, both factors and the cool-down left (us).
-    pub fn effective(&mut self, p: &Params, now: u64) -> (Caps, u64, u64, u64) {
+    /// Both factors now and the cool-down left: what refusals changed.
+    pub fn adapted(&mut self, p: &Params, now: u64) -> Adapted {
         let now = self.observe(p, now);
-        let (fr, ft) = (
-            self.requests_factor.at(p, now),
-            self.tokens_factor.at(p, now),
-        );
-        (p.caps(fr, ft), fr, ft, self.cool.saturating_sub(now))
+        Adapted {
+            requests_ppm: self.requests_factor.at(p, now),
+            tokens_ppm: self.tokens_factor.at(p, now),
+            cooldown: self.cool.saturating_sub(now),
+        }
     }
 
     /// The per-second and per-window buckets (tests).
@@ -510,16 +521,20 @@ mod tests {
             tokens: true,
         };
         s.report(&p, 10 * S, both);
-        let (caps, fr, ft, cool) = s.effective(&p, 10 * S);
-        assert_eq!((fr, ft, cool), (PPM / 2, PPM / 2, S));
+        let a = s.adapted(&p, 10 * S);
+        assert_eq!(
+            (a.requests_ppm, a.tokens_ppm, a.cooldown),
+            (PPM / 2, PPM / 2, S)
+        );
+        let caps = p.caps(a.requests_ppm, a.tokens_ppm);
         assert_eq!((caps.rpm, caps.tpm), (300, 30_000));
         assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(S)));
         // The same episode, reported again during the cool-down: no change.
         s.report(&p, 10 * S + 1, both);
-        assert_eq!(s.effective(&p, 10 * S + 1).1, PPM / 2);
+        assert_eq!(s.adapted(&p, 10 * S + 1).requests_ppm, PPM / 2);
         // A tenth of the limit regained per window: full after 5 windows.
         let window = config.window.as_micros() as u64;
-        assert_eq!(s.effective(&p, 10 * S + window).1, 600_000);
-        assert_eq!(s.effective(&p, 10 * S + 5 * window).1, PPM);
+        assert_eq!(s.adapted(&p, 10 * S + window).requests_ppm, 600_000);
+        assert_eq!(s.adapted(&p, 10 * S + 5 * window).requests_ppm, PPM);
     }
 }

@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use crate::admission::{Counted, KeyState, Lower, Params, Refused};
+use crate::admission::{Adapted, Counted, KeyState, Lower, Params, Refused};
 use crate::clock::Clock;
-use crate::throttle::Observed;
 
 type Map<V> = HashMap<Arc<str>, V, foldhash::fast::RandomState>;
 
@@ -107,10 +106,10 @@ impl LocalStore {
         });
     }
 
-    pub fn effective(&self, account: &str, id: &str, p: &Params) -> Observed {
+    pub fn adapted(&self, account: &str, id: &str, p: &Params) -> Adapted {
         self.with(account, id, |slot| {
             let now = slot.now();
-            Observed::from(slot.state().effective(p, now))
+            slot.state().adapted(p, now)
         })
     }
 }

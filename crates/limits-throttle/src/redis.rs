@@ -33,10 +33,9 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::admission::{Counted, Lower, Params, Refused};
+use crate::admission::{Adapted, Counted, Lower, Params, Refused};
 use crate::clock::Clock;
 use crate::refusal::{StoreError, StoreErrorKind};
-use crate::throttle::Observed;
 
 const SCRIPT: &str = include_str!("admission.lua");
 
@@ -170,6 +169,7 @@ impl RedisStore {
         p: &Params,
         op: &str,
         args: &[u64],
+        answers: usize,
     ) -> Result<Vec<i64>, StoreError> {
         let key = self.key(account, id);
         let mut call = self.script.prepare_invoke();
@@ -201,7 +201,7 @@ impl RedisStore {
         let mut manager = self.manager.clone();
         let timeout = self.options.timeout;
         match tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut manager)).await {
-            Ok(Ok(reply)) if reply.len() >= 4 => Ok(reply),
+            Ok(Ok(reply)) if reply.len() == answers => Ok(reply),
             Ok(Ok(reply)) => Err(StoreError::new(
                 StoreErrorKind::Server,
                 format!("Redis: the throttle's script answered {reply:?}"),
@@ -223,7 +223,7 @@ impl RedisStore {
         p: &Params,
         tokens: u64,
     ) -> Result<Result<Counted, Refused>, StoreError> {
-        let r = self.run(account, id, p, "decide", &[tokens]).await?;
+        let r = self.run(account, id, p, "decide", &[tokens], 4).await?;
         let u = |i: usize| r[i].max(0) as u64;
         Ok(match r[0] {
             1 => Ok(Counted {
@@ -245,7 +245,9 @@ impl RedisStore {
         actual: u64,
     ) -> Result<(), StoreError> {
         let args = [counted.second, counted.minute, estimated, actual];
-        self.run(account, id, p, "reconcile", &args).await.map(drop)
+        self.run(account, id, p, "reconcile", &args, 4)
+            .await
+            .map(drop)
     }
 
     pub(crate) async fn report(
@@ -256,18 +258,22 @@ impl RedisStore {
         lower: Lower,
     ) -> Result<(), StoreError> {
         let args = [u64::from(lower.requests), u64::from(lower.tokens)];
-        self.run(account, id, p, "report", &args).await.map(drop)
+        self.run(account, id, p, "report", &args, 4).await.map(drop)
     }
 
-    pub(crate) async fn effective(
+    pub(crate) async fn adapted(
         &self,
         account: &str,
         id: &str,
         p: &Params,
-    ) -> Result<Observed, StoreError> {
-        let r = self.run(account, id, p, "effective", &[]).await?;
-        let u = |i: usize| r.get(i).copied().unwrap_or(0).max(0) as u64;
-        Ok(Observed::from((p.caps(u(2), u(3)), u(2), u(3), u(4))))
+    ) -> Result<Adapted, StoreError> {
+        let r = self.run(account, id, p, "adapted", &[], 3).await?;
+        let u = |i: usize| r[i].max(0) as u64;
+        Ok(Adapted {
+            requests_ppm: u(0),
+            tokens_ppm: u(1),
+            cooldown: u(2),
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use modelstudio_limits::{HasLimits, Limits};
 
-use crate::admission::{Caps, Counted, Lower, Params, Refused, PPM};
+use crate::admission::{Counted, Lower, Params, Refused, PPM};
 use crate::classify::Tripped;
 use crate::clock::{Clock, MonotonicClock};
 use crate::config::{Config, ConfigError};
@@ -272,12 +272,23 @@ impl Throttle {
         model: &(impl HasLimits + ?Sized),
     ) -> Result<Effective, StoreError> {
         let p = self.params(model);
-        let observed = match &self.inner.store {
-            Store::Local(store) => store.effective(&self.account, model.id(), &p),
+        let adapted = match &self.inner.store {
+            Store::Local(store) => store.adapted(&self.account, model.id(), &p),
             #[cfg(feature = "redis")]
-            Store::Redis(store) => store.effective(&self.account, model.id(), &p).await?,
+            Store::Redis(store) => store.adapted(&self.account, model.id(), &p).await?,
         };
-        Ok(observed.0)
+        let caps = p.caps(adapted.requests_ppm, adapted.tokens_ppm);
+        let limits = |r: u64, t: u64| Limits {
+            qpm: u32::try_from(r).unwrap_or(u32::MAX),
+            tpm: u32::try_from(t).unwrap_or(u32::MAX),
+        };
+        Ok(Effective {
+            per_window: limits(caps.rpm, caps.tpm),
+            per_second: limits(caps.rps, caps.tps),
+            requests_factor: adapted.requests_ppm as f64 / PPM as f64,
+            tokens_factor: adapted.tokens_ppm as f64 / PPM as f64,
+            cooldown: Duration::from_micros(adapted.cooldown),
+        })
     }
 }
 
@@ -310,26 +321,6 @@ pub struct Effective {
     pub tokens_factor: f64,
     /// How long the cool-down after a refusal still lasts.
     pub cooldown: Duration,
-}
-
-/// [`Effective`], from the store's answer.
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct Observed(pub Effective);
-
-impl From<(Caps, u64, u64, u64)> for Observed {
-    fn from((caps, fr, ft, cool): (Caps, u64, u64, u64)) -> Self {
-        let limits = |r: u64, t: u64| Limits {
-            qpm: u32::try_from(r).unwrap_or(u32::MAX),
-            tpm: u32::try_from(t).unwrap_or(u32::MAX),
-        };
-        Observed(Effective {
-            per_window: limits(caps.rpm, caps.tpm),
-            per_second: limits(caps.rps, caps.tps),
-            requests_factor: fr as f64 / PPM as f64,
-            tokens_factor: ft as f64 / PPM as f64,
-            cooldown: Duration::from_micros(cool),
-        })
-    }
 }
 
 /// An admitted request. Once the response tells the tokens it used,
