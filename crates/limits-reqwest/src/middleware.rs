@@ -255,26 +255,23 @@ impl Middleware for ThrottleMiddleware {
 /// Reads a whole (small) body, and a response with the same status,
 /// headers and body to hand on.
 async fn buffered(response: Response) -> Result<(Response, Bytes)> {
-    let (status, version, headers) = (
-        response.status(),
-        response.version(),
-        response.headers().clone(),
-    );
+    let head = head(&response);
     let body = response.bytes().await?;
-    Ok((rebuild(status, version, headers, body.clone()), body))
+    Ok((rebuild(head, body.clone()), body))
 }
 
-fn rebuild(
-    status: StatusCode,
-    version: http::Version,
-    headers: http::HeaderMap,
-    body: impl Into<reqwest::Body>,
-) -> Response {
-    let mut built = http::Response::new(body.into());
-    *built.status_mut() = status;
-    *built.version_mut() = version;
-    *built.headers_mut() = headers;
-    Response::from(built)
+/// A response's status, version and headers, without its body.
+fn head(response: &Response) -> http::Response<()> {
+    let mut head = http::Response::new(());
+    *head.status_mut() = response.status();
+    *head.version_mut() = response.version();
+    *head.headers_mut() = response.headers().clone();
+    head
+}
+
+/// A response to hand on: a head, with `body`.
+fn rebuild(head: http::Response<()>, body: impl Into<reqwest::Body>) -> Response {
+    Response::from(head.map(|()| body.into()))
 }
 
 /// Reconciles a successful call with its usage: a JSON body is read whole
@@ -286,27 +283,18 @@ async fn settle(response: Response, permit: Permit) -> Result<Response> {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
-    let (status, version, headers) = (
-        response.status(),
-        response.version(),
-        response.headers().clone(),
-    );
     if is_stream {
+        let head = head(&response);
         let stream = UsageStream::new(response.bytes_stream(), permit);
-        return Ok(rebuild(
-            status,
-            version,
-            headers,
-            reqwest::Body::wrap_stream(stream),
-        ));
+        return Ok(rebuild(head, reqwest::Body::wrap_stream(stream)));
     }
     // A body that breaks off is the caller's error; the estimate stands.
-    let body = response.bytes().await?;
+    let (response, body) = buffered(response).await?;
     if let Some(used) = serde_json::from_slice(&body)
         .ok()
         .and_then(|json| usage_tokens(&json))
     {
         let _ = permit.reconcile(used).await;
     }
-    Ok(rebuild(status, version, headers, body))
+    Ok(response)
 }
