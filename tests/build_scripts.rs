@@ -157,14 +157,36 @@ fn only_the_opt_in_features_compile_dependencies() {
     // The parser for run-time loading, without the generator's crates.
     let runtime = tree("runtime");
     assert!(
-        runtime.contains(&"limits-codegen".to_string()),
+        runtime.contains(&"limits-format".to_string()),
         "{runtime:?}"
     );
-    for generator in ["syn", "quote", "proc-macro2", "prettyplease", "tempfile"] {
+    for generator in [
+        "limits-codegen",
+        "syn",
+        "quote",
+        "proc-macro2",
+        "prettyplease",
+        "tempfile",
+    ] {
         assert!(!runtime.contains(&generator.to_string()), "{runtime:?}");
     }
     let custom = tree("custom-table");
     for generator in ["limits-codegen", "syn", "prettyplease"] {
         assert!(custom.contains(&generator.to_string()), "{custom:?}");
+    }
+}
+
+mod preset {
+    include!("../crates/modelstudio-limits/build/preset.rs");
+
+    #[test]
+    fn the_build_script_generates_what_limits_gen_generates() {
+        let table = limits_format::read(limits_e2e::path("limits.toml")).unwrap();
+        let from_build_script = modelstudio_limits_preset()
+            .command(limits_cli::repo::GEN_COMMAND)
+            .input_name("limits.toml")
+            .generate(&table)
+            .unwrap();
+        assert_eq!(from_build_script, limits_cli::repo::generate(&table));
     }
 }

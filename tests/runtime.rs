@@ -3,7 +3,7 @@
 //! CLI prints them.
 
 use limits_e2e::{limits, path};
-use modelstudio_limits::runtime::{LoadError, OverridesError, Table};
+use modelstudio_limits::runtime::{LimitTable, LoadError, OverridesError};
 use modelstudio_limits::{Limits, Model};
 
 const OVERRIDES: &str = r#"
@@ -31,8 +31,8 @@ models = ["our-fine-tune"]
 
 #[test]
 fn the_file_read_at_run_time_is_the_generated_table() {
-    let table = Table::read(path("limits.toml")).unwrap();
-    assert_eq!(table, Table::published());
+    let table = LimitTable::read(path("limits.toml")).unwrap();
+    assert_eq!(table, LimitTable::published());
     assert_eq!(table.len(), Model::ALL.len());
     for (entry, &model) in table.iter().zip(Model::ALL) {
         assert_eq!(entry.id, model.id());
@@ -48,7 +48,7 @@ fn the_file_read_at_run_time_is_the_generated_table() {
 
 #[test]
 fn overrides_change_only_the_models_they_list() {
-    let table = Table::published_with_overrides(OVERRIDES).unwrap();
+    let table = LimitTable::published_with_overrides(OVERRIDES).unwrap();
     let raised = Limits {
         qpm: 1_200,
         tpm: 3_000_000,
@@ -85,7 +85,7 @@ fn overrides_change_only_the_models_they_list() {
 #[test]
 fn an_override_naming_two_models_is_refused() {
     let both = OVERRIDES.replace(r#"aliases = ["our-max"]"#, r#"aliases = ["qwen-plus"]"#);
-    match Table::published_with_overrides(&both) {
+    match LimitTable::published_with_overrides(&both) {
         Err(e @ OverridesError::Conflict { .. }) => assert_eq!(
             e.to_string(),
             "`qwen-plus`, a name of `qwen-max-0125` in the overrides, already names `qwen-plus`"
@@ -93,32 +93,40 @@ fn an_override_naming_two_models_is_refused() {
         other => panic!("expected a conflict, got {other:?}"),
     }
     let bad = OVERRIDES.replace("qpm = 10\n", "qpm = 0\n");
-    let Err(OverridesError::Invalid(diagnostics)) = Table::published_with_overrides(&bad) else {
+    let Err(e @ OverridesError::Invalid(_)) = LimitTable::published_with_overrides(&bad) else {
         panic!("expected findings");
     };
-    assert!(diagnostics
-        .render("overrides.toml", &bad, limits_codegen::Colors::Plain)
-        .contains("--> overrides.toml:19:7"));
+    // Located findings, not byte offsets; no prefix of its own.
+    let text = e.to_string();
+    assert!(text.starts_with("error[E005]"), "{text}");
+    assert!(text.contains("--> overrides.toml:19:7"), "{text}");
+    assert!(std::error::Error::source(&e).is_none());
 }
 
 #[test]
 fn findings_render_as_the_cli_prints_them() {
-    let bad = path("codegen/tests/fixtures/bad");
+    let bad = path("crates/limits-format/tests/fixtures/bad");
     let mut seen = 0;
     for file in std::fs::read_dir(bad).unwrap() {
         let file = file.unwrap().path();
         let shown = file.to_str().unwrap();
-        let Err(LoadError::Invalid { rendered, .. }) = Table::read(&file) else {
+        let Err(error @ LoadError::Invalid { .. }) = LimitTable::read(&file) else {
             panic!("{shown} loaded");
         };
+        assert_eq!(error.path(), file);
         let cli = limits(&["check", shown]);
         assert_eq!(cli.code, 1, "{shown}");
-        assert_eq!(rendered, cli.stderr, "{shown}");
+        assert_eq!(format!("{error}\n"), cli.stderr, "{shown}");
         seen += 1;
     }
     assert!(seen >= 40, "{seen} fixtures");
 
-    let missing = Table::read(path("no-such.toml")).unwrap_err();
-    assert!(matches!(missing, LoadError::Io { .. }));
-    assert!(missing.to_string().starts_with("error: cannot read "));
+    let missing = LimitTable::read(path("no-such.toml")).unwrap_err();
+    assert!(matches!(missing, LoadError::Read { .. }));
+    assert_eq!(
+        missing.to_string(),
+        format!("cannot read {}", path("no-such.toml").display())
+    );
+    let cause = std::error::Error::source(&missing).expect("the I/O error");
+    assert!(cause.downcast_ref::<std::io::Error>().is_some());
 }

@@ -96,7 +96,7 @@ fn scrape() -> String {
 fn limits_toml_equals_the_scraped_table() {
     let expected = read_scrape(&scrape());
     let input = std::fs::read_to_string(path("limits.toml")).unwrap();
-    let table = limits_codegen::parse_and_validate(&input).unwrap();
+    let table = limits_format::parse("limits.toml", &input).unwrap();
     let actual: Vec<Row> = table
         .models()
         .map(|r| Row {

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Ident, Span};
 use syn::parse::Parser;
 
-use crate::diagnostic::{Diagnostics, Location};
+use limits_format::ident::check_rust_name;
+use limits_format::{Checked, Diagnostics, LoadError, Location, Report, Table};
+
 use crate::emit::{self, Options};
-use crate::ident::check_rust_name;
 use crate::write::{write_if_changed, WriteOutcome};
-use crate::{format, markdown, Loaded, Table, DEFAULT_COMMAND};
+use crate::{markdown, pretty};
 
 /// What the generated enums always derive; [`Builder::derive`] adds to these.
 pub const DERIVES: &[&str] = &[
@@ -109,22 +110,6 @@ impl Builder {
     /// `::modelstudio_limits`, no serde, warnings allowed.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// The settings of `modelstudio-limits`' own `src/generated.rs`: types
-    /// from `crate`, serde behind the crate's `serde` feature, and a header
-    /// naming [`DEFAULT_COMMAND`] and `limits.toml`. `limits gen` and the
-    /// crate's build script (feature `custom-table`) both start from these,
-    /// so they generate the same code from the same table.
-    pub fn modelstudio_limits() -> Self {
-        let mut builder = Self::new();
-        builder
-            .command(DEFAULT_COMMAND)
-            .input_name("limits.toml")
-            .out_file("generated.rs")
-            .types_path("crate")
-            .serde_feature("serde");
-        builder
     }
 
     /// The limits file to read (default `limits.toml`). A relative path is
@@ -233,7 +218,7 @@ impl Builder {
             table.input_sha256
         );
         let tokens = emit::emit(table, options);
-        format::format_file(&header, tokens)
+        pretty::format_file(&header, tokens)
             .unwrap_or_else(|e| panic!("bug: limits-codegen emitted invalid Rust: {e}"))
     }
 
@@ -268,21 +253,19 @@ impl Builder {
             )])));
         }
         println!("cargo::rerun-if-changed={input}");
-        let loaded = Loaded::read(&self.input).map_err(|error| {
-            BuildError(Kind::Read {
-                path: self.input.clone(),
-                error,
-            })
-        })?;
-        let Loaded { text, checked } = loaded;
-        let diagnostics = checked.diagnostics;
-        let denied = self.deny_warnings && !diagnostics.is_empty();
-        let table = match checked.table {
-            Some(table) if !denied => table,
-            _ => {
+        let checked = Checked::read(&self.input).map_err(|error| BuildError(Kind::Load(error)))?;
+        let denied = self.deny_warnings && !checked.diagnostics.is_empty();
+        let (table, diagnostics, text) = match checked {
+            Checked {
+                table: Some(table),
+                diagnostics,
+                text,
+                ..
+            } if !denied => (table, diagnostics, text),
+            checked => {
                 return Err(BuildError(Kind::Invalid {
-                    rendered: diagnostics.render(&input, &text, crate::Colors::Plain),
-                    diagnostics,
+                    denied_warnings: !checked.diagnostics.has_errors(),
+                    report: checked.into_report(),
                 }))
             }
         };
@@ -322,8 +305,19 @@ impl Builder {
     pub fn build(&self) -> PathBuf {
         match self.try_build() {
             Ok(built) => built.path,
-            Err(error) => {
+            Err(error) if error.report().is_some() => {
+                // The findings carry their own `error[E...]` headings.
                 eprintln!("{error}");
+                std::process::exit(1)
+            }
+            Err(error) => {
+                let mut message = format!("error: {error}");
+                let mut cause = std::error::Error::source(&error);
+                while let Some(c) = cause {
+                    message.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                eprintln!("{message}");
                 std::process::exit(1)
             }
         }
@@ -427,18 +421,17 @@ pub struct Built {
 
 /// Why [`Builder`] could not generate. `Display` (and `Debug`, so that
 /// `fn main() -> Result<(), BuildError>` prints it readably) gives the
-/// rendered findings or the failed option or I/O.
+/// rendered findings, the options that are wrong, or the file that could
+/// not be read or written (with the I/O error as `source()`).
 pub struct BuildError(Kind);
 
 enum Kind {
     Options(Vec<String>),
-    Read {
-        path: PathBuf,
-        error: io::Error,
-    },
+    Load(LoadError),
     Invalid {
-        rendered: String,
-        diagnostics: Diagnostics,
+        report: Report,
+        /// Only warnings, refused by [`Builder::deny_warnings`].
+        denied_warnings: bool,
     },
     NoOutDir,
     Write {
@@ -448,10 +441,12 @@ enum Kind {
 }
 
 impl BuildError {
-    /// The findings, when the limits file is invalid.
-    pub fn diagnostics(&self) -> Option<&Diagnostics> {
+    /// The findings, when the limits file is invalid (or its warnings
+    /// denied).
+    pub fn report(&self) -> Option<&Report> {
         match &self.0 {
-            Kind::Invalid { diagnostics, .. } => Some(diagnostics),
+            Kind::Invalid { report, .. } => Some(report),
+            Kind::Load(error) => error.report(),
             _ => None,
         }
     }
@@ -461,33 +456,28 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Kind::Options(problems) => {
-                writeln!(f, "error: invalid limits_codegen::Builder options:")?;
+                write!(f, "invalid limits_codegen::Builder options:")?;
                 for p in problems {
-                    writeln!(f, "  - {p}")?;
+                    write!(f, "\n  - {p}")?;
                 }
                 Ok(())
             }
-            Kind::Read { path, error } => {
-                write!(f, "error: cannot read {}: {error}", path.display())
-            }
+            Kind::Load(error) => fmt::Display::fmt(error, f),
             Kind::Invalid {
-                rendered,
-                diagnostics,
+                report,
+                denied_warnings,
             } => {
-                f.write_str(rendered)?;
-                if !diagnostics.has_errors() {
-                    // Without errors, every finding is a warning.
-                    let warnings = diagnostics.len();
-                    write!(f, "error: {warnings} warning(s) denied (deny_warnings)")?;
+                fmt::Display::fmt(report, f)?;
+                if *denied_warnings {
+                    let warnings = report.diagnostics().len();
+                    write!(f, "\n{warnings} warning(s) denied (deny_warnings)")?;
                 }
                 Ok(())
             }
-            Kind::NoOutDir => f.write_str(
-                "error: OUT_DIR is not set: run from a build script, or set Builder::out_dir",
-            ),
-            Kind::Write { path, error } => {
-                write!(f, "error: cannot write {}: {error}", path.display())
+            Kind::NoOutDir => {
+                f.write_str("OUT_DIR is not set: run from a build script, or set Builder::out_dir")
             }
+            Kind::Write { path, .. } => write!(f, "cannot write {}", path.display()),
         }
     }
 }
@@ -501,8 +491,8 @@ impl fmt::Debug for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.0 {
-            Kind::Read { error, .. } | Kind::Write { error, .. } => Some(error),
-            Kind::Invalid { diagnostics, .. } => Some(diagnostics),
+            Kind::Load(error) => error.source(),
+            Kind::Write { error, .. } => Some(error),
             _ => None,
         }
     }

@@ -1,14 +1,15 @@
-//! Stage 3: the validated [`Table`] to Rust tokens.
+//! The validated [`Table`] to Rust tokens, one function per item.
 //!
 //! Only two kinds of input reach the tokens: Rust names that passed
-//! [`crate::ident`], and literals built by proc-macro2 (which escapes them).
+//! `limits_format::ident`, and literals built by proc-macro2 (which escapes them).
 //! Free text (titles, notes) reaches doc comments only through
 //! [`markdown_text`], which makes it one inert line of Markdown.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-use crate::ir::{ModelRow, Table};
+use limits_format::ir::{ModelRow, Table};
+
 use crate::markdown::{markdown_text, thousands};
 use crate::phash;
 
@@ -30,37 +31,62 @@ pub(crate) struct Options {
     pub serde: crate::Serde,
 }
 
-/// Emits the items of a generated module.
+/// Emits the items of a generated module, one part at a time.
 pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
+    let rows: Vec<_> = table.models().collect();
+    let model_paths: Vec<_> = rows
+        .iter()
+        .map(|r| variant(&options.model, &r.model.rust_name))
+        .collect();
+    // Items that name every variant must not warn about deprecated ones.
+    let allow = rows
+        .iter()
+        .any(|r| r.model.deprecated.is_some())
+        .then(|| quote!(#[allow(deprecated)]));
+    let models = model_items(&rows, &model_paths, options, allow.as_ref());
+    let lookup = lookup_tokens(&rows, &model_paths, &options.model, allow.as_ref());
+    let sections = section_items(table, options, allow.as_ref());
+    let impls = trait_impls(options);
+    let serde_impls = serde_impls(&options.model, &options.serde, &table.source.provider);
+    let source = source_item(table, &options.types);
+    quote! {
+        #models
+        #lookup
+        #sections
+        #impls
+        #serde_impls
+        #source
+    }
+}
+
+/// The model enum, its rows (one per model: id, QPM, TPM), aliases and
+/// sections, and its inherent methods.
+fn model_items(
+    rows: &[ModelRow<'_>],
+    model_paths: &[TokenStream],
+    options: &Options,
+    allow: Option<&TokenStream>,
+) -> TokenStream {
     let Options {
         types,
         model: model_enum,
         section: section_enum,
         derives,
         attributes,
-        serde,
+        ..
     } = options;
-    let rows: Vec<_> = table.models().collect();
     let model_doc = [
         format!(" Parse an id or an alias with [`{model_enum}::from_id`] or `str::parse`;"),
         format!(" [`{model_enum}::limits`] gives the model's QPM and TPM."),
     ];
     let n = Literal::usize_unsuffixed(rows.len());
-
     let variants = rows.iter().map(|r| {
         let name = ident(&r.model.rust_name);
         let mut doc = vec![format!(
-            " `{}`: {} QPM, {} TPM ({}).",
+            " `{}` ({}).",
             r.model.id,
-            thousands(r.group.qpm),
-            thousands(r.group.tpm),
             markdown_text(&r.section.title)
         )];
-        if !r.model.aliases.is_empty() {
-            let aliases: Vec<String> = r.model.aliases.iter().map(|a| format!("`{a}`")).collect();
-            doc.push(String::new());
-            doc.push(format!(" Aliases: {}.", aliases.join(", ")));
-        }
         if let Some(note) = &r.group.note {
             doc.push(String::new());
             doc.push(format!(" Note: {}", markdown_text(note)));
@@ -71,71 +97,18 @@ pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
         });
         quote! { #(#[doc = #doc])* #deprecated #name }
     });
-    let model_paths: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            let v = ident(&r.model.rust_name);
-            quote!(#model_enum::#v)
-        })
-        .collect();
-    let ids = rows.iter().map(|r| Literal::string(&r.model.id));
-    let limits = rows.iter().map(|r| {
-        let (qpm, tpm) = (
-            Literal::u32_unsuffixed(r.group.qpm),
-            Literal::u32_unsuffixed(r.group.tpm),
-        );
-        quote!(#types::Limits { qpm: #qpm, tpm: #tpm })
+    let model_rows = rows.iter().map(|r| {
+        let id = Literal::string(&r.model.id);
+        let (qpm, tpm) = (number(r.group.qpm), number(r.group.tpm));
+        quote!(ModelRow(#id, #qpm, #tpm))
     });
     let aliases = rows.iter().map(|r| {
         let a = r.model.aliases.iter().map(|a| Literal::string(a));
         quote!(&[#(#a),*])
     });
-    let model_sections = rows.iter().map(|r| {
-        let v = ident(&r.section.rust_name);
-        quote!(#section_enum::#v)
-    });
-    // Items that name every variant must not warn about deprecated ones.
-    let allow = rows
+    let model_sections = rows
         .iter()
-        .any(|r| r.model.deprecated.is_some())
-        .then(|| quote!(#[allow(deprecated)]));
-    let lookup = lookup_tokens(&rows, &model_paths, model_enum, allow.as_ref());
-    let impls = trait_impls(options);
-    let serde_impls = serde_impls(model_enum, serde, &table.source.provider);
-    let sections = &table.sections;
-    let s = Literal::usize_unsuffixed(sections.len());
-    let section_variants = sections.iter().map(|sec| {
-        let name = ident(&sec.rust_name);
-        let doc = format!(" `{}`: {}.", sec.id, markdown_text(&sec.title));
-        quote! { #[doc = #doc] #name }
-    });
-    let section_paths: Vec<_> = sections
-        .iter()
-        .map(|sec| {
-            let v = ident(&sec.rust_name);
-            quote!(#section_enum::#v)
-        })
-        .collect();
-    let section_ids = sections.iter().map(|sec| Literal::string(&sec.id));
-    let section_titles = sections.iter().map(|sec| Literal::string(&sec.title));
-    let section_categories = sections
-        .iter()
-        .map(|sec| option_str(sec.category.as_deref()));
-    let section_models = sections.iter().map(|sec| {
-        let models = sec.groups.iter().flat_map(|g| &g.models).map(|m| {
-            let v = ident(&m.rust_name);
-            quote!(#model_enum::#v)
-        });
-        quote!(&[#(#models),*])
-    });
-
-    let src = &table.source;
-    let provider = Literal::string(&src.provider);
-    let url = Literal::string(&src.url);
-    let region = option_str(src.region.as_deref());
-    let retrieved = option_str(src.retrieved.as_deref());
-    let note = option_str(src.note.as_deref());
-
+        .map(|r| variant(section_enum, &r.section.rust_name));
     quote! {
         /// Every model of the table, one variant per canonical id.
         ///
@@ -148,8 +121,11 @@ pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
             #(#variants,)*
         }
 
-        const MODEL_IDS: &[&str; #n] = &[#(#ids),*];
-        const MODEL_LIMITS: &[#types::Limits; #n] = &[#(#limits),*];
+        /// A model's row of the table: its id, QPM and TPM.
+        struct ModelRow(&'static str, u32, u32);
+
+        /// One row per model, in the order of the enum's variants.
+        const MODEL_ROWS: &[ModelRow; #n] = &[#(#model_rows),*];
         const MODEL_ALIASES: &[&[&str]; #n] = &[#(#aliases),*];
         const MODEL_SECTIONS: &[#section_enum; #n] = &[#(#model_sections),*];
 
@@ -160,12 +136,13 @@ pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
 
             /// The canonical id, e.g. `"qwen-max"`.
             pub const fn id(self) -> &'static str {
-                MODEL_IDS[self as usize]
+                MODEL_ROWS[self as usize].0
             }
 
             /// The model's queries-per-minute and tokens-per-minute limits.
             pub const fn limits(self) -> #types::Limits {
-                MODEL_LIMITS[self as usize]
+                let ModelRow(_, qpm, tpm) = MODEL_ROWS[self as usize];
+                #types::Limits { qpm, tpm }
             }
 
             /// Other names the provider accepts for this model.
@@ -194,9 +171,44 @@ pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
                 }
             }
         }
+    }
+}
 
-        #lookup
-
+/// The section enum, its rows (id, title, category), its models and its
+/// inherent methods.
+fn section_items(table: &Table, options: &Options, allow: Option<&TokenStream>) -> TokenStream {
+    let Options {
+        model: model_enum,
+        section: section_enum,
+        derives,
+        attributes,
+        ..
+    } = options;
+    let sections = &table.sections;
+    let s = Literal::usize_unsuffixed(sections.len());
+    let section_variants = sections.iter().map(|sec| {
+        let name = ident(&sec.rust_name);
+        let doc = format!(" `{}`: {}.", sec.id, markdown_text(&sec.title));
+        quote! { #[doc = #doc] #name }
+    });
+    let section_paths = sections
+        .iter()
+        .map(|sec| variant(section_enum, &sec.rust_name));
+    let section_rows = sections.iter().map(|sec| {
+        let id = Literal::string(&sec.id);
+        let title = Literal::string(&sec.title);
+        let category = option_str(sec.category.as_deref());
+        quote!(SectionRow(#id, #title, #category))
+    });
+    let section_models = sections.iter().map(|sec| {
+        let models = sec
+            .groups
+            .iter()
+            .flat_map(|g| &g.models)
+            .map(|m| variant(model_enum, &m.rust_name));
+        quote!(&[#(#models),*])
+    });
+    quote! {
         /// The sections of the table, as the provider's page groups models.
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord #(, #derives)*)]
         #(#attributes)*
@@ -205,9 +217,11 @@ pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
             #(#section_variants,)*
         }
 
-        const SECTION_IDS: &[&str; #s] = &[#(#section_ids),*];
-        const SECTION_TITLES: &[&str; #s] = &[#(#section_titles),*];
-        const SECTION_CATEGORIES: &[Option<&str>; #s] = &[#(#section_categories),*];
+        /// A section's row: its id, title and category.
+        struct SectionRow(&'static str, &'static str, Option<&'static str>);
+
+        /// One row per section, in the order of the enum's variants.
+        const SECTION_ROWS: &[SectionRow; #s] = &[#(#section_rows),*];
         #allow
         const SECTION_MODELS: &[&[#model_enum]; #s] = &[#(#section_models),*];
 
@@ -217,17 +231,17 @@ pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
 
             /// The section's id, e.g. `"qwen"`.
             pub const fn id(self) -> &'static str {
-                SECTION_IDS[self as usize]
+                SECTION_ROWS[self as usize].0
             }
 
             /// The section's title as the source gives it.
             pub const fn title(self) -> &'static str {
-                SECTION_TITLES[self as usize]
+                SECTION_ROWS[self as usize].1
             }
 
             /// The heading above the section in the source, if any.
             pub const fn category(self) -> Option<&'static str> {
-                SECTION_CATEGORIES[self as usize]
+                SECTION_ROWS[self as usize].2
             }
 
             /// The models of the section, in table order.
@@ -235,11 +249,18 @@ pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
                 SECTION_MODELS[self as usize]
             }
         }
+    }
+}
 
-        #impls
-
-        #serde_impls
-
+/// `SOURCE`: where the table comes from.
+fn source_item(table: &Table, types: &syn::Path) -> TokenStream {
+    let src = &table.source;
+    let provider = Literal::string(&src.provider);
+    let url = Literal::string(&src.url);
+    let region = option_str(src.region.as_deref());
+    let retrieved = option_str(src.retrieved.as_deref());
+    let note = option_str(src.note.as_deref());
+    quote! {
         /// Where the table comes from.
         pub const SOURCE: #types::Source = #types::Source {
             provider: #provider,
@@ -312,6 +333,20 @@ const LOOKUP_FNS: &str = include_str!("lookup_fns.rs");
 
 fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
+}
+
+/// `Enum::Variant`.
+fn variant(enum_name: &Ident, name: &str) -> TokenStream {
+    let v = ident(name);
+    quote!(#enum_name::#v)
+}
+
+/// A number as limits.toml writes it: `1_000_000`.
+fn number(n: u32) -> Literal {
+    thousands(n)
+        .replace(',', "_")
+        .parse()
+        .expect("digits and underscores are an integer literal")
 }
 
 fn option_str(s: Option<&str>) -> TokenStream {

@@ -4,7 +4,7 @@
 //! (no backtick can occur in one) and free text goes through
 //! [`markdown_text`].
 
-use crate::ir::Table;
+use limits_format::ir::Table;
 
 /// `1000000` as `1,000,000`.
 pub(crate) fn thousands(n: u32) -> String {
@@ -88,8 +88,8 @@ mod tests {
 
     #[test]
     fn table_has_a_row_per_model() {
-        let input = include_str!("../tests/fixtures/good/minimal.toml");
-        let t = crate::parse_and_validate(input).unwrap();
+        let input = include_str!("../../crates/limits-format/tests/fixtures/good/minimal.toml");
+        let t = limits_format::parse("minimal.toml", input).unwrap();
         let md = table(&t, "##");
         let rows = md.lines().filter(|l| l.starts_with("| `")).count();
         assert_eq!(rows, t.models().count());

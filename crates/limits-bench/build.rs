@@ -21,7 +21,7 @@ fn main() {
     println!("cargo::rerun-if-changed=../../limits.toml");
 
     let big_toml = synthetic::table(BIG);
-    let big = limits_codegen::parse_and_validate(&big_toml).expect("synthetic table is valid");
+    let big = limits_format::parse("synthetic.toml", &big_toml).expect("synthetic table is valid");
     let mut config = limits_codegen::Builder::new();
     config
         .input_name("a synthetic table of 10,000 models")
@@ -30,10 +30,10 @@ fn main() {
 
     // Generated code with a deprecated model must compile without warnings
     // (clippy -D warnings builds this crate).
-    println!("cargo::rerun-if-changed=../../codegen/tests/fixtures/good/deprecated.toml");
+    println!("cargo::rerun-if-changed=../limits-format/tests/fixtures/good/deprecated.toml");
     let deprecated_toml =
-        std::fs::read_to_string("../../codegen/tests/fixtures/good/deprecated.toml").unwrap();
-    let deprecated = limits_codegen::parse_and_validate(&deprecated_toml).unwrap();
+        std::fs::read_to_string("../limits-format/tests/fixtures/good/deprecated.toml").unwrap();
+    let deprecated = limits_format::parse("deprecated.toml", &deprecated_toml).unwrap();
     std::fs::write(
         out.join("deprecated.rs"),
         config.generate(&deprecated).unwrap(),
@@ -41,7 +41,7 @@ fn main() {
     .unwrap();
 
     let real_toml = std::fs::read_to_string("../../limits.toml").unwrap();
-    let real = limits_codegen::parse_and_validate(&real_toml).expect("limits.toml is valid");
+    let real = limits_format::parse("limits.toml", &real_toml).expect("limits.toml is valid");
     std::fs::write(out.join("phf_real.rs"), phf_of(&real)).unwrap();
     std::fs::write(out.join("phf_big.rs"), phf_of(&big)).unwrap();
 
@@ -60,7 +60,7 @@ fn main() {
 
 /// `static MAP: phf::Map<&str, u32>` from every id and alias to the model's
 /// index in table order.
-fn phf_of(table: &limits_codegen::Table) -> String {
+fn phf_of(table: &limits_format::Table) -> String {
     let mut map = phf_codegen::Map::new();
     for (i, row) in table.models().enumerate() {
         for name in std::iter::once(&row.model.id).chain(&row.model.aliases) {

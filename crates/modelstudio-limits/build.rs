@@ -1,7 +1,7 @@
 //! Does nothing unless feature `custom-table` is on. With it, and with
 //! `MODELSTUDIO_LIMITS_TOML` naming a limits file (absolute path), the
 //! crate's code is generated from that file instead of the checked-in
-//! `src/generated.rs`, by the same Builder settings `limits gen` uses.
+//! `src/generated.rs`, by the settings in `build/preset.rs`, which `limits gen` uses too.
 
 /// The cfg that makes `src/lib.rs` include the code generated here.
 const CFG: &str = "modelstudio_limits_custom_table";
@@ -16,6 +16,8 @@ fn main() {
 #[cfg(feature = "custom-table")]
 mod custom_table {
     use std::path::PathBuf;
+
+    include!("build/preset.rs");
 
     const VAR: &str = "MODELSTUDIO_LIMITS_TOML";
 
@@ -36,7 +38,7 @@ mod custom_table {
             );
             std::process::exit(1);
         }
-        limits_codegen::Builder::modelstudio_limits()
+        modelstudio_limits_preset()
             .input(&path)
             .input_name(path.display().to_string())
             .command(format!(

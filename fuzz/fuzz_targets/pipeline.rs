@@ -6,8 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let checked = limits_codegen::check_bytes(data);
-    let text = String::from_utf8_lossy(data);
+    let checked = limits_format::check("fuzz.toml", data);
+    let text = &checked.text;
     for d in &checked.diagnostics {
         for label in std::iter::once(&d.primary).chain(&d.secondary) {
             assert!(label.span.start <= label.span.end, "{d:?}");
@@ -17,9 +17,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // Rendering must not panic either.
-    let _ = checked.diagnostics.render("fuzz.toml", &text, limits_codegen::Colors::Plain);
+    let _ = checked.render(limits_format::Colors::Plain);
     if let Some(table) = checked.table {
-        let code = limits_codegen::generate(&table);
+        let code = limits_codegen::Builder::new()
+            .generate(&table)
+            .expect("the default options are valid");
         if let Err(e) = syn::parse_file(&code) {
             panic!("generated code does not parse: {e}\n{code}");
         }

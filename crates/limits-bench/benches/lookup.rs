@@ -12,12 +12,12 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use limits_bench::{
     big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, synthetic,
 };
-use modelstudio_limits::runtime::Table;
+use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::{Model, Usage};
 
 fn real_table(c: &mut Criterion) {
     let map = hashmap_real();
-    let runtime = Table::published();
+    let runtime = LimitTable::published();
     // A canonical id from the middle of the table, an alias, and a miss of a
     // length that ids have.
     for (case, name) in [
@@ -85,11 +85,11 @@ fn runtime_load(c: &mut Criterion) {
                      [[section.group]]\nqpm = 1200\ntpm = 2000000\nmodels = [\"qwen-max\"]\n";
     let mut g = c.benchmark_group("runtime");
     g.bench_function("from_toml_str", |b| {
-        b.iter(|| Table::from_toml_str(black_box(&text)).unwrap())
+        b.iter(|| LimitTable::from_toml_str("limits.toml", black_box(&text)).unwrap())
     });
-    g.bench_function("published", |b| b.iter(Table::published));
+    g.bench_function("published", |b| b.iter(LimitTable::published));
     g.bench_function("published_with_overrides", |b| {
-        b.iter(|| Table::published_with_overrides(black_box(overrides)).unwrap())
+        b.iter(|| LimitTable::published_with_overrides(black_box(overrides)).unwrap())
     });
     g.finish();
 }

@@ -1,4 +1,4 @@
-//! limits-codegen's cost as the table grows: parse + validate, and
+//! The pipeline's cost as the table grows: parse + validate, and
 //! generate (emit + format), on synthetic tables of 1,000 and 10,000 models.
 //!
 //! `cargo bench -p limits-bench --bench pipeline`
@@ -15,18 +15,19 @@ fn pipeline(c: &mut Criterion) {
         let input = synthetic::table(n);
         check.throughput(Throughput::Elements(n as u64));
         check.bench_with_input(BenchmarkId::from_parameter(n), &input, |b, input| {
-            b.iter(|| limits_codegen::parse_and_validate(black_box(input)).unwrap())
+            b.iter(|| limits_format::parse("t.toml", black_box(input)).unwrap())
         });
     }
     check.finish();
 
+    let builder = limits_codegen::Builder::new();
     let mut generate = c.benchmark_group("generate");
     generate.sample_size(10);
     for n in [1_000, 10_000] {
-        let table = limits_codegen::parse_and_validate(&synthetic::table(n)).unwrap();
+        let table = limits_format::parse("t.toml", &synthetic::table(n)).unwrap();
         generate.throughput(Throughput::Elements(n as u64));
         generate.bench_with_input(BenchmarkId::from_parameter(n), &table, |b, table| {
-            b.iter(|| limits_codegen::generate(black_box(table)))
+            b.iter(|| builder.generate(black_box(table)).unwrap())
         });
     }
     generate.finish();

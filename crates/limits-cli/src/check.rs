@@ -12,17 +12,17 @@ pub(crate) fn run(
     color: bool,
     io: &mut Io<'_>,
 ) -> io::Result<u8> {
-    let loaded = input::read(file)?;
-    let diagnostics = &loaded.checked.diagnostics;
-    let origin = file.display().to_string();
+    let checked = input::read(file)?;
+    let diagnostics = &checked.diagnostics;
+    let origin = &checked.origin;
     match format {
-        CheckFormat::Human => input::report(&loaded, &origin, color, io.stderr)?,
-        CheckFormat::Json => findings::write_json(io.stdout, &origin, &loaded.text, diagnostics)?,
+        CheckFormat::Human => input::report(&checked, color, io.stderr)?,
+        CheckFormat::Json => findings::write_json(io.stdout, origin, &checked.text, diagnostics)?,
         CheckFormat::Github => {
-            findings::write_github(io.stdout, &origin, &loaded.text, diagnostics)?
+            findings::write_github(io.stdout, origin, &checked.text, diagnostics)?
         }
     }
-    let Some(table) = &loaded.checked.table else {
+    let Some(table) = &checked.table else {
         return Ok(EXIT_INVALID);
     };
     if deny_warnings && !diagnostics.is_empty() {

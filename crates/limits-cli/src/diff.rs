@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use limits_codegen::diff::{diff, impact, Change, Impact};
-use limits_codegen::Table;
+use limits_format::diff::{diff, impact, Change, Impact};
+use limits_format::{Checked, Table};
 
 use crate::{input, DenyLevel, DiffFormat, Io, EXIT_INVALID, EXIT_OK};
 
@@ -37,8 +37,8 @@ pub(crate) fn run(
     let changes = diff(old_table, new_table);
     let impact = impact(&changes);
     match format {
-        DiffFormat::Human => human(io.stdout, &old.name, &new.name, &changes, impact)?,
-        DiffFormat::Json => json(io.stdout, &old.name, &new.name, &changes, impact)?,
+        DiffFormat::Human => human(io.stdout, &old.origin, &new.origin, &changes, impact)?,
+        DiffFormat::Json => json(io.stdout, &old.origin, &new.origin, &changes, impact)?,
     }
     let denied = matches!(
         (deny, impact),
@@ -48,17 +48,11 @@ pub(crate) fn run(
     Ok(if denied { EXIT_INVALID } else { EXIT_OK })
 }
 
-/// One side of the comparison: its name, and what checking it found.
-struct Side {
-    name: String,
-    loaded: limits_codegen::Loaded,
-}
+/// One side of the comparison: what checking it found, under its name.
+type Side = Checked;
 
 fn from_file(path: &Path) -> io::Result<Side> {
-    Ok(Side {
-        name: path.display().to_string(),
-        loaded: input::read(path)?,
-    })
+    input::read(path)
 }
 
 /// The file as it is at `rev`, through `git show REV:./FILE` run in the
@@ -82,19 +76,18 @@ fn from_git(rev: &str, file: &Path) -> io::Result<Side> {
         let why = String::from_utf8_lossy(&output.stderr);
         return Err(io::Error::other(format!("git show {spec}: {}", why.trim())));
     }
-    Ok(Side {
-        name: format!("{rev}:{}", file.display()),
-        loaded: limits_codegen::Loaded::from_bytes(&output.stdout),
-    })
+    Ok(limits_format::check(
+        format!("{rev}:{}", file.display()),
+        &output.stdout,
+    ))
 }
 
 /// The side's table, or `None` after rendering its errors.
 fn valid<'a>(side: &'a Side, color: bool, io: &mut Io<'_>) -> io::Result<Option<&'a Table>> {
-    let checked = &side.loaded.checked;
-    if checked.table.is_none() {
-        input::report(&side.loaded, &side.name, color, io.stderr)?;
+    if side.table.is_none() {
+        input::report(side, color, io.stderr)?;
     }
-    Ok(checked.table.as_ref())
+    Ok(side.table.as_ref())
 }
 
 fn human(

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::Path;
 
-use limits_codegen::Table;
+use limits_format::Table;
 use serde::Serialize;
 
 use crate::{input, ExportFormat, Io, EXIT_INVALID, EXIT_OK};

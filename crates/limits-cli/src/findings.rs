@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use limits_codegen::{Diagnostic, Diagnostics, Label, Location, Severity};
+use limits_format::{Diagnostic, Diagnostics, Label, Location, Severity};
 use serde::Serialize;
 
 #[derive(Serialize)]

@@ -3,8 +3,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use limits_codegen::{Builder, WriteOutcome, DEFAULT_COMMAND};
-
+use crate::repo::{self, ensure_file_contents, Freshness, Mode, GEN_COMMAND};
 use crate::{input, Io, EXIT_INVALID, EXIT_OK};
 
 /// The heading level of the sections in the table doc (it sits under the
@@ -22,48 +21,27 @@ pub(crate) fn run(
     let Some(table) = input::load(input, color, io.stderr)? else {
         return Ok(EXIT_INVALID);
     };
-    let builder = Builder::modelstudio_limits();
-    let code = limits_codegen::generate(&table);
+    let code = repo::generate(&table);
     let doc_path = table_doc.map_or_else(|| sibling(output, "table.md"), Path::to_path_buf);
-    let doc = builder.markdown_table(&table, TABLE_HEADING);
-    let files = [(output, code), (doc_path.as_path(), doc)];
-    if check {
-        let mut stale = false;
-        for (path, content) in &files {
-            let shown = path.display();
-            let current = match std::fs::read(path) {
-                Ok(bytes) => Some(bytes),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                Err(e) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("cannot read {shown}: {e}"),
-                    ));
-                }
-            };
-            if current.as_deref() == Some(content.as_bytes()) {
-                writeln!(io.stdout, "{shown} is up to date")?;
-            } else {
+    let doc = repo::builder().markdown_table(&table, TABLE_HEADING);
+    let mode = if check { Mode::Check } else { Mode::Write };
+    let mut stale = false;
+    for (path, content) in [(output, code), (doc_path.as_path(), doc)] {
+        let shown = path.display();
+        match ensure_file_contents(path, &content, mode)? {
+            Freshness::UpToDate => writeln!(io.stdout, "{shown} is up to date")?,
+            Freshness::Written => writeln!(io.stdout, "wrote {shown}")?,
+            Freshness::Stale => {
                 stale = true;
                 writeln!(
                     io.stderr,
-                    "error: {shown} is out of date with {}\n  run `{DEFAULT_COMMAND}` and commit the result",
+                    "error: {shown} is out of date with {}\n  run `{GEN_COMMAND}` and commit the result",
                     input.display()
                 )?;
             }
         }
-        return Ok(if stale { EXIT_INVALID } else { EXIT_OK });
     }
-    for (path, content) in &files {
-        let shown = path.display();
-        let outcome = limits_codegen::write_if_changed(path, content)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot write {shown}: {e}")))?;
-        match outcome {
-            WriteOutcome::Written => writeln!(io.stdout, "wrote {shown}")?,
-            WriteOutcome::Unchanged => writeln!(io.stdout, "{shown} is up to date")?,
-        }
-    }
-    Ok(EXIT_OK)
+    Ok(if stale { EXIT_INVALID } else { EXIT_OK })
 }
 
 /// `name` in the directory of `path`.

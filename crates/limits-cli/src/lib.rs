@@ -20,6 +20,7 @@ mod export;
 mod findings;
 mod gen;
 mod input;
+pub mod repo;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -89,7 +90,7 @@ where
         Command::Export { format, file } => export::run(file, *format, color, io),
         Command::Schema => io
             .stdout
-            .write_all(limits_codegen::json_schema().as_bytes())
+            .write_all(limits_format::json_schema().as_bytes())
             .map(|()| EXIT_OK),
         Command::Diff {
             files,

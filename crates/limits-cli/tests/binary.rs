@@ -13,7 +13,7 @@ fn limits(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn every_bad_fixture_exits_1_with_located_errors_and_no_panic() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../codegen/tests/fixtures/bad");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../limits-format/tests/fixtures/bad");
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -32,7 +32,7 @@ fn every_bad_fixture_exits_1_with_located_errors_and_no_panic() {
 #[test]
 fn exit_codes() {
     let good = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../codegen/tests/fixtures/good/minimal.toml");
+        .join("../limits-format/tests/fixtures/good/minimal.toml");
     assert_eq!(
         limits(&["check", good.to_str().unwrap()]).status.code(),
         Some(0)

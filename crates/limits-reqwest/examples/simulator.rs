@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use limits_reqwest::ThrottleMiddleware;
 use limits_throttle::{Config, Throttle};
-use modelstudio_limits::runtime::Table;
+use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::Model;
 use modelstudio_sim::{router, SimConfig};
 use reqwest_middleware::ClientBuilder;
@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let sim = SimConfig {
-        table: Table::published(),
+        table: LimitTable::published(),
         keys: HashMap::from([("sk-example".to_string(), "my-account".to_string())]),
         window,
     };

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Extensions;
 use limits_throttle::{classify, HasLimits, Limits, Permit, Throttle};
-use modelstudio_limits::runtime::Table;
+use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::Model;
 use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Error, Middleware, Next, Result};
@@ -157,7 +157,7 @@ impl ThrottleMiddleware {
 
     /// Resolves models in `table` instead (a table loaded at run time, an
     /// account's raised limits).
-    pub fn with_table(self, table: Table) -> Self {
+    pub fn with_table(self, table: LimitTable) -> Self {
         self.with_resolver(move |name| {
             table.get(name).map(|e| Resolved {
                 id: e.id.clone(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use limits_reqwest::{Options, Resolved, ThrottleMiddleware, UnknownModel, UnknownModels};
 use limits_throttle::{Config, Limits, Pacing, Throttle};
-use modelstudio_limits::runtime::Table;
+use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::Model;
 use modelstudio_sim::{router, SimConfig};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 /// A simulator on a free loopback port with one key, `sk`; its base URL.
 async fn simulator(window: Duration) -> String {
     let config = SimConfig {
-        table: Table::published(),
+        table: LimitTable::published(),
         keys: HashMap::from([("sk".to_string(), "acct".to_string())]),
         window,
     };
@@ -235,7 +235,7 @@ qpm = 6
 tpm = 10_000_000
 models = ["qwen-turbo-1101"]
 "#;
-    let table = Table::published_with_overrides(own).unwrap();
+    let table = LimitTable::published_with_overrides(own).unwrap();
     let entry = table.get("qwen-turbo-1101").unwrap().clone();
     let throttle = Throttle::in_process(Config::default()).unwrap();
     let middleware = ThrottleMiddleware::new(throttle).with_table(table);

@@ -259,9 +259,9 @@ models = ["qwq-plus"]
 
 #[test]
 fn a_run_time_table_with_overrides_is_throttled_by_id() {
-    use modelstudio_limits::runtime::Table;
-    let published = Table::published();
-    let raised = Table::published_with_overrides(RAISED).unwrap();
+    use modelstudio_limits::runtime::LimitTable;
+    let published = LimitTable::published();
+    let raised = LimitTable::published_with_overrides(RAISED).unwrap();
     let (before, after) = (
         published.get("qwq-plus").unwrap(),
         raised.get("qwq-plus").unwrap(),

@@ -9,293 +9,140 @@
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Model {
-    /// `qwq-plus`: 60 QPM, 100,000 TPM (Qwen LLMs).
+    /// `qwq-plus` (Qwen LLMs).
     QwqPlus,
-    /// `qwen-max`: 600 QPM, 1,000,000 TPM (Qwen LLMs).
+    /// `qwen-max` (Qwen LLMs).
     QwenMax,
-    /// `qwen-max-latest`: 60 QPM, 100,000 TPM (Qwen LLMs).
+    /// `qwen-max-latest` (Qwen LLMs).
     QwenMaxLatest,
-    /// `qwen-max-2025-01-25`: 60 QPM, 100,000 TPM (Qwen LLMs).
-    ///
-    /// Aliases: `qwen-max-0125`.
+    /// `qwen-max-2025-01-25` (Qwen LLMs).
     QwenMax2025_01_25,
-    /// `qwen-plus`: 600 QPM, 1,000,000 TPM (Qwen LLMs).
+    /// `qwen-plus` (Qwen LLMs).
     QwenPlus,
-    /// `qwen-plus-latest`: 60 QPM, 100,000 TPM (Qwen LLMs).
+    /// `qwen-plus-latest` (Qwen LLMs).
     QwenPlusLatest,
-    /// `qwen-plus-2025-01-25`: 60 QPM, 100,000 TPM (Qwen LLMs).
-    ///
-    /// Aliases: `qwen-plus-0125`.
+    /// `qwen-plus-2025-01-25` (Qwen LLMs).
     QwenPlus2025_01_25,
-    /// `qwen-turbo`: 600 QPM, 5,000,000 TPM (Qwen LLMs).
+    /// `qwen-turbo` (Qwen LLMs).
     QwenTurbo,
-    /// `qwen-turbo-latest`: 60 QPM, 5,000,000 TPM (Qwen LLMs).
+    /// `qwen-turbo-latest` (Qwen LLMs).
     ///
     /// Note: TPM read from a merged cell shared with qwen\-turbo\.
     QwenTurboLatest,
-    /// `qwen-turbo-2024-11-01`: 60 QPM, 5,000,000 TPM (Qwen LLMs).
-    ///
-    /// Aliases: `qwen-turbo-1101`.
+    /// `qwen-turbo-2024-11-01` (Qwen LLMs).
     ///
     /// Note: TPM read from a merged cell shared with qwen\-turbo\.
     QwenTurbo2024_11_01,
-    /// `qvq-max`: 60 QPM, 100,000 TPM (Qwen VL \(visual understanding\/image\-to\-text\)).
+    /// `qvq-max` (Qwen VL \(visual understanding\/image\-to\-text\)).
     QvqMax,
-    /// `qvq-max-latest`: 60 QPM, 100,000 TPM (Qwen VL \(visual understanding\/image\-to\-text\)).
+    /// `qvq-max-latest` (Qwen VL \(visual understanding\/image\-to\-text\)).
     QvqMaxLatest,
-    /// `qvq-max-2025-03-25`: 60 QPM, 100,000 TPM (Qwen VL \(visual understanding\/image\-to\-text\)).
+    /// `qvq-max-2025-03-25` (Qwen VL \(visual understanding\/image\-to\-text\)).
     QvqMax2025_03_25,
-    /// `qwen-vl-plus`: 1,200 QPM, 1,000,000 TPM (Qwen VL \(visual understanding\/image\-to\-text\)).
+    /// `qwen-vl-plus` (Qwen VL \(visual understanding\/image\-to\-text\)).
     QwenVlPlus,
-    /// `qwen-vl-max`: 1,200 QPM, 1,000,000 TPM (Qwen VL \(visual understanding\/image\-to\-text\)).
+    /// `qwen-vl-max` (Qwen VL \(visual understanding\/image\-to\-text\)).
     QwenVlMax,
-    /// `qwen-mt-plus`: 60 QPM, 23,797 TPM (Qwen\-MT).
+    /// `qwen-mt-plus` (Qwen\-MT).
     QwenMtPlus,
-    /// `qwen-mt-turbo`: 60 QPM, 19,020 TPM (Qwen\-MT).
+    /// `qwen-mt-turbo` (Qwen\-MT).
     ///
     /// Note: QPM read from a merged cell shared with qwen\-mt\-plus\.
     QwenMtTurbo,
-    /// `qwen2.5-14b-instruct-1m`: 1,200 QPM, 5,000,000 TPM (Open source Qwen LLM).
+    /// `qwen2.5-14b-instruct-1m` (Open source Qwen LLM).
     Qwen2_5_14bInstruct1m,
-    /// `qwen2.5-7b-instruct-1m`: 1,200 QPM, 5,000,000 TPM (Open source Qwen LLM).
+    /// `qwen2.5-7b-instruct-1m` (Open source Qwen LLM).
     Qwen2_5_7bInstruct1m,
-    /// `qwen2.5-72b-instruct`: 1,200 QPM, 1,000,000 TPM (Open source Qwen LLM).
+    /// `qwen2.5-72b-instruct` (Open source Qwen LLM).
     ///
     /// Note: QPM read from a merged cell shared with qwen2\.5\-14b\-instruct\-1m\.
     Qwen2_5_72bInstruct,
-    /// `qwen2.5-32b-instruct`: 1,200 QPM, 1,000,000 TPM (Open source Qwen LLM).
+    /// `qwen2.5-32b-instruct` (Open source Qwen LLM).
     ///
     /// Note: QPM read from a merged cell shared with qwen2\.5\-14b\-instruct\-1m\.
     Qwen2_5_32bInstruct,
-    /// `qwen2.5-14b-instruct`: 1,200 QPM, 1,000,000 TPM (Open source Qwen LLM).
+    /// `qwen2.5-14b-instruct` (Open source Qwen LLM).
     ///
     /// Note: QPM read from a merged cell shared with qwen2\.5\-14b\-instruct\-1m\.
     Qwen2_5_14bInstruct,
-    /// `qwen2.5-7b-instruct`: 1,200 QPM, 1,000,000 TPM (Open source Qwen LLM).
+    /// `qwen2.5-7b-instruct` (Open source Qwen LLM).
     ///
     /// Note: QPM read from a merged cell shared with qwen2\.5\-14b\-instruct\-1m\.
     Qwen2_5_7bInstruct,
-    /// `qwen2-72b-instruct`: 60 QPM, 150,000 TPM (Open source Qwen LLM).
+    /// `qwen2-72b-instruct` (Open source Qwen LLM).
     Qwen2_72bInstruct,
-    /// `qwen2-57b-a14b-instruct`: 60 QPM, 30,000 TPM (Open source Qwen LLM).
+    /// `qwen2-57b-a14b-instruct` (Open source Qwen LLM).
     ///
     /// Note: QPM read from a merged cell shared with qwen2\-72b\-instruct\.
     Qwen2_57bA14bInstruct,
-    /// `qwen2-7b-instruct`: 60 QPM, 30,000 TPM (Open source Qwen LLM).
+    /// `qwen2-7b-instruct` (Open source Qwen LLM).
     ///
     /// Note: QPM read from a merged cell shared with qwen2\-72b\-instruct\.
     Qwen2_7bInstruct,
-    /// `qwen1.5-110b-chat`: 10 QPM, 20,000 TPM (Open source Qwen LLM).
+    /// `qwen1.5-110b-chat` (Open source Qwen LLM).
     Qwen1_5_110bChat,
-    /// `qwen1.5-72b-chat`: 120 QPM, 200,000 TPM (Open source Qwen LLM).
+    /// `qwen1.5-72b-chat` (Open source Qwen LLM).
     Qwen1_5_72bChat,
-    /// `qwen1.5-32b-chat`: 10 QPM, 20,000 TPM (Open source Qwen LLM).
+    /// `qwen1.5-32b-chat` (Open source Qwen LLM).
     Qwen1_5_32bChat,
-    /// `qwen1.5-14b-chat`: 120 QPM, 200,000 TPM (Open source Qwen LLM).
+    /// `qwen1.5-14b-chat` (Open source Qwen LLM).
     Qwen1_5_14bChat,
-    /// `qwen1.5-7b-chat`: 120 QPM, 200,000 TPM (Open source Qwen LLM).
+    /// `qwen1.5-7b-chat` (Open source Qwen LLM).
     Qwen1_5_7bChat,
-    /// `qwen2.5-vl-72b-instruct`: 1,200 QPM, 1,000,000 TPM (Open source Qwen VL \(visual understanding\/image\-to\-text\)).
+    /// `qwen2.5-vl-72b-instruct` (Open source Qwen VL \(visual understanding\/image\-to\-text\)).
     Qwen2_5Vl72bInstruct,
-    /// `qwen2.5-vl-32b-instruct`: 60 QPM, 100,000 TPM (Open source Qwen VL \(visual understanding\/image\-to\-text\)).
+    /// `qwen2.5-vl-32b-instruct` (Open source Qwen VL \(visual understanding\/image\-to\-text\)).
     Qwen2_5Vl32bInstruct,
-    /// `qwen2.5-vl-7b-instruct`: 1,200 QPM, 1,000,000 TPM (Open source Qwen VL \(visual understanding\/image\-to\-text\)).
+    /// `qwen2.5-vl-7b-instruct` (Open source Qwen VL \(visual understanding\/image\-to\-text\)).
     Qwen2_5Vl7bInstruct,
-    /// `qwen2.5-vl-3b-instruct`: 1,200 QPM, 1,000,000 TPM (Open source Qwen VL \(visual understanding\/image\-to\-text\)).
+    /// `qwen2.5-vl-3b-instruct` (Open source Qwen VL \(visual understanding\/image\-to\-text\)).
     Qwen2_5Vl3bInstruct,
-    /// `qwen2.5-omni-7b`: 60 QPM, 100,000 TPM (Qwen Omni \(Multi\-modal\)).
+    /// `qwen2.5-omni-7b` (Qwen Omni \(Multi\-modal\)).
     Qwen2_5Omni7b,
-    /// `text-embedding-v3`: 1,800 QPM, 600,000 TPM (General text embedding).
+    /// `text-embedding-v3` (General text embedding).
     TextEmbeddingV3,
 }
-const MODEL_IDS: &[&str; 37] = &[
-    "qwq-plus",
-    "qwen-max",
-    "qwen-max-latest",
-    "qwen-max-2025-01-25",
-    "qwen-plus",
-    "qwen-plus-latest",
-    "qwen-plus-2025-01-25",
-    "qwen-turbo",
-    "qwen-turbo-latest",
-    "qwen-turbo-2024-11-01",
-    "qvq-max",
-    "qvq-max-latest",
-    "qvq-max-2025-03-25",
-    "qwen-vl-plus",
-    "qwen-vl-max",
-    "qwen-mt-plus",
-    "qwen-mt-turbo",
-    "qwen2.5-14b-instruct-1m",
-    "qwen2.5-7b-instruct-1m",
-    "qwen2.5-72b-instruct",
-    "qwen2.5-32b-instruct",
-    "qwen2.5-14b-instruct",
-    "qwen2.5-7b-instruct",
-    "qwen2-72b-instruct",
-    "qwen2-57b-a14b-instruct",
-    "qwen2-7b-instruct",
-    "qwen1.5-110b-chat",
-    "qwen1.5-72b-chat",
-    "qwen1.5-32b-chat",
-    "qwen1.5-14b-chat",
-    "qwen1.5-7b-chat",
-    "qwen2.5-vl-72b-instruct",
-    "qwen2.5-vl-32b-instruct",
-    "qwen2.5-vl-7b-instruct",
-    "qwen2.5-vl-3b-instruct",
-    "qwen2.5-omni-7b",
-    "text-embedding-v3",
-];
-const MODEL_LIMITS: &[crate::Limits; 37] = &[
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 600,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 600,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 600,
-        tpm: 5000000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 5000000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 5000000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 23797,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 19020,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 5000000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 5000000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 150000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 30000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 30000,
-    },
-    crate::Limits {
-        qpm: 10,
-        tpm: 20000,
-    },
-    crate::Limits {
-        qpm: 120,
-        tpm: 200000,
-    },
-    crate::Limits {
-        qpm: 10,
-        tpm: 20000,
-    },
-    crate::Limits {
-        qpm: 120,
-        tpm: 200000,
-    },
-    crate::Limits {
-        qpm: 120,
-        tpm: 200000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 1200,
-        tpm: 1000000,
-    },
-    crate::Limits {
-        qpm: 60,
-        tpm: 100000,
-    },
-    crate::Limits {
-        qpm: 1800,
-        tpm: 600000,
-    },
+/// A model's row of the table: its id, QPM and TPM.
+struct ModelRow(&'static str, u32, u32);
+/// One row per model, in the order of the enum's variants.
+const MODEL_ROWS: &[ModelRow; 37] = &[
+    ModelRow("qwq-plus", 60, 100_000),
+    ModelRow("qwen-max", 600, 1_000_000),
+    ModelRow("qwen-max-latest", 60, 100_000),
+    ModelRow("qwen-max-2025-01-25", 60, 100_000),
+    ModelRow("qwen-plus", 600, 1_000_000),
+    ModelRow("qwen-plus-latest", 60, 100_000),
+    ModelRow("qwen-plus-2025-01-25", 60, 100_000),
+    ModelRow("qwen-turbo", 600, 5_000_000),
+    ModelRow("qwen-turbo-latest", 60, 5_000_000),
+    ModelRow("qwen-turbo-2024-11-01", 60, 5_000_000),
+    ModelRow("qvq-max", 60, 100_000),
+    ModelRow("qvq-max-latest", 60, 100_000),
+    ModelRow("qvq-max-2025-03-25", 60, 100_000),
+    ModelRow("qwen-vl-plus", 1_200, 1_000_000),
+    ModelRow("qwen-vl-max", 1_200, 1_000_000),
+    ModelRow("qwen-mt-plus", 60, 23_797),
+    ModelRow("qwen-mt-turbo", 60, 19_020),
+    ModelRow("qwen2.5-14b-instruct-1m", 1_200, 5_000_000),
+    ModelRow("qwen2.5-7b-instruct-1m", 1_200, 5_000_000),
+    ModelRow("qwen2.5-72b-instruct", 1_200, 1_000_000),
+    ModelRow("qwen2.5-32b-instruct", 1_200, 1_000_000),
+    ModelRow("qwen2.5-14b-instruct", 1_200, 1_000_000),
+    ModelRow("qwen2.5-7b-instruct", 1_200, 1_000_000),
+    ModelRow("qwen2-72b-instruct", 60, 150_000),
+    ModelRow("qwen2-57b-a14b-instruct", 60, 30_000),
+    ModelRow("qwen2-7b-instruct", 60, 30_000),
+    ModelRow("qwen1.5-110b-chat", 10, 20_000),
+    ModelRow("qwen1.5-72b-chat", 120, 200_000),
+    ModelRow("qwen1.5-32b-chat", 10, 20_000),
+    ModelRow("qwen1.5-14b-chat", 120, 200_000),
+    ModelRow("qwen1.5-7b-chat", 120, 200_000),
+    ModelRow("qwen2.5-vl-72b-instruct", 1_200, 1_000_000),
+    ModelRow("qwen2.5-vl-32b-instruct", 60, 100_000),
+    ModelRow("qwen2.5-vl-7b-instruct", 1_200, 1_000_000),
+    ModelRow("qwen2.5-vl-3b-instruct", 1_200, 1_000_000),
+    ModelRow("qwen2.5-omni-7b", 60, 100_000),
+    ModelRow("text-embedding-v3", 1_800, 600_000),
 ];
 const MODEL_ALIASES: &[&[&str]; 37] = &[
     &[],
@@ -418,11 +265,12 @@ impl Model {
     ];
     /// The canonical id, e.g. `"qwen-max"`.
     pub const fn id(self) -> &'static str {
-        MODEL_IDS[self as usize]
+        MODEL_ROWS[self as usize].0
     }
     /// The model's queries-per-minute and tokens-per-minute limits.
     pub const fn limits(self) -> crate::Limits {
-        MODEL_LIMITS[self as usize]
+        let ModelRow(_, qpm, tpm) = MODEL_ROWS[self as usize];
+        crate::Limits { qpm, tpm }
     }
     /// Other names the provider accepts for this model.
     pub const fn aliases(self) -> &'static [&'static str] {
@@ -684,32 +532,25 @@ pub enum Section {
     /// `text-embedding`: General text embedding.
     TextEmbedding,
 }
-const SECTION_IDS: &[&str; 7] = &[
-    "qwen",
-    "qwen-vl",
-    "qwen-mt",
-    "qwen-open",
-    "qwen-open-vl",
-    "qwen-omni",
-    "text-embedding",
-];
-const SECTION_TITLES: &[&str; 7] = &[
-    "Qwen LLMs",
-    "Qwen VL (visual understanding/image-to-text)",
-    "Qwen-MT",
-    "Open source Qwen LLM",
-    "Open source Qwen VL (visual understanding/image-to-text)",
-    "Qwen Omni (Multi-modal)",
-    "General text embedding",
-];
-const SECTION_CATEGORIES: &[Option<&str>; 7] = &[
-    Some("Text generation"),
-    Some("Text generation"),
-    Some("Text generation"),
-    Some("Text generation"),
-    Some("Text generation"),
-    Some("Text generation"),
-    Some("Embedding models"),
+/// A section's row: its id, title and category.
+struct SectionRow(&'static str, &'static str, Option<&'static str>);
+/// One row per section, in the order of the enum's variants.
+const SECTION_ROWS: &[SectionRow; 7] = &[
+    SectionRow("qwen", "Qwen LLMs", Some("Text generation")),
+    SectionRow(
+        "qwen-vl",
+        "Qwen VL (visual understanding/image-to-text)",
+        Some("Text generation"),
+    ),
+    SectionRow("qwen-mt", "Qwen-MT", Some("Text generation")),
+    SectionRow("qwen-open", "Open source Qwen LLM", Some("Text generation")),
+    SectionRow(
+        "qwen-open-vl",
+        "Open source Qwen VL (visual understanding/image-to-text)",
+        Some("Text generation"),
+    ),
+    SectionRow("qwen-omni", "Qwen Omni (Multi-modal)", Some("Text generation")),
+    SectionRow("text-embedding", "General text embedding", Some("Embedding models")),
 ];
 const SECTION_MODELS: &[&[Model]; 7] = &[
     &[
@@ -770,15 +611,15 @@ impl Section {
     ];
     /// The section's id, e.g. `"qwen"`.
     pub const fn id(self) -> &'static str {
-        SECTION_IDS[self as usize]
+        SECTION_ROWS[self as usize].0
     }
     /// The section's title as the source gives it.
     pub const fn title(self) -> &'static str {
-        SECTION_TITLES[self as usize]
+        SECTION_ROWS[self as usize].1
     }
     /// The heading above the section in the source, if any.
     pub const fn category(self) -> Option<&'static str> {
-        SECTION_CATEGORIES[self as usize]
+        SECTION_ROWS[self as usize].2
     }
     /// The models of the section, in table order.
     pub const fn models(self) -> &'static [Model] {

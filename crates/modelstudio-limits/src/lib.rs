@@ -43,7 +43,7 @@
 //!   validator of `limits-codegen` (Rust 1.88); a bad file fails the build
 //!   with its findings located. Cargo rebuilds when the variable or the file
 //!   changes. Without the variable the published table is used.
-//! - `runtime` (std): `runtime::Table` loads a table, or overrides of the
+//! - `runtime` (std): `runtime::LimitTable` loads a table, or overrides of the
 //!   published one, while the program runs (Rust 1.88).
 //!
 //! **Feature unification.** Cargo builds one copy of this crate for the

@@ -3,8 +3,8 @@
 //! table), through the same parser and validator as `limits check`.
 //!
 //! ```
-//! use modelstudio_limits::runtime::Table;
-//! use modelstudio_limits::Limits;
+//! use modelstudio_limits::runtime::LimitTable;
+//! use modelstudio_limits::{Limits, Model};
 //!
 //! // Our account has qwen-max raised; everything else is as published.
 //! let overrides = r#"
@@ -22,17 +22,17 @@
 //! tpm = 2_000_000
 //! models = ["qwen-max"]
 //! "#;
-//! let table = Table::published_with_overrides(overrides).unwrap();
+//! let table = LimitTable::published_with_overrides(overrides).unwrap();
 //! assert_eq!(table.limits_for("qwen-max"), Some(Limits { qpm: 1_200, tpm: 2_000_000 }));
+//! assert_eq!(table.limits(Model::QwenMax), Some(Limits { qpm: 1_200, tpm: 2_000_000 }));
 //! // Aliases work; unlisted models keep the published limits.
 //! assert_eq!(table.limits_for("qwen-max-0125"), Some(Limits { qpm: 60, tpm: 100_000 }));
 //! assert_eq!(table.limits_for("gpt-4"), None);
 //!
-//! // Mistakes come back as the CLI prints them.
+//! // Mistakes come back located, as `limits check` prints them.
 //! let bad = overrides.replace("qpm = 1_200", "qpm = -1");
-//! let diagnostics = Table::from_toml_str(&bad).unwrap_err();
-//! let text = diagnostics.render("overrides.toml", &bad, limits_codegen::Colors::Plain);
-//! assert!(text.contains("--> overrides.toml:12:7"));
+//! let error = LimitTable::from_toml_str("overrides.toml", &bad).unwrap_err();
+//! assert!(error.to_string().contains("--> overrides.toml:12:7"));
 //! ```
 
 extern crate std;
@@ -43,11 +43,14 @@ use std::path::Path;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-pub use limits_codegen::Diagnostics;
+/// The errors of loading: the findings of a refused file ([`Report`]) and
+/// a file that could not be read or was refused ([`LoadError`]). They are
+/// limits-format's, re-exported because this module returns them.
+pub use limits_format::{LoadError, Report};
 
 use crate::{Limits, Model};
 
-/// One model of a [`Table`].
+/// One model of a [`LimitTable`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The canonical id.
@@ -71,22 +74,28 @@ impl crate::HasLimits for Entry {
 
 /// A rate-limit table held in memory: every model's limits by id or alias.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Table {
+pub struct LimitTable {
     entries: Vec<Entry>,
     /// Every id and alias, to its entry.
     index: HashMap<String, usize>,
 }
 
-impl Table {
-    /// Parses and validates a limits file (the format of `limits.toml`).
-    /// Render the findings with [`Diagnostics::render`]; they read as
+impl LimitTable {
+    /// Parses and validates a limits file held in memory (the format of
+    /// `limits.toml`); `origin` names it in the findings, which render as
     /// `limits check` prints them.
-    pub fn from_toml_str(text: &str) -> Result<Table, Diagnostics> {
-        limits_codegen::parse_and_validate(text).map(Table::from_validated)
+    pub fn from_toml_str(origin: &str, text: &str) -> Result<LimitTable, Report> {
+        limits_format::parse(origin, text).map(LimitTable::from_validated)
     }
 
-    fn from_validated(table: limits_codegen::Table) -> Table {
-        let mut out = Table::default();
+    /// Reads and validates a limits file; the error names the file and
+    /// renders its findings (or says why it could not be read).
+    pub fn read(path: impl AsRef<Path>) -> Result<LimitTable, LoadError> {
+        limits_format::read(path).map(LimitTable::from_validated)
+    }
+
+    fn from_validated(table: limits_format::Table) -> LimitTable {
+        let mut out = LimitTable::default();
         for row in table.models() {
             out.push(Entry {
                 id: row.model.id.clone(),
@@ -101,28 +110,9 @@ impl Table {
         out
     }
 
-    /// Reads and parses a limits file; the error renders the findings
-    /// located in `path` (or says why the file could not be read).
-    pub fn read(path: impl AsRef<Path>) -> Result<Table, LoadError> {
-        let path = path.as_ref();
-        let origin = path.display().to_string();
-        let limits_codegen::Loaded { text, checked } =
-            limits_codegen::Loaded::read(path).map_err(|error| LoadError::Io {
-                path: origin.clone(),
-                error,
-            })?;
-        checked
-            .into_result()
-            .map(Table::from_validated)
-            .map_err(|diagnostics| LoadError::Invalid {
-                rendered: diagnostics.render(&origin, &text, limits_codegen::Colors::Plain),
-                diagnostics,
-            })
-    }
-
     /// The table this crate was built with ([`Model::ALL`]).
-    pub fn published() -> Table {
-        let mut out = Table::default();
+    pub fn published() -> LimitTable {
+        let mut out = LimitTable::default();
         for &model in Model::ALL {
             out.push(Entry {
                 id: model.id().to_string(),
@@ -135,10 +125,12 @@ impl Table {
     }
 
     /// The published table with the overrides of a limits file applied
-    /// (see [`Table::with_overrides`]).
-    pub fn published_with_overrides(overrides: &str) -> Result<Table, OverridesError> {
-        let overrides = Table::from_toml_str(overrides).map_err(OverridesError::Invalid)?;
-        Table::published().with_overrides(&overrides)
+    /// (see [`LimitTable::with_overrides`]); the findings name the file
+    /// `overrides.toml`.
+    pub fn published_with_overrides(overrides: &str) -> Result<LimitTable, OverridesError> {
+        let overrides = LimitTable::from_toml_str("overrides.toml", overrides)
+            .map_err(OverridesError::Invalid)?;
+        LimitTable::published().with_overrides(&overrides)
     }
 
     /// This table changed only where `overrides` lists a model: a model
@@ -146,7 +138,7 @@ impl Table {
     /// the overrides, and their new aliases; a model not found is added.
     /// An alias of the overrides that names another model here is an
     /// error, as it would be within one file.
-    pub fn with_overrides(mut self, overrides: &Table) -> Result<Table, OverridesError> {
+    pub fn with_overrides(mut self, overrides: &LimitTable) -> Result<LimitTable, OverridesError> {
         for entry in &overrides.entries {
             let names = || std::iter::once(&entry.id).chain(&entry.aliases);
             let target = names().find_map(|name| self.index.get(name.as_str()).copied());
@@ -174,6 +166,13 @@ impl Table {
             }
         }
         Ok(self)
+    }
+
+    /// The limits of a model of the published table, looked up here by its
+    /// id (or else one of its aliases); `None` if this table lacks it.
+    pub fn limits(&self, model: Model) -> Option<Limits> {
+        self.limits_for(model.id())
+            .or_else(|| model.aliases().iter().find_map(|a| self.limits_for(a)))
     }
 
     /// The limits of the model with this id or alias (exact,
@@ -211,7 +210,7 @@ impl Table {
     }
 }
 
-impl<'a> IntoIterator for &'a Table {
+impl<'a> IntoIterator for &'a LimitTable {
     type Item = &'a Entry;
     type IntoIter = std::slice::Iter<'a, Entry>;
 
@@ -220,41 +219,13 @@ impl<'a> IntoIterator for &'a Table {
     }
 }
 
-/// Why [`Table::read`] failed. `Display` gives the rendered findings.
-#[derive(Debug)]
-pub enum LoadError {
-    /// The file could not be read.
-    Io {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        error: std::io::Error,
-    },
-    /// The file is not a valid limits file.
-    Invalid {
-        /// The findings, rendered as `limits check` prints them.
-        rendered: String,
-        /// The findings.
-        diagnostics: Diagnostics,
-    },
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoadError::Io { path, error } => write!(f, "error: cannot read {path}: {error}"),
-            LoadError::Invalid { rendered, .. } => f.write_str(rendered),
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
-
 /// Why overrides could not be applied.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum OverridesError {
-    /// The overrides file is not a valid limits file.
-    Invalid(Diagnostics),
+    /// The overrides are not a valid limits file; `Display` is the
+    /// report's.
+    Invalid(Report),
     /// A name of the overrides already names another model.
     Conflict {
         /// The id or alias.
@@ -269,7 +240,7 @@ pub enum OverridesError {
 impl fmt::Display for OverridesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OverridesError::Invalid(diagnostics) => write!(f, "invalid overrides:\n{diagnostics}"),
+            OverridesError::Invalid(report) => fmt::Display::fmt(report, f),
             OverridesError::Conflict { name, model, other } => write!(
                 f,
                 "`{name}`, a name of `{model}` in the overrides, already names `{other}`"

@@ -9,11 +9,11 @@
 //! # async fn run() -> std::io::Result<()> {
 //! use std::collections::HashMap;
 //! use std::time::Duration;
-//! use modelstudio_limits::runtime::Table;
+//! use modelstudio_limits::runtime::LimitTable;
 //! use modelstudio_sim::{router, SimConfig};
 //!
 //! let config = SimConfig {
-//!     table: Table::published(),
+//!     table: LimitTable::published(),
 //!     keys: HashMap::from([("sk-1".to_string(), "acct".to_string())]),
 //!     window: Duration::from_secs(6),
 //! };

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use modelstudio_limits::runtime::Table;
+use modelstudio_limits::runtime::LimitTable;
 use modelstudio_sim::{router, SimConfig};
 
 /// A simulator of Model Studio's rate limits.
@@ -43,7 +43,7 @@ fn key_account(s: &str) -> Result<(String, String), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let table = match Table::read(&args.table) {
+    let table = match LimitTable::read(&args.table) {
         Ok(table) => table,
         Err(e) => {
             eprintln!("error: {}: {e}", args.table.display());

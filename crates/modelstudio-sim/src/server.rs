@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use modelstudio_limits::runtime::Table;
+use modelstudio_limits::runtime::LimitTable;
 use serde_json::{json, Value};
 
 use crate::api::{self, Style};
@@ -22,7 +22,7 @@ use crate::rules::{Reason, Windows};
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     /// The limits of every model, per account.
-    pub table: Table,
+    pub table: LimitTable,
     /// API keys and the account each belongs to.
     pub keys: HashMap<String, String>,
     /// The length of a "minute"; every other window scales with it.

@@ -36,7 +36,7 @@ use governor::{Quota, RateLimiter};
 use limits_reqwest::{Options, Resolved, ThrottleMiddleware};
 use limits_throttle::redis::{RedisOptions, RedisStore};
 use limits_throttle::{Adaptation, Config, Limits, Throttle};
-use modelstudio_limits::runtime::Table;
+use modelstudio_limits::runtime::LimitTable;
 use modelstudio_sim::{router, SimConfig};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::{json, Value};
@@ -143,7 +143,7 @@ fn main() -> ExitCode {
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 fn model_limits(name: &str) -> Result<Resolved, Error> {
-    let table = Table::published();
+    let table = LimitTable::published();
     let entry = table
         .get(name)
         .ok_or_else(|| format!("`{name}` is no model of limits.toml"))?;
@@ -193,7 +193,7 @@ async fn parent(args: &Args) -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let sim = SimConfig {
-        table: Table::published(),
+        table: LimitTable::published(),
         keys,
         window,
     };

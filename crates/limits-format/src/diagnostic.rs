@@ -1,0 +1,485 @@
+//! Findings about a limits file: stable codes, located labels, and rendering
+//! through annotate-snippets (the renderer cargo and rustc use).
+
+use std::fmt;
+use std::ops::Range;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+/// A stable code naming one kind of finding.
+///
+/// The codes never change meaning; new ones are added at the end.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Code {
+    /// E001: the file is not valid TOML.
+    Syntax,
+    /// E002: a key the format does not define.
+    UnknownKey,
+    /// E003: a required key is missing.
+    MissingKey,
+    /// E004: a value has the wrong type.
+    WrongType,
+    /// E005: an integer outside `1..=4294967295`.
+    OutOfRange,
+    /// E006: a `schema` version this tool does not read.
+    UnsupportedSchema,
+    /// E007: a model id, alias or section id breaks the id syntax.
+    InvalidId,
+    /// E008: a model id or alias defined twice.
+    DuplicateModel,
+    /// E009: a section id defined twice.
+    DuplicateSection,
+    /// E010: a group with an empty `models` list.
+    EmptyModels,
+    /// E011: a section without any group.
+    EmptySection,
+    /// E012: a file without any section.
+    NoSections,
+    /// E013: two models (or two sections) with one Rust name.
+    RustNameCollision,
+    /// E014: a Rust name that is a Rust keyword.
+    RustNameKeyword,
+    /// E015: a `rust_name` that is not an UpperCamelCase Rust identifier.
+    InvalidRustName,
+    /// E016: a required text that is empty or blank.
+    EmptyText,
+    /// E017: the file is not valid UTF-8.
+    NotUtf8,
+    /// W001 (warning): a group whose tpm is lower than its qpm.
+    TpmBelowQpm,
+    /// W002 (warning): two adjacent groups of one section with equal limits.
+    AdjacentEqualGroups,
+}
+
+impl Code {
+    /// Every code, in order.
+    pub const ALL: &'static [Code] = &[
+        Code::Syntax,
+        Code::UnknownKey,
+        Code::MissingKey,
+        Code::WrongType,
+        Code::OutOfRange,
+        Code::UnsupportedSchema,
+        Code::InvalidId,
+        Code::DuplicateModel,
+        Code::DuplicateSection,
+        Code::EmptyModels,
+        Code::EmptySection,
+        Code::NoSections,
+        Code::RustNameCollision,
+        Code::RustNameKeyword,
+        Code::InvalidRustName,
+        Code::EmptyText,
+        Code::NotUtf8,
+        Code::TpmBelowQpm,
+        Code::AdjacentEqualGroups,
+    ];
+
+    /// The code as printed, e.g. `E003`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Syntax => "E001",
+            Code::UnknownKey => "E002",
+            Code::MissingKey => "E003",
+            Code::WrongType => "E004",
+            Code::OutOfRange => "E005",
+            Code::UnsupportedSchema => "E006",
+            Code::InvalidId => "E007",
+            Code::DuplicateModel => "E008",
+            Code::DuplicateSection => "E009",
+            Code::EmptyModels => "E010",
+            Code::EmptySection => "E011",
+            Code::NoSections => "E012",
+            Code::RustNameCollision => "E013",
+            Code::RustNameKeyword => "E014",
+            Code::InvalidRustName => "E015",
+            Code::EmptyText => "E016",
+            Code::NotUtf8 => "E017",
+            Code::TpmBelowQpm => "W001",
+            Code::AdjacentEqualGroups => "W002",
+        }
+    }
+
+    /// One sentence saying what the code means and how to fix it.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Code::Syntax => "The file is not valid TOML; fix the syntax at the marked place.",
+            Code::UnknownKey => {
+                "A key the format does not define (often a typo); the message lists the keys expected there."
+            }
+            Code::MissingKey => "A required key is missing from the marked table.",
+            Code::WrongType => "A value has the wrong TOML type (for example a string where an integer belongs).",
+            Code::OutOfRange => {
+                "`qpm`, `tpm` and `schema` are whole numbers from 1 to 4294967295 (no zero, negatives or floats)."
+            }
+            Code::UnsupportedSchema => "`schema` must be 1, the only format version this tool reads.",
+            Code::InvalidId => {
+                "Ids use lowercase ASCII letters, digits, `-` and `.`, start with a letter, have no empty \
+                 `-` segments, put `.` only between two digits, and are at most 64 characters long."
+            }
+            Code::DuplicateModel => {
+                "Every model id and alias names exactly one model across the whole file."
+            }
+            Code::DuplicateSection => "Every section id is unique.",
+            Code::EmptyModels => "A group lists at least one model.",
+            Code::EmptySection => "A section has at least one `[[section.group]]`.",
+            Code::NoSections => "A limits file has at least one `[[section]]`.",
+            Code::RustNameCollision => {
+                "Two ids map to the same Rust name; rename one or give it a `rust_name`."
+            }
+            Code::RustNameKeyword => "The Rust name is a keyword; give the model a `rust_name`.",
+            Code::InvalidRustName => {
+                "`rust_name` must be an UpperCamelCase ASCII identifier (`_` only between digits)."
+            }
+            Code::EmptyText => "A required text (provider, url, title) is empty.",
+            Code::NotUtf8 => "The file must be UTF-8 text.",
+            Code::TpmBelowQpm => {
+                "A warning: a tokens-per-minute limit below the queries-per-minute limit is likely two swapped numbers."
+            }
+            Code::AdjacentEqualGroups => {
+                "A warning: adjacent groups with equal limits are likely a mistranscribed merged cell; merge them or check the source."
+            }
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How serious a finding is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The file is rejected.
+    Error,
+    /// The file is accepted, but probably not what was meant.
+    Warning,
+}
+
+/// A message attached to a byte range of the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    /// Byte range in the input text.
+    pub span: Range<usize>,
+    /// What the range shows; may be empty.
+    pub message: String,
+}
+
+/// One finding: a code, a message, the place it is about and other places
+/// that explain it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The stable code.
+    pub code: Code,
+    /// Error or warning.
+    pub severity: Severity,
+    /// The headline.
+    pub message: String,
+    /// The offending key or value.
+    pub primary: Label,
+    /// Other places that matter, e.g. "first defined here".
+    pub secondary: Vec<Label>,
+    /// A hint on how to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with `code` and `message` about `span`, labelled `label`.
+    pub fn error(
+        code: Code,
+        message: impl Into<String>,
+        span: Range<usize>,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            primary: Label {
+                span,
+                message: label.into(),
+            },
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// A warning with `code` and `message` about `span`, labelled `label`.
+    pub fn warning(
+        code: Code,
+        message: impl Into<String>,
+        span: Range<usize>,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Self::error(code, message, span, label)
+        }
+    }
+
+    /// Adds a second place that explains this finding.
+    pub fn with_secondary(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
+        self.secondary.push(Label {
+            span,
+            message: label.into(),
+        });
+        self
+    }
+
+    /// Adds a hint.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    fn group<'a>(&'a self, origin: &'a str, source: &'a str) -> Group<'a> {
+        let level = match self.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let clamp = |r: &Range<usize>| clamp_span(source, r);
+        let mut snippet = Snippet::source(source).path(origin).annotation(
+            AnnotationKind::Primary
+                .span(clamp(&self.primary.span))
+                .label(non_empty(&self.primary.message)),
+        );
+        for label in &self.secondary {
+            snippet = snippet.annotation(
+                AnnotationKind::Context
+                    .span(clamp(&label.span))
+                    .label(non_empty(&label.message)),
+            );
+        }
+        let mut group = level
+            .primary_title(self.message.as_str())
+            .id(self.code.as_str())
+            .element(snippet);
+        if let Some(help) = &self.help {
+            group = group.element(Level::HELP.message(help.as_str()));
+        }
+        group
+    }
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Keeps a span inside the text and on char boundaries, so rendering never
+/// panics whatever a caller passes in.
+fn clamp_span(source: &str, span: &Range<usize>) -> Range<usize> {
+    let mut start = span.start.min(source.len());
+    while !source.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = span.end.clamp(start, source.len());
+    while !source.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
+}
+
+/// A span as lines and columns (1-based; columns count characters).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// Line of the span's start.
+    pub line: usize,
+    /// Column of the span's start.
+    pub column: usize,
+    /// Line of the span's end.
+    pub end_line: usize,
+    /// Column of the span's end (exclusive).
+    pub end_column: usize,
+}
+
+impl Location {
+    /// Where `span` is in `source` (clamped to the text and to char
+    /// boundaries, like rendering).
+    pub fn of(source: &str, span: &Range<usize>) -> Location {
+        let span = clamp_span(source, span);
+        let (line, column) = line_col(source, span.start);
+        let (end_line, end_column) = line_col(source, span.end);
+        Location {
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
+}
+
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// How [`Diagnostics::render`] writes findings.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Colors {
+    /// Plain text, for files, pipes and snapshots.
+    Plain,
+    /// With ANSI colours, for a terminal.
+    Ansi,
+}
+
+/// Every finding of one input, sorted by position.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics {
+    items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a finding.
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.items.push(diagnostic);
+    }
+
+    /// The findings, in order of position in the file.
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.items.iter()
+    }
+
+    /// How many findings there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Orders the findings by where they are, then by code.
+    pub(crate) fn sort(&mut self) {
+        self.items
+            .sort_by_key(|d| (d.primary.span.start, d.primary.span.end, d.code));
+    }
+
+    /// Renders every finding rustc-style (`--> file:line:col`, the source
+    /// line, a caret), followed by a one-line count. `origin` is the file
+    /// name shown; `source` must be the text the spans point into.
+    pub fn render(&self, origin: &str, source: &str, colors: Colors) -> String {
+        let renderer = match colors {
+            Colors::Ansi => Renderer::styled(),
+            Colors::Plain => Renderer::plain(),
+        };
+        let mut out = String::new();
+        for diagnostic in &self.items {
+            out.push_str(&renderer.render(&[diagnostic.group(origin, source)]));
+            out.push_str("\n\n");
+        }
+        let errors = self
+            .items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        let warnings = self.items.len() - errors;
+        out.push_str(&summary_line(origin, errors, warnings));
+        out.push('\n');
+        out
+    }
+}
+
+fn summary_line(origin: &str, errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("1 {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    match (errors, warnings) {
+        (0, w) => format!("{origin}: {}", plural(w, "warning")),
+        (e, 0) => format!("{origin}: {}", plural(e, "error")),
+        (e, w) => format!("{origin}: {}, {}", plural(e, "error"), plural(w, "warning")),
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Diagnostics {
+            items: vec![diagnostic],
+        }
+    }
+}
+
+impl Extend<Diagnostic> for Diagnostics {
+    fn extend<T: IntoIterator<Item = Diagnostic>>(&mut self, iter: T) {
+        self.items.extend(iter);
+    }
+}
+
+impl<'a> IntoIterator for &'a Diagnostics {
+    type Item = &'a Diagnostic;
+    type IntoIter = std::slice::Iter<'a, Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_numbered_in_order() {
+        let (errors, warnings): (Vec<Code>, Vec<Code>) =
+            Code::ALL.iter().partition(|c| c.as_str().starts_with('E'));
+        for (i, code) in errors.iter().enumerate() {
+            assert_eq!(code.as_str(), format!("E{:03}", i + 1));
+        }
+        for (i, code) in warnings.iter().enumerate() {
+            assert_eq!(code.as_str(), format!("W{:03}", i + 1));
+        }
+        assert!(Code::ALL.iter().all(|c| !c.explanation().is_empty()));
+    }
+
+    #[test]
+    fn locations_count_lines_and_characters() {
+        let src = "ab\néx = 1\n";
+        assert_eq!(
+            Location::of(src, &(5..7)),
+            Location {
+                line: 2,
+                column: 2,
+                end_line: 2,
+                end_column: 4
+            }
+        );
+        assert_eq!(Location::of(src, &(0..0)).line, 1);
+        assert_eq!(Location::of(src, &(100..200)).line, 3);
+    }
+
+    #[test]
+    fn clamp_keeps_spans_on_char_boundaries() {
+        let s = "aé";
+        assert_eq!(clamp_span(s, &(2..2)), 1..3);
+        assert_eq!(clamp_span(s, &(0..2)), 0..3);
+        assert_eq!(clamp_span(s, &(9..12)), 3..3);
+    }
+
+    #[test]
+    fn render_names_file_line_and_column() {
+        let src = "a = 1\nbad = 2\n";
+        let d = Diagnostic::error(Code::UnknownKey, "unknown key `bad`", 6..9, "here");
+        let out = Diagnostics::from(d).render("x.toml", src, Colors::Plain);
+        assert!(out.contains("error[E002]: unknown key `bad`"), "{out}");
+        assert!(out.contains("x.toml:2:1"), "{out}");
+        assert!(out.ends_with("x.toml: 1 error\n"), "{out}");
+    }
+}
