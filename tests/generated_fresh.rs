@@ -86,3 +86,14 @@ fn changing_a_limit_changes_one_line_per_model_that_names_it() {
         }
     }
 }
+
+#[test]
+fn the_readme_states_the_id_syntax_of_the_validator() {
+    let readme = std::fs::read_to_string(path("README.md")).unwrap();
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(limits_format::ident::ID_SYNTAX),
+        "README.md does not state the id syntax as limits_format::ident::ID_SYNTAX does:\n{}",
+        limits_format::ident::ID_SYNTAX
+    );
+}

@@ -16,16 +16,11 @@ use crate::write::{write_if_changed, WriteOutcome};
 use crate::{markdown, pretty};
 
 /// What the generated enums always derive; [`Builder::derive`] adds to these.
-pub const DERIVES: &[&str] = &[
-    "Copy",
-    "Clone",
-    "Debug",
-    "PartialEq",
-    "Eq",
-    "Hash",
-    "PartialOrd",
-    "Ord",
-];
+pub const DERIVES: &[&str] = &["Copy", "Clone", "Debug", "PartialEq", "Eq", "Hash"];
+
+/// Traits the generated enums implement by hand, so no derive may add them:
+/// they are ordered by id (stable when rows move in the table).
+pub const IMPLEMENTED: &[&str] = &["PartialOrd", "Ord"];
 
 /// Whether the generated model enum implements serde's `Serialize` (as its
 /// id) and `Deserialize` (from an id or an alias). The crate including the
@@ -360,6 +355,8 @@ impl Builder {
                     let last = path.segments.last().map(|s| s.ident.to_string());
                     if last.as_deref().is_some_and(|l| DERIVES.contains(&l)) {
                         problems.push(format!("derive {derive:?} is always derived"));
+                    } else if last.as_deref().is_some_and(|l| IMPLEMENTED.contains(&l)) {
+                        problems.push(format!("derive {derive:?} is implemented already (by id)"));
                     } else if seen.contains(&last) {
                         problems.push(format!("derive {derive:?} is given twice"));
                     } else {

@@ -77,8 +77,10 @@ fn model_items(
     } = options;
     let model_doc = [
         format!(" Parse an id or an alias with [`{model_enum}::from_id`] or `str::parse`;"),
-        format!(" [`{model_enum}::limits`] gives the model's QPM and TPM."),
+        format!(" [`{model_enum}::limits`] gives the model's QPM and TPM. Models are"),
+        " ordered by id, so the order does not change when rows move.".to_string(),
     ];
+    let always = always_derived();
     let n = Literal::usize_unsuffixed(rows.len());
     let variants = rows.iter().map(|r| {
         let name = ident(&r.model.rust_name);
@@ -114,7 +116,7 @@ fn model_items(
         ///
         #(#[doc = #model_doc])*
         #allow
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord #(, #derives)*)]
+        #[derive(#(#always,)* #(#derives),*)]
         #(#attributes)*
         #[non_exhaustive]
         pub enum #model_enum {
@@ -184,6 +186,7 @@ fn section_items(table: &Table, options: &Options, allow: Option<&TokenStream>) 
         attributes,
         ..
     } = options;
+    let always = always_derived();
     let sections = &table.sections;
     let s = Literal::usize_unsuffixed(sections.len());
     let section_variants = sections.iter().map(|sec| {
@@ -209,8 +212,9 @@ fn section_items(table: &Table, options: &Options, allow: Option<&TokenStream>) 
         quote!(&[#(#models),*])
     });
     quote! {
-        /// The sections of the table, as the provider's page groups models.
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord #(, #derives)*)]
+        /// The sections of the table, as the provider's page groups models,
+        /// ordered by id.
+        #[derive(#(#always,)* #(#derives),*)]
         #(#attributes)*
         #[non_exhaustive]
         pub enum #section_enum {
@@ -335,6 +339,29 @@ fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
+/// The derives of both enums ([`crate::DERIVES`]).
+fn always_derived() -> impl Iterator<Item = Ident> {
+    crate::DERIVES.iter().map(|d| ident(d))
+}
+
+/// `PartialOrd` and `Ord` of `enum_name` by id ([`crate::IMPLEMENTED`]).
+fn ord_by_id(enum_name: &Ident) -> TokenStream {
+    quote! {
+        impl ::core::cmp::PartialOrd for #enum_name {
+            fn partial_cmp(&self, other: &Self) -> Option<::core::cmp::Ordering> {
+                Some(::core::cmp::Ord::cmp(self, other))
+            }
+        }
+
+        impl ::core::cmp::Ord for #enum_name {
+            /// By id: stable when rows move in the table.
+            fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {
+                self.id().cmp(other.id())
+            }
+        }
+    }
+}
+
 /// `Enum::Variant`.
 fn variant(enum_name: &Ident, name: &str) -> TokenStream {
     let v = ident(name);
@@ -359,8 +386,8 @@ fn option_str(s: Option<&str>) -> TokenStream {
     }
 }
 
-/// `FromStr`, `TryFrom<&str>`, `Display` and `AsRef<str>` of the model enum,
-/// `Display` of the section enum.
+/// `Ord` of both enums, `FromStr`, `TryFrom<&str>`, `Display` and
+/// `AsRef<str>` of the model enum, `Display` of the section enum.
 fn trait_impls(options: &Options) -> TokenStream {
     let Options {
         types,
@@ -368,7 +395,12 @@ fn trait_impls(options: &Options) -> TokenStream {
         section: section_enum,
         ..
     } = options;
+    let model_ord = ord_by_id(model_enum);
+    let section_ord = ord_by_id(section_enum);
     quote! {
+        #model_ord
+        #section_ord
+
         impl ::core::str::FromStr for #model_enum {
             type Err = #types::UnknownModel;
 

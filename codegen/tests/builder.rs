@@ -77,7 +77,11 @@ fn options_shape_the_code() {
             .map(|a| quote::quote!(#a).to_string())
             .collect();
         let derive = attrs.iter().find(|a| a.contains("derive")).unwrap();
-        assert!(derive.ends_with("Ord , strum :: EnumIter)]"), "{derive}");
+        let expected = format!(
+            "# [derive ({} , strum :: EnumIter)]",
+            limits_codegen::DERIVES.join(" , ")
+        );
+        assert_eq!(derive, &expected);
         assert!(attrs.contains(&"# [repr (u16)]".to_string()), "{attrs:?}");
         assert!(attrs.contains(&"# [doc (alias = \"acme\")]".to_string()));
     }
@@ -86,6 +90,12 @@ fn options_shape_the_code() {
     assert!(code.contains("impl ::serde::Serialize for AcmeModel"));
     assert!(code.contains("impl<'de> ::serde::Deserialize<'de> for AcmeModel"));
     assert!(!code.contains("#[cfg(feature"));
+    for implemented in limits_codegen::IMPLEMENTED {
+        assert!(
+            code.contains(&format!("impl ::core::cmp::{implemented} for AcmeModel")),
+            "{implemented}"
+        );
+    }
     assert!(code.contains("crate::types::UnknownModel::new()"));
 
     let plain = Builder::new().generate(&table).unwrap();
@@ -104,6 +114,7 @@ fn every_invalid_option_is_named() {
         .model_enum("model")
         .section_enum("Self")
         .derive("Hash")
+        .derive("core::cmp::Ord")
         .derive("strum::EnumIter")
         .derive("other::EnumIter")
         .derive("not a path")
@@ -121,6 +132,7 @@ fn every_invalid_option_is_named() {
         "model_enum \"model\" does not start with an uppercase ASCII letter",
         "section_enum \"Self\" is a Rust keyword",
         "derive \"Hash\" is always derived",
+        "derive \"core::cmp::Ord\" is implemented already (by id)",
         "derive \"other::EnumIter\" is given twice",
         "derive \"not a path\":",
         "attribute \"repr(u8)\":",

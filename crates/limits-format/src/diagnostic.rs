@@ -114,10 +114,11 @@ impl Code {
                 "`qpm`, `tpm` and `schema` are whole numbers from 1 to 4294967295 (no zero, negatives or floats)."
             }
             Code::UnsupportedSchema => "`schema` must be 1, the only format version this tool reads.",
-            Code::InvalidId => {
-                "Ids use lowercase ASCII letters, digits, `-` and `.`, start with a letter, have no empty \
-                 `-` segments, put `.` only between two digits, and are at most 64 characters long."
-            }
+            Code::InvalidId => concat!(
+                "Ids (models, aliases, sections): lowercase ASCII letters, digits, `-` and `.`; ",
+                "start with a letter; `-` separates non-empty segments; `.` only between two digits; ",
+                "at most 64 characters."
+            ),
             Code::DuplicateModel => {
                 "Every model id and alias names exactly one model across the whole file."
             }
@@ -435,6 +436,13 @@ impl<'a> IntoIterator for &'a Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_explanation_of_e007_states_the_id_syntax() {
+        assert!(Code::InvalidId
+            .explanation()
+            .contains(crate::ident::ID_SYNTAX));
+    }
 
     #[test]
     fn codes_are_distinct_and_numbered_in_order() {

@@ -6,6 +6,12 @@
 /// The longest id accepted, in bytes (ids are ASCII).
 pub const MAX_ID_LEN: usize = 64;
 
+/// The id syntax in words, as the README, the explanation of E007 and the
+/// JSON Schema's description state it (tests hold them to this text and
+/// to [`check_id`]).
+pub const ID_SYNTAX: &str = "lowercase ASCII letters, digits, `-` and `.`; start with a letter; \
+`-` separates non-empty segments; `.` only between two digits; at most 64 characters";
+
 /// Why an id was refused, and at which byte of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdError {
@@ -16,9 +22,7 @@ pub struct IdError {
     pub reason: String,
 }
 
-/// Checks the id syntax: lowercase ASCII letters, digits, `-` and `.`;
-/// starts with a letter; `-` separates non-empty segments; `.` only between
-/// two digits; at most [`MAX_ID_LEN`] characters.
+/// Checks the id syntax ([`ID_SYNTAX`]).
 pub fn check_id(id: &str) -> Result<(), IdError> {
     if is_valid_id(id.as_bytes()) {
         Ok(())
@@ -202,6 +206,11 @@ pub(crate) fn strings_over(alphabet: &[&str], max_len: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_id_syntax_in_words_names_the_length_limit() {
+        assert!(ID_SYNTAX.ends_with(&format!("at most {MAX_ID_LEN} characters")));
+    }
 
     #[test]
     fn names_from_the_issue() {

@@ -5,14 +5,36 @@
 //! span rows (uniqueness, Rust names) only the validator checks. A test
 //! keeps these types' keys equal to the parser's.
 
-use std::num::NonZeroU32;
-
 use schemars::JsonSchema;
+
+use crate::ident::MAX_ID_LEN;
 
 /// The id syntax as a regex without look-around (editors' engines lack
 /// it): a letter, then letters and digits, `.` only between two digits,
 /// `-` between non-empty segments. Length is checked separately.
 const ID_PATTERN: &str = r"^[a-z](?:[a-z]|[0-9](?:\.[0-9])*)*(?:-(?:[a-z]|[0-9](?:\.[0-9])*)+)*$";
+
+/// An id: a model's, an alias or a section's (the rules of
+/// [`crate::ident::check_id`]).
+#[derive(JsonSchema)]
+#[schemars(description = crate::ident::ID_SYNTAX)]
+#[allow(dead_code)]
+struct Id(#[schemars(regex(pattern = ID_PATTERN), length(min = 1, max = MAX_ID_LEN))] String);
+
+/// A required text: not empty, not only whitespace.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct Text(#[schemars(regex(pattern = r"\S"))] String);
+
+/// A limit per minute: a whole number from 1 to 4294967295.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct PerMinute(#[schemars(range(min = 1, max = 4_294_967_295u32))] u32);
+
+/// The Rust name syntax of [`crate::ident::check_rust_name`] as a regex
+/// (keywords aside): an uppercase letter, then letters and digits, `_`
+/// only between two digits.
+const RUST_NAME_PATTERN: &str = r"^[A-Z](?:[A-Za-z]|[0-9](?:_[0-9])*)*$";
 
 /// A rate-limit table (limits.toml). `limits check` is the authority: it
 /// also checks uniqueness of ids and aliases and the Rust names.
@@ -36,11 +58,9 @@ struct LimitsFile {
 #[allow(dead_code)]
 struct Source {
     /// Who publishes the limits.
-    #[schemars(length(min = 1))]
-    provider: String,
+    provider: Text,
     /// The page the limits were read from.
-    #[schemars(length(min = 1))]
-    url: String,
+    url: Text,
     /// The deployment region the limits apply to.
     region: Option<String>,
     /// When the page was read: a TOML date, e.g. 2025-04-01.
@@ -56,14 +76,9 @@ struct Source {
 #[allow(dead_code)]
 struct Section {
     /// Unique id.
-    #[schemars(
-        regex(pattern = ID_PATTERN),
-        length(max = 64)
-    )]
-    id: String,
+    id: Id,
     /// The title as the source gives it.
-    #[schemars(length(min = 1))]
-    title: String,
+    title: Text,
     /// The heading above the section in the source.
     category: Option<String>,
     /// Free text.
@@ -78,10 +93,10 @@ struct Section {
 #[schemars(deny_unknown_fields)]
 #[allow(dead_code)]
 struct Group {
-    /// Queries per minute, 1 to 4294967295.
-    qpm: NonZeroU32,
-    /// Tokens per minute, 1 to 4294967295.
-    tpm: NonZeroU32,
+    /// Queries per minute.
+    qpm: PerMinute,
+    /// Tokens per minute.
+    tpm: PerMinute,
     /// Free text.
     note: Option<String>,
     /// The models sharing these limits.
@@ -95,15 +110,7 @@ struct Group {
 #[allow(dead_code)]
 enum ModelEntry {
     /// Just the id.
-    Id(
-        #[schemars(
-            regex(
-                pattern = ID_PATTERN
-            ),
-            length(max = 64)
-        )]
-        String,
-    ),
+    Id(Id),
     /// The id and more.
     Table(ModelTable),
 }
@@ -114,15 +121,11 @@ enum ModelEntry {
 #[allow(dead_code)]
 struct ModelTable {
     /// The canonical id, unique across the file.
-    #[schemars(
-        regex(pattern = ID_PATTERN),
-        length(max = 64)
-    )]
-    id: String,
+    id: Id,
     /// Other names of the model, each unique across the file.
-    aliases: Option<Vec<String>>,
+    aliases: Option<Vec<Id>>,
     /// The `Model` variant's name instead of the one derived from the id.
-    #[schemars(regex(pattern = r"^[A-Z][A-Za-z0-9]*(?:_[0-9][A-Za-z0-9]*)*$"))]
+    #[schemars(regex(pattern = RUST_NAME_PATTERN))]
     rust_name: Option<String>,
     /// Why the model is deprecated; the variant becomes `#[deprecated]`.
     deprecated: Option<String>,
@@ -173,11 +176,22 @@ mod tests {
     }
 
     #[test]
+    fn the_rust_name_pattern_agrees_with_the_validator() {
+        let regex = regex::Regex::new(RUST_NAME_PATTERN).unwrap();
+        let alphabet = ["A", "z", "0", "9", "_", "-"];
+        for s in &crate::ident::strings_over(&alphabet, 5) {
+            assert_eq!(
+                regex.is_match(s),
+                crate::ident::check_rust_name(s).is_ok(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
     fn the_id_pattern_agrees_with_the_validator() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        let pattern = schema["$defs"]["ModelTable"]["properties"]["id"]["pattern"]
-            .as_str()
-            .unwrap();
+        let pattern = schema["$defs"]["Id"]["pattern"].as_str().unwrap();
         let regex = regex::Regex::new(pattern).unwrap();
         // Every string of up to five symbols of this alphabet: the pattern
         // accepts exactly what the validator accepts (length aside).

@@ -5,8 +5,9 @@
 /// Every model of the table, one variant per canonical id.
 ///
 /// Parse an id or an alias with [`Model::from_id`] or `str::parse`;
-/// [`Model::limits`] gives the model's QPM and TPM.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// [`Model::limits`] gives the model's QPM and TPM. Models are
+/// ordered by id, so the order does not change when rows move.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Model {
     /// `qwq-plus` (Qwen LLMs).
@@ -513,8 +514,9 @@ pub(crate) const fn lookup_eq(whole_a: &[u8], whole_b: &[u8]) -> bool {
     }
     true
 }
-/// The sections of the table, as the provider's page groups models.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The sections of the table, as the provider's page groups models,
+/// ordered by id.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Section {
     /// `qwen`: Qwen LLMs.
@@ -624,6 +626,28 @@ impl Section {
     /// The models of the section, in table order.
     pub const fn models(self) -> &'static [Model] {
         SECTION_MODELS[self as usize]
+    }
+}
+impl ::core::cmp::PartialOrd for Model {
+    fn partial_cmp(&self, other: &Self) -> Option<::core::cmp::Ordering> {
+        Some(::core::cmp::Ord::cmp(self, other))
+    }
+}
+impl ::core::cmp::Ord for Model {
+    /// By id: stable when rows move in the table.
+    fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {
+        self.id().cmp(other.id())
+    }
+}
+impl ::core::cmp::PartialOrd for Section {
+    fn partial_cmp(&self, other: &Self) -> Option<::core::cmp::Ordering> {
+        Some(::core::cmp::Ord::cmp(self, other))
+    }
+}
+impl ::core::cmp::Ord for Section {
+    /// By id: stable when rows move in the table.
+    fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {
+        self.id().cmp(other.id())
     }
 }
 impl ::core::str::FromStr for Model {

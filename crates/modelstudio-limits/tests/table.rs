@@ -187,3 +187,20 @@ fn check_passes_at_the_limit_and_fails_above_it() {
         )
     );
 }
+
+#[test]
+fn models_and_sections_are_ordered_by_id() {
+    let mut models = Model::ALL.to_vec();
+    models.sort();
+    let ids: Vec<&str> = models.iter().map(|m| m.id()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted);
+    let mut sections = Section::ALL.to_vec();
+    sections.sort();
+    assert!(sections.windows(2).all(|w| w[0].id() < w[1].id()));
+    assert_eq!(
+        Model::QwenMax.partial_cmp(&Model::QwqPlus),
+        Some(core::cmp::Ordering::Less)
+    );
+}
