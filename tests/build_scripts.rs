@@ -131,6 +131,11 @@ fn custom_table_regenerates_the_model_enum_and_follows_its_file() {
 
 /// `cargo tree -e build,normal -p modelstudio-limits` with `features`.
 fn tree(features: &str) -> Vec<String> {
+    tree_of("modelstudio-limits", features)
+}
+
+/// `cargo tree -e build,normal -p package` with `features`.
+fn tree_of(package: &str, features: &str) -> Vec<String> {
     let out = Command::new(env!("CARGO"))
         .args([
             "tree",
@@ -140,7 +145,7 @@ fn tree(features: &str) -> Vec<String> {
             "--prefix",
             "none",
         ])
-        .args(["-p", "modelstudio-limits", "--features", features])
+        .args(["-p", package, "--features", features])
         .current_dir(root())
         .output()
         .unwrap();
@@ -169,6 +174,12 @@ fn only_the_opt_in_features_compile_dependencies() {
         "tempfile",
     ] {
         assert!(!runtime.contains(&generator.to_string()), "{runtime:?}");
+    }
+    // The format crate alone (its `schema` feature derives with schemars,
+    // a proc macro, for the CLI).
+    let format = tree_of("limits-format", "");
+    for generator in ["syn", "quote", "proc-macro2", "prettyplease"] {
+        assert!(!format.contains(&generator.to_string()), "{format:?}");
     }
     let custom = tree("custom-table");
     for generator in ["limits-codegen", "syn", "prettyplease"] {
