@@ -9,7 +9,7 @@ use proc_macro2::{Ident, Span};
 use syn::parse::Parser;
 
 use limits_format::ident::check_rust_name;
-use limits_format::{Checked, Diagnostics, LoadError, Location, Report, Table};
+use limits_format::{Checked, Diagnostics, LineIndex, LoadError, Report, Table};
 
 use crate::emit::{self, Options};
 use crate::write::{write_if_changed, WriteOutcome};
@@ -264,8 +264,9 @@ impl Builder {
                 }))
             }
         };
+        let lines = LineIndex::new(&text);
         for d in &diagnostics {
-            let at = Location::of(&text, &d.primary.span);
+            let at = lines.location(&text, &d.primary.span);
             let message = d.message.replace(['\n', '\r'], " ");
             println!(
                 "cargo::warning={input}:{}:{}: warning[{}]: {message}",

@@ -93,3 +93,43 @@ pub(crate) fn run(
     }
     Ok(EXIT_OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use limits_format::keys;
+
+    fn object_keys(value: &serde_json::Value) -> Vec<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    }
+
+    fn sorted(keys: &[&str]) -> Vec<String> {
+        let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        keys.sort();
+        keys
+    }
+
+    /// The export is the format's shape flattened: every key it writes is
+    /// one of the format's (a model's own, or its group's), or names the
+    /// section a model belongs to.
+    #[test]
+    fn the_export_writes_the_formats_keys() {
+        let input = include_str!("../../limits-format/tests/fixtures/good/groups_and_aliases.toml");
+        let table = limits_format::parse("t.toml", input).unwrap();
+        let json = serde_json::to_value(export(&table)).unwrap();
+        assert_eq!(object_keys(&json["source"]), sorted(keys::SOURCE));
+        for section in json["sections"].as_array().unwrap() {
+            for key in object_keys(section) {
+                assert!(keys::SECTION.contains(&key.as_str()), "{key}");
+            }
+        }
+        for model in json["models"].as_array().unwrap() {
+            for key in object_keys(model) {
+                let known = keys::MODEL.contains(&key.as_str())
+                    || keys::GROUP.contains(&key.as_str())
+                    || key == "section";
+                assert!(known, "{key}");
+            }
+        }
+    }
+}

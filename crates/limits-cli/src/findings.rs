@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use limits_format::{Diagnostic, Diagnostics, Label, Location, Severity};
+use limits_format::{Diagnostic, Diagnostics, Label, LineIndex, Severity};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -36,8 +36,8 @@ fn severity(d: &Diagnostic) -> &'static str {
     }
 }
 
-fn json_label<'a>(source: &str, l: &'a Label, primary: bool) -> JsonLabel<'a> {
-    let at = Location::of(source, &l.span);
+fn json_label<'a>(source: &str, lines: &LineIndex, l: &'a Label, primary: bool) -> JsonLabel<'a> {
+    let at = lines.location(source, &l.span);
     JsonLabel {
         primary,
         message: &l.message,
@@ -55,10 +55,11 @@ pub(crate) fn write_json(
     source: &str,
     diagnostics: &Diagnostics,
 ) -> io::Result<()> {
+    let lines = LineIndex::new(source);
     let items: Vec<JsonDiagnostic<'_>> = diagnostics
         .iter()
         .map(|d| {
-            let at = Location::of(source, &d.primary.span);
+            let at = lines.location(source, &d.primary.span);
             JsonDiagnostic {
                 code: d.code.as_str(),
                 severity: severity(d),
@@ -69,8 +70,12 @@ pub(crate) fn write_json(
                 end_line: at.end_line,
                 end_column: at.end_column,
                 help: d.help.as_deref(),
-                labels: std::iter::once(json_label(source, &d.primary, true))
-                    .chain(d.secondary.iter().map(|l| json_label(source, l, false)))
+                labels: std::iter::once(json_label(source, &lines, &d.primary, true))
+                    .chain(
+                        d.secondary
+                            .iter()
+                            .map(|l| json_label(source, &lines, l, false)),
+                    )
                     .collect(),
             }
         })
@@ -99,8 +104,9 @@ pub(crate) fn write_github(
     source: &str,
     diagnostics: &Diagnostics,
 ) -> io::Result<()> {
+    let lines = LineIndex::new(source);
     for d in diagnostics {
-        let at = Location::of(source, &d.primary.span);
+        let at = lines.location(source, &d.primary.span);
         let mut message = d.message.clone();
         if let Some(help) = &d.help {
             message.push_str("\nhelp: ");

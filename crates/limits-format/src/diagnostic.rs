@@ -236,21 +236,38 @@ impl Diagnostic {
         self
     }
 
-    fn group<'a>(&'a self, origin: &'a str, source: &'a str) -> Group<'a> {
+    /// The finding as annotate-snippets' group, over only the lines its
+    /// labels touch: the renderer's cost is per line shown, not per file.
+    fn group<'a>(&'a self, origin: &'a str, source: &'a str, lines: &LineIndex) -> Group<'a> {
         let level = match self.severity {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
-        let clamp = |r: &Range<usize>| clamp_span(source, r);
-        let mut snippet = Snippet::source(source).path(origin).annotation(
-            AnnotationKind::Primary
-                .span(clamp(&self.primary.span))
-                .label(non_empty(&self.primary.message)),
-        );
-        for label in &self.secondary {
+        let spans: Vec<Range<usize>> = std::iter::once(&self.primary)
+            .chain(&self.secondary)
+            .map(|l| clamp_span(source, &l.span))
+            .collect();
+        let first = spans.iter().map(|s| s.start).min().unwrap_or(0);
+        let last = spans.iter().map(|s| s.end).max().unwrap_or(0);
+        // The renderer puts the end of a text that ends with a line break
+        // on the last line, not on an empty line after it.
+        let at_end_after_break = first == source.len() && source.ends_with('\n');
+        let (from_line, from) = lines.line_start_of(first - usize::from(at_end_after_break));
+        let to = lines.line_end_of(last, source.len());
+        let excerpt = &source[from..to];
+        let local = |span: &Range<usize>| span.start - from..span.end - from;
+        let mut snippet = Snippet::source(excerpt)
+            .line_start(from_line)
+            .path(origin)
+            .annotation(
+                AnnotationKind::Primary
+                    .span(local(&spans[0]))
+                    .label(non_empty(&self.primary.message)),
+            );
+        for (label, span) in self.secondary.iter().zip(&spans[1..]) {
             snippet = snippet.annotation(
                 AnnotationKind::Context
-                    .span(clamp(&label.span))
+                    .span(local(span))
                     .label(non_empty(&label.message)),
             );
         }
@@ -298,11 +315,35 @@ pub struct Location {
 
 impl Location {
     /// Where `span` is in `source` (clamped to the text and to char
-    /// boundaries, like rendering).
+    /// boundaries, like rendering). Scans the text; for many spans of one
+    /// text, build a [`LineIndex`] once.
     pub fn of(source: &str, span: &Range<usize>) -> Location {
+        LineIndex::new(source).location(source, span)
+    }
+}
+
+/// Where every line of a text starts: built once per text, so each
+/// location after it costs a binary search and the characters of one line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineIndex {
+    /// Byte offset of the start of each line; the first is 0.
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the lines of `source`.
+    pub fn new(source: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(memchr_lines(source.as_bytes()));
+        LineIndex { starts }
+    }
+
+    /// Where `span` is in `source`, the text this index was built from
+    /// (clamped to the text and to char boundaries, like rendering).
+    pub fn location(&self, source: &str, span: &Range<usize>) -> Location {
         let span = clamp_span(source, span);
-        let (line, column) = line_col(source, span.start);
-        let (end_line, end_column) = line_col(source, span.end);
+        let (line, column) = self.line_col(source, span.start);
+        let (end_line, end_column) = self.line_col(source, span.end);
         Location {
             line,
             column,
@@ -310,13 +351,35 @@ impl Location {
             end_column,
         }
     }
+
+    /// 1-based line and character column of a byte offset on a char
+    /// boundary.
+    fn line_col(&self, source: &str, offset: usize) -> (usize, usize) {
+        let (line, start) = self.line_start_of(offset);
+        (line, source[start..offset].chars().count() + 1)
+    }
+
+    /// The 1-based line holding byte `offset`, and where that line starts.
+    fn line_start_of(&self, offset: usize) -> (usize, usize) {
+        let i = self.starts.partition_point(|&s| s <= offset) - 1;
+        (i + 1, self.starts[i])
+    }
+
+    /// The end of the line holding byte `offset`, its line break included
+    /// (or the text's end).
+    fn line_end_of(&self, offset: usize, len: usize) -> usize {
+        let i = self.starts.partition_point(|&s| s <= offset);
+        self.starts.get(i).copied().unwrap_or(len)
+    }
 }
 
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
+/// The offset after every `\n`.
+fn memchr_lines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'\n')
+        .map(|(i, _)| i + 1)
 }
 
 /// How [`Diagnostics::render`] writes findings.
@@ -379,9 +442,10 @@ impl Diagnostics {
             Colors::Ansi => Renderer::styled(),
             Colors::Plain => Renderer::plain(),
         };
+        let lines = LineIndex::new(source);
         let mut out = String::new();
         for diagnostic in &self.items {
-            out.push_str(&renderer.render(&[diagnostic.group(origin, source)]));
+            out.push_str(&renderer.render(&[diagnostic.group(origin, source, &lines)]));
             out.push_str("\n\n");
         }
         let errors = self
@@ -436,6 +500,65 @@ impl<'a> IntoIterator for &'a Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A finding rendered against the whole text, as before excerpts.
+    fn render_whole(d: &Diagnostic, source: &str) -> String {
+        let clamp = |r: &Range<usize>| clamp_span(source, r);
+        let mut snippet = Snippet::source(source).path("t.toml").annotation(
+            AnnotationKind::Primary
+                .span(clamp(&d.primary.span))
+                .label(non_empty(&d.primary.message)),
+        );
+        for label in &d.secondary {
+            snippet = snippet.annotation(
+                AnnotationKind::Context
+                    .span(clamp(&label.span))
+                    .label(non_empty(&label.message)),
+            );
+        }
+        let group = Level::ERROR
+            .primary_title(d.message.as_str())
+            .id(d.code.as_str())
+            .element(snippet);
+        Renderer::plain().render(&[group])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Rendering the lines a finding shows gives what rendering the
+        /// whole text gives, wherever its labels point.
+        #[test]
+        fn an_excerpt_renders_as_the_whole_text(
+            lines in prop::collection::vec("[a-z é=\"\\[\\]]{0,12}(\r)?", 1..40),
+            spans in prop::collection::vec((0usize..600, 0usize..8), 1..4),
+        ) {
+            let source = lines.join("\n");
+            let mut spans = spans.into_iter().map(|(start, len)| start..start + len);
+            let mut d = Diagnostic::error(Code::Syntax, "m", spans.next().unwrap(), "here");
+            for (i, span) in spans.enumerate() {
+                d = d.with_secondary(span, if i == 0 { "" } else { "there" });
+            }
+            let index = LineIndex::new(&source);
+            let excerpt = Renderer::plain().render(&[d.group("t.toml", &source, &index)]);
+            prop_assert_eq!(excerpt, render_whole(&d, &source));
+        }
+
+        #[test]
+        fn the_index_locates_as_a_scan_does(
+            source in "[a-z\n é]{0,200}",
+            at in 0usize..220,
+        ) {
+            let index = LineIndex::new(&source);
+            let span = clamp_span(&source, &(at..at));
+            let before = &source[..span.start];
+            let line = before.matches('\n').count() + 1;
+            let column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
+            let found = index.location(&source, &span);
+            prop_assert_eq!((found.line, found.column), (line, column));
+        }
+    }
 
     #[test]
     fn the_explanation_of_e007_states_the_id_syntax() {

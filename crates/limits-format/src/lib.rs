@@ -44,13 +44,14 @@ pub mod diagnostic;
 pub mod diff;
 pub mod ident;
 pub mod ir;
+pub mod keys;
 mod parse;
 mod report;
 #[cfg(feature = "schema")]
 mod schema;
 mod validate;
 
-pub use diagnostic::{Code, Colors, Diagnostic, Diagnostics, Label, Location, Severity};
+pub use diagnostic::{Code, Colors, Diagnostic, Diagnostics, Label, LineIndex, Location, Severity};
 pub use ir::{Group, Model, ModelRow, Section, Source, Summary, Table};
 pub use report::{LoadError, Report};
 #[cfg(feature = "schema")]

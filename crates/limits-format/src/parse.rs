@@ -113,14 +113,7 @@ pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Option<Doc> {
     })
 }
 
-/// The keys of each table of the format.
-pub(crate) mod keys {
-    pub const ROOT: &[&str] = &["schema", "source", "section"];
-    pub const SOURCE: &[&str] = &["provider", "url", "region", "retrieved", "note"];
-    pub const SECTION: &[&str] = &["id", "title", "category", "note", "group"];
-    pub const GROUP: &[&str] = &["qpm", "tpm", "note", "models"];
-    pub const MODEL: &[&str] = &["id", "aliases", "rust_name", "deprecated"];
-}
+pub(crate) use crate::keys;
 
 fn source_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> SourceDoc {
     let f = Fields::new(table, span, "`[source]`", keys::SOURCE, diags);
