@@ -37,6 +37,37 @@ pub enum Serde {
     Feature(String),
 }
 
+/// How the generated `from_id` finds a model by id or alias.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// [`Lookup::Match`] for tables of up to [`Lookup::MATCH_MAX_NAMES`]
+    /// ids and aliases, [`Lookup::PerfectHash`] for larger ones.
+    #[default]
+    Auto,
+    /// A `match` on the name's bytes, one arm per model (its id and
+    /// aliases): fastest on small tables; compile time grows quickly
+    /// with the number of arms.
+    Match,
+    /// A perfect hash built at generation time: one hash, two table loads
+    /// and one comparison whatever the size; compiles fast at any size.
+    PerfectHash,
+}
+
+impl Lookup {
+    /// The most ids and aliases [`Lookup::Auto`] looks up with a `match`.
+    pub const MATCH_MAX_NAMES: usize = 256;
+
+    /// The strategy for a table with `names` ids and aliases.
+    pub(crate) fn resolve(self, names: usize) -> Lookup {
+        match self {
+            Lookup::Auto if names <= Lookup::MATCH_MAX_NAMES => Lookup::Match,
+            Lookup::Auto => Lookup::PerfectHash,
+            chosen => chosen,
+        }
+    }
+}
+
 /// Generates typed Rust from a limits file: the options of the generated
 /// code, and where to read and write when run from a build script.
 ///
@@ -76,6 +107,7 @@ pub struct Builder {
     derives: Vec<String>,
     attributes: Vec<String>,
     serde: Serde,
+    lookup: Lookup,
     deny_warnings: bool,
 }
 
@@ -93,6 +125,7 @@ impl Default for Builder {
             derives: Vec::new(),
             attributes: Vec::new(),
             serde: Serde::Off,
+            lookup: Lookup::Auto,
             deny_warnings: false,
         }
     }
@@ -181,6 +214,13 @@ impl Builder {
         self
     }
 
+    /// How `from_id` looks names up (default [`Lookup::Auto`]: by the
+    /// table's size).
+    pub fn lookup(&mut self, lookup: Lookup) -> &mut Self {
+        self.lookup = lookup;
+        self
+    }
+
     /// Implements serde for the model enum under `#[cfg(feature = "...")]`.
     pub fn serde_feature(&mut self, feature: impl Into<String>) -> &mut Self {
         self.serde = Serde::Feature(feature.into());
@@ -212,8 +252,9 @@ impl Builder {
             self.command.escape_debug(),
             table.input_sha256
         );
-        let tokens = emit::emit(table, options);
-        pretty::format_file(&header, tokens)
+        let mut file = pretty::FileWriter::new(&header);
+        emit::emit(table, options, &mut |tokens| file.items(tokens));
+        file.finish()
             .unwrap_or_else(|e| panic!("bug: limits-codegen emitted invalid Rust: {e}"))
     }
 
@@ -398,6 +439,7 @@ impl Builder {
                 derives,
                 attributes,
                 serde: self.serde.clone(),
+                lookup: self.lookup,
             }),
             _ => Err(BuildError(Kind::Options(problems))),
         }

@@ -29,10 +29,16 @@ pub(crate) struct Options {
     pub attributes: Vec<syn::Attribute>,
     /// Whether to implement serde, and under which cargo feature.
     pub serde: crate::Serde,
+    /// How `from_id` finds names (`Auto` is resolved by the table's size).
+    pub lookup: crate::Lookup,
 }
 
 /// Emits the items of a generated module, one part at a time.
-pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
+///
+/// Each call of `out` gets one or a few whole items, in file order, so the
+/// caller can format them one at a time: a large table is never held as
+/// one token stream or one syntax tree.
+pub(crate) fn emit(table: &Table, options: &Options, out: &mut dyn FnMut(TokenStream)) {
     let rows: Vec<_> = table.models().collect();
     let model_paths: Vec<_> = rows
         .iter()
@@ -43,20 +49,24 @@ pub(crate) fn emit(table: &Table, options: &Options) -> TokenStream {
         .iter()
         .any(|r| r.model.deprecated.is_some())
         .then(|| quote!(#[allow(deprecated)]));
-    let models = model_items(&rows, &model_paths, options, allow.as_ref());
-    let lookup = lookup_tokens(&rows, &model_paths, &options.model, allow.as_ref());
-    let sections = section_items(table, options, allow.as_ref());
-    let impls = trait_impls(options);
-    let serde_impls = serde_impls(&options.model, &options.serde, &table.source.provider);
-    let source = source_item(table, &options.types);
-    quote! {
-        #models
-        #lookup
-        #sections
-        #impls
-        #serde_impls
-        #source
+    let names = rows.iter().map(|r| 1 + r.model.aliases.len()).sum();
+    let lookup = options.lookup.resolve(names);
+    let from_id = match lookup {
+        crate::Lookup::Match => from_id_match(&rows, &model_paths),
+        _ => from_id_hash(),
+    };
+    model_items(&rows, &model_paths, options, from_id, allow.as_ref(), out);
+    if lookup == crate::Lookup::PerfectHash {
+        lookup_tokens(&rows, &model_paths, &options.model, allow.as_ref(), out);
     }
+    section_items(table, options, allow.as_ref(), out);
+    out(trait_impls(options));
+    out(serde_impls(
+        &options.model,
+        &options.serde,
+        &table.source.provider,
+    ));
+    out(source_item(table, &options.types));
 }
 
 /// The model enum, its rows (one per model: id, QPM, TPM), aliases and
@@ -65,8 +75,10 @@ fn model_items(
     rows: &[ModelRow<'_>],
     model_paths: &[TokenStream],
     options: &Options,
+    from_id: TokenStream,
     allow: Option<&TokenStream>,
-) -> TokenStream {
+    out: &mut dyn FnMut(TokenStream),
+) {
     let Options {
         types,
         model: model_enum,
@@ -111,7 +123,7 @@ fn model_items(
     let model_sections = rows
         .iter()
         .map(|r| variant(section_enum, &r.section.rust_name));
-    quote! {
+    out(quote! {
         /// Every model of the table, one variant per canonical id.
         ///
         #(#[doc = #model_doc])*
@@ -125,12 +137,14 @@ fn model_items(
 
         /// A model's row of the table: its id, QPM and TPM.
         struct ModelRow(&'static str, u32, u32);
-
+    });
+    out(quote! {
         /// One row per model, in the order of the enum's variants.
         const MODEL_ROWS: &[ModelRow; #n] = &[#(#model_rows),*];
-        const MODEL_ALIASES: &[&[&str]; #n] = &[#(#aliases),*];
-        const MODEL_SECTIONS: &[#section_enum; #n] = &[#(#model_sections),*];
-
+    });
+    out(quote!(const MODEL_ALIASES: &[&[&str]; #n] = &[#(#aliases),*];));
+    out(quote!(const MODEL_SECTIONS: &[#section_enum; #n] = &[#(#model_sections),*];));
+    out(quote! {
         #allow
         impl #model_enum {
             /// Every model, in the order of the table.
@@ -158,19 +172,47 @@ fn model_items(
             }
 
             /// The model with this id or alias (exact, case-sensitive).
-            ///
-            /// A perfect hash built by the generator: one hash of `id`, two
-            /// table loads and one comparison, whatever the table's size.
-            pub const fn from_id(id: &str) -> Option<#model_enum> {
-                let bytes = id.as_bytes();
-                let hash = lookup_hash(bytes, LOOKUP_SEED);
-                let bucket = lookup_bucket(hash, LOOKUP_DISPLACEMENTS.len());
-                let slot = lookup_slot(hash, LOOKUP_DISPLACEMENTS[bucket], LOOKUP_BITS);
-                if lookup_eq(LOOKUP_NAMES[slot].as_bytes(), bytes) {
-                    LOOKUP_MODELS[slot]
-                } else {
-                    None
-                }
+            #from_id
+        }
+    });
+}
+
+/// `from_id` as a `match` on the name's bytes: one arm per model, its id
+/// and aliases (LLVM switches on the length, then compares words).
+fn from_id_match(rows: &[ModelRow<'_>], model_paths: &[TokenStream]) -> TokenStream {
+    let arms = rows.iter().zip(model_paths).map(|(r, path)| {
+        let names = std::iter::once(&r.model.id)
+            .chain(&r.model.aliases)
+            .map(|n| Literal::byte_string(n.as_bytes()));
+        quote!(#(#names)|* => Some(#path),)
+    });
+    quote! {
+        ///
+        /// A `match` on the name's bytes, one arm per model.
+        pub const fn from_id(id: &str) -> Option<Self> {
+            match id.as_bytes() {
+                #(#arms)*
+                _ => None,
+            }
+        }
+    }
+}
+
+/// `from_id` through the perfect hash of [`lookup_tokens`].
+fn from_id_hash() -> TokenStream {
+    quote! {
+        ///
+        /// A perfect hash built by the generator: one hash of `id`, two
+        /// table loads and one comparison, whatever the table's size.
+        pub const fn from_id(id: &str) -> Option<Self> {
+            let bytes = id.as_bytes();
+            let hash = lookup_hash(bytes, LOOKUP_SEED);
+            let bucket = lookup_bucket(hash, LOOKUP_DISPLACEMENTS.len());
+            let slot = lookup_slot(hash, LOOKUP_DISPLACEMENTS[bucket], LOOKUP_BITS);
+            if lookup_eq(LOOKUP_NAMES[slot].as_bytes(), bytes) {
+                LOOKUP_MODELS[slot]
+            } else {
+                None
             }
         }
     }
@@ -178,7 +220,12 @@ fn model_items(
 
 /// The section enum, its rows (id, title, category), its models and its
 /// inherent methods.
-fn section_items(table: &Table, options: &Options, allow: Option<&TokenStream>) -> TokenStream {
+fn section_items(
+    table: &Table,
+    options: &Options,
+    allow: Option<&TokenStream>,
+    out: &mut dyn FnMut(TokenStream),
+) {
     let Options {
         model: model_enum,
         section: section_enum,
@@ -211,7 +258,7 @@ fn section_items(table: &Table, options: &Options, allow: Option<&TokenStream>) 
             .map(|m| variant(model_enum, &m.rust_name));
         quote!(&[#(#models),*])
     });
-    quote! {
+    out(quote! {
         /// The sections of the table, as the provider's page groups models,
         /// ordered by id.
         #[derive(#(#always,)* #(#derives),*)]
@@ -226,9 +273,12 @@ fn section_items(table: &Table, options: &Options, allow: Option<&TokenStream>) 
 
         /// One row per section, in the order of the enum's variants.
         const SECTION_ROWS: &[SectionRow; #s] = &[#(#section_rows),*];
+    });
+    out(quote! {
         #allow
         const SECTION_MODELS: &[&[#model_enum]; #s] = &[#(#section_models),*];
-
+    });
+    out(quote! {
         impl #section_enum {
             /// Every section, in the order of the table.
             pub const ALL: &'static [#section_enum] = &[#(#section_paths),*];
@@ -253,7 +303,7 @@ fn section_items(table: &Table, options: &Options, allow: Option<&TokenStream>) 
                 SECTION_MODELS[self as usize]
             }
         }
-    }
+    });
 }
 
 /// `SOURCE`: where the table comes from.
@@ -283,7 +333,8 @@ fn lookup_tokens(
     model_paths: &[TokenStream],
     model_enum: &Ident,
     allow: Option<&TokenStream>,
-) -> TokenStream {
+    out: &mut dyn FnMut(TokenStream),
+) {
     let names: Vec<(&str, &TokenStream)> = rows
         .iter()
         .zip(model_paths)
@@ -321,15 +372,17 @@ fn lookup_tokens(
         .items
         .into_iter()
         .filter(|item| matches!(item, syn::Item::Fn(_)));
-    quote! {
+    out(quote! {
         const LOOKUP_SEED: u64 = #seed;
         const LOOKUP_BITS: u32 = #bits;
         const LOOKUP_DISPLACEMENTS: &[u32; #b] = &[#(#displacements),*];
-        const LOOKUP_NAMES: &[&str; #m] = &[#(#slot_names),*];
+    });
+    out(quote!(const LOOKUP_NAMES: &[&str; #m] = &[#(#slot_names),*];));
+    out(quote! {
         #allow
         const LOOKUP_MODELS: &[Option<#model_enum>; #m] = &[#(#slot_models),*];
-        #(#fns)*
-    }
+    });
+    out(quote!(#(#fns)*));
 }
 
 /// The source of the lookup functions, emitted into every generated module.

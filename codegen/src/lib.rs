@@ -43,5 +43,5 @@ mod phash;
 mod pretty;
 mod write;
 
-pub use builder::{BuildError, Builder, Built, Serde, DERIVES, IMPLEMENTED};
+pub use builder::{BuildError, Builder, Built, Lookup, Serde, DERIVES, IMPLEMENTED};
 pub use write::{write_if_changed, WriteOutcome};

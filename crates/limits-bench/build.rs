@@ -13,6 +13,9 @@ use std::path::Path;
 mod synthetic;
 
 pub const BIG: usize = 10_000;
+/// The synthetic table generated with both lookups (220 names: under
+/// `Lookup::MATCH_MAX_NAMES`).
+pub const SMALL: usize = 200;
 
 fn main() {
     let out = std::env::var("OUT_DIR").unwrap();
@@ -42,6 +45,18 @@ fn main() {
 
     let real_toml = std::fs::read_to_string("../../limits.toml").unwrap();
     let real = limits_format::parse("limits.toml", &real_toml).expect("limits.toml is valid");
+    // Both lookup strategies on the real table and on a small synthetic
+    // one (`Auto` picks the match for both).
+    let small = limits_format::parse("small.toml", &synthetic::table(SMALL)).unwrap();
+    for (name, table, lookup) in [
+        ("real_match.rs", &real, limits_codegen::Lookup::Match),
+        ("real_hash.rs", &real, limits_codegen::Lookup::PerfectHash),
+        ("small_auto.rs", &small, limits_codegen::Lookup::Auto),
+        ("small_hash.rs", &small, limits_codegen::Lookup::PerfectHash),
+    ] {
+        let code = config.lookup(lookup).generate(table).unwrap();
+        std::fs::write(out.join(name), code).unwrap();
+    }
     std::fs::write(out.join("phf_real.rs"), phf_of(&real)).unwrap();
     std::fs::write(out.join("phf_big.rs"), phf_of(&big)).unwrap();
 

@@ -1,4 +1,5 @@
-//! Lookup of a model by id: the generated `from_id` against phf, std's
+//! Lookup of a model by id: the generated `from_id` (the `match` that
+//! `Lookup::Auto` picks for the real table, and the perfect hash) against phf, std's
 //! HashMap and a sequential `match` (what strum's EnumString generates), on
 //! the real table and on a synthetic one of 10,000 models; and the cost of
 //! `id()`, `limits()` and `Limits::check`; and feature `runtime`: its
@@ -10,7 +11,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use limits_bench::{
-    big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, synthetic,
+    big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, real_hash,
+    synthetic,
 };
 use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::{Model, Usage};
@@ -27,6 +29,9 @@ fn real_table(c: &mut Criterion) {
     ] {
         let mut g = c.benchmark_group(format!("real/{case}"));
         g.bench_function("generated", |b| b.iter(|| Model::from_id(black_box(name))));
+        g.bench_function("generated-hash", |b| {
+            b.iter(|| real_hash::Model::from_id(black_box(name)))
+        });
         g.bench_function("phf", |b| b.iter(|| from_id_phf(black_box(name))));
         g.bench_function("hashmap", |b| b.iter(|| map.get(black_box(name)).copied()));
         g.bench_function("match", |b| {

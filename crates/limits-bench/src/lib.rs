@@ -16,6 +16,30 @@ pub mod big {
     include!(concat!(env!("OUT_DIR"), "/big.rs"));
 }
 
+/// The number of models of the synthetic table of [`small_auto`] and
+/// [`small_hash`].
+pub const SMALL: usize = 200;
+
+/// The real table with `Lookup::Match` (what `Lookup::Auto` picks for it).
+pub mod real_match {
+    include!(concat!(env!("OUT_DIR"), "/real_match.rs"));
+}
+
+/// The real table with `Lookup::PerfectHash`.
+pub mod real_hash {
+    include!(concat!(env!("OUT_DIR"), "/real_hash.rs"));
+}
+
+/// A synthetic table of [`SMALL`] models with `Lookup::Auto`.
+pub mod small_auto {
+    include!(concat!(env!("OUT_DIR"), "/small_auto.rs"));
+}
+
+/// The same table with `Lookup::PerfectHash`.
+pub mod small_hash {
+    include!(concat!(env!("OUT_DIR"), "/small_hash.rs"));
+}
+
 /// limits-codegen's output for a table with a deprecated model.
 pub mod deprecated {
     include!(concat!(env!("OUT_DIR"), "/deprecated.rs"));
@@ -51,7 +75,7 @@ pub fn from_id_phf_big(s: &str) -> Option<big::Model> {
 /// `names` gives.
 fn hashmap<M: Copy>(
     models: &'static [M],
-    names: impl Fn(M) -> (&'static str, &'static [&'static str]),
+    names: &impl Fn(M) -> (&'static str, &'static [&'static str]),
 ) -> HashMap<&'static str, M> {
     models
         .iter()
@@ -66,12 +90,12 @@ fn hashmap<M: Copy>(
 
 /// A std HashMap over every id and alias of the real table.
 pub fn hashmap_real() -> HashMap<&'static str, Model> {
-    hashmap(Model::ALL, |m| (m.id(), m.aliases()))
+    hashmap(Model::ALL, &|m: Model| (m.id(), m.aliases()))
 }
 
 /// A std HashMap over every id and alias of the synthetic table.
 pub fn hashmap_big() -> HashMap<&'static str, big::Model> {
-    hashmap(big::Model::ALL, |m| (m.id(), m.aliases()))
+    hashmap(big::Model::ALL, &|m: big::Model| (m.id(), m.aliases()))
 }
 
 #[cfg(test)]
@@ -94,6 +118,92 @@ mod tests {
             assert_eq!(from_id_phf(miss), None);
             assert_eq!(match_real::from_str_match(miss), None);
         }
+    }
+
+    /// Names a lookup must refuse unless they are names: each name cut
+    /// short, lengthened, with its last or first byte changed, uppercased.
+    fn near_misses(name: &str) -> Vec<String> {
+        let mut out = vec![
+            name[..name.len() - 1].to_string(),
+            format!("{name}x"),
+            format!("{name}-"),
+            format!("{}x", &name[..name.len() - 1]),
+            format!("x{}", &name[1..]),
+            name.to_uppercase(),
+            format!(" {name}"),
+        ];
+        if name.len() > 8 {
+            // A change inside the first 8-byte word only.
+            out.push(format!("{}x{}", &name[..3], &name[4..]));
+        }
+        out
+    }
+
+    /// `from_id` (of both strategies, as `lookups`) agrees with a HashMap on
+    /// every id, alias and near miss of `models`.
+    fn agrees_with_a_hashmap<M: Copy + PartialEq + std::fmt::Debug>(
+        models: &'static [M],
+        names: impl Fn(M) -> (&'static str, &'static [&'static str]),
+        lookups: &[&dyn Fn(&str) -> Option<M>],
+    ) {
+        let map = hashmap(models, &names);
+        let mut checked = 0;
+        for &m in models {
+            let (id, aliases) = names(m);
+            for name in std::iter::once(id).chain(aliases.iter().copied()) {
+                for lookup in lookups {
+                    assert_eq!(lookup(name), Some(m), "{name}");
+                    for miss in near_misses(name) {
+                        assert_eq!(lookup(&miss), map.get(miss.as_str()).copied(), "{miss}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > models.len() * lookups.len() * 7);
+        for lookup in lookups {
+            assert_eq!(lookup(""), None);
+        }
+    }
+
+    #[test]
+    fn both_lookup_strategies_agree_with_a_hashmap() {
+        // The published code is the match (Auto on 37 models).
+        assert!(include_str!("../../modelstudio-limits/src/generated.rs")
+            .contains("match id.as_bytes()"));
+        agrees_with_a_hashmap(
+            real_match::Model::ALL,
+            |m| (m.id(), m.aliases()),
+            &[&real_match::Model::from_id],
+        );
+        agrees_with_a_hashmap(
+            real_hash::Model::ALL,
+            |m| (m.id(), m.aliases()),
+            &[&real_hash::Model::from_id],
+        );
+        agrees_with_a_hashmap(
+            small_auto::Model::ALL,
+            |m| (m.id(), m.aliases()),
+            &[&small_auto::Model::from_id],
+        );
+        agrees_with_a_hashmap(
+            small_hash::Model::ALL,
+            |m| (m.id(), m.aliases()),
+            &[&small_hash::Model::from_id],
+        );
+        agrees_with_a_hashmap(
+            big::Model::ALL,
+            |m| (m.id(), m.aliases()),
+            &[&big::Model::from_id],
+        );
+        // Each strategy is what was asked for.
+        let out = env!("OUT_DIR");
+        let read = |f: &str| std::fs::read_to_string(format!("{out}/{f}")).unwrap();
+        assert!(read("small_auto.rs").contains("match id.as_bytes()"));
+        assert!(read("small_hash.rs").contains("LOOKUP_SEED"));
+        assert!(read("real_hash.rs").contains("LOOKUP_SEED"));
+        assert!(read("big.rs").contains("LOOKUP_SEED"));
+        assert_eq!(small_auto::Model::ALL.len(), SMALL);
     }
 
     #[test]

@@ -18,6 +18,12 @@ pub fn alias(i: usize) -> Option<String> {
 /// A valid limits.toml with `n` models: 100 per section, 4 per group,
 /// every tenth with an alias.
 pub fn table(n: usize) -> String {
+    table_with_broken_ids(n, 0)
+}
+
+/// [`table`] where every `every`-th model (0: none) has an id, and alias,
+/// that breaks the id syntax (an uppercase letter): one E007 each.
+pub fn table_with_broken_ids(n: usize, every: usize) -> String {
     let mut out = String::with_capacity(n * 64);
     out.push_str(
         "schema = 1\n\n[source]\nprovider = \"Synthetic\"\nurl = \"https://example.com/limits\"\n",
@@ -38,16 +44,19 @@ pub fn table(n: usize) -> String {
                 100_000 + i
             );
         }
+        let broken = every > 0 && i.is_multiple_of(every);
+        let fix = |id: String| if broken { id.replacen('s', "S", 1) } else { id };
         match alias(i) {
             Some(a) => {
                 let _ = writeln!(
                     out,
-                    "  {{ id = \"{}\", aliases = [\"{a}\"] }},",
-                    model_id(i)
+                    "  {{ id = \"{}\", aliases = [\"{}\"] }},",
+                    fix(model_id(i)),
+                    fix(a)
                 );
             }
             None => {
-                let _ = writeln!(out, "  \"{}\",", model_id(i));
+                let _ = writeln!(out, "  \"{}\",", fix(model_id(i)));
             }
         }
         if i % 4 == 3 || i + 1 == n {

@@ -21,7 +21,7 @@ pub(crate) fn read(path: &Path) -> io::Result<Checked> {
             source.kind(),
             format!("cannot read {}: {source}", path.display()),
         ),
-        other => io::Error::other(other.to_string()),
+        other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
     })
 }
 

@@ -58,9 +58,15 @@ pub use report::{LoadError, Report};
 pub use schema::json_schema;
 pub use validate::SCHEMA_VERSION;
 
+use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+
+/// The largest file [`read`] and [`Checked::read`] accept: 64 MiB. A rate
+/// table is kilobytes; this bounds the memory a mistaken path (a log, a
+/// disk image, `/dev/zero`) can take, before the file is read whole.
+pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads the limits file at `path` and validates it: the table, or why
 /// there is none (the file could not be read, or the findings).
@@ -99,13 +105,31 @@ pub struct Checked {
 impl Checked {
     /// Reads the file at `path` and checks it ([`check`], shown as the
     /// path). Fails only when the file cannot be read
-    /// ([`LoadError::Read`]).
+    /// ([`LoadError::Read`]) or is larger than [`MAX_INPUT_BYTES`]
+    /// ([`LoadError::TooLarge`]).
     pub fn read(path: impl AsRef<Path>) -> Result<Checked, LoadError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        let read_error = |source| LoadError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let too_large = || LoadError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_INPUT_BYTES,
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let size = file.metadata().map_err(read_error)?.len();
+        if size > MAX_INPUT_BYTES {
+            return Err(too_large());
+        }
+        // Files that report no size (pipes, /proc) are read up to the cap.
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        file.take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_INPUT_BYTES {
+            return Err(too_large());
+        }
         Ok(check(path.display().to_string(), &bytes))
     }
 

@@ -72,6 +72,13 @@ pub enum LoadError {
         /// What went wrong (also the error's `source()`).
         source: std::io::Error,
     },
+    /// The file is larger than the format accepts; it was not read whole.
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The most bytes accepted ([`crate::MAX_INPUT_BYTES`]).
+        limit: u64,
+    },
     /// The file was read and refused; `Display` is the report's.
     Invalid {
         /// The file.
@@ -85,7 +92,9 @@ impl LoadError {
     /// The file that failed.
     pub fn path(&self) -> &std::path::Path {
         match self {
-            LoadError::Read { path, .. } | LoadError::Invalid { path, .. } => path,
+            LoadError::Read { path, .. }
+            | LoadError::TooLarge { path, .. }
+            | LoadError::Invalid { path, .. } => path,
         }
     }
 
@@ -93,7 +102,7 @@ impl LoadError {
     pub fn report(&self) -> Option<&Report> {
         match self {
             LoadError::Invalid { report, .. } => Some(report),
-            LoadError::Read { .. } => None,
+            LoadError::Read { .. } | LoadError::TooLarge { .. } => None,
         }
     }
 }
@@ -102,6 +111,12 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Read { path, .. } => write!(f, "cannot read {}", path.display()),
+            LoadError::TooLarge { path, limit } => write!(
+                f,
+                "{} is larger than {} MiB, more than any rate table; not read",
+                path.display(),
+                limit / (1024 * 1024)
+            ),
             LoadError::Invalid { report, .. } => fmt::Display::fmt(report, f),
         }
     }
@@ -111,7 +126,7 @@ impl std::error::Error for LoadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LoadError::Read { source, .. } => Some(source),
-            LoadError::Invalid { .. } => None,
+            LoadError::TooLarge { .. } | LoadError::Invalid { .. } => None,
         }
     }
 }

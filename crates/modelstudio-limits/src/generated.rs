@@ -283,236 +283,53 @@ impl Model {
     }
     /// The model with this id or alias (exact, case-sensitive).
     ///
-    /// A perfect hash built by the generator: one hash of `id`, two
-    /// table loads and one comparison, whatever the table's size.
-    pub const fn from_id(id: &str) -> Option<Model> {
-        let bytes = id.as_bytes();
-        let hash = lookup_hash(bytes, LOOKUP_SEED);
-        let bucket = lookup_bucket(hash, LOOKUP_DISPLACEMENTS.len());
-        let slot = lookup_slot(hash, LOOKUP_DISPLACEMENTS[bucket], LOOKUP_BITS);
-        if lookup_eq(LOOKUP_NAMES[slot].as_bytes(), bytes) {
-            LOOKUP_MODELS[slot]
-        } else {
-            None
-        }
-    }
-}
-const LOOKUP_SEED: u64 = 0;
-const LOOKUP_BITS: u32 = 6;
-const LOOKUP_DISPLACEMENTS: &[u32; 10] = &[2, 4, 13, 10, 30, 0, 0, 2, 25, 14];
-const LOOKUP_NAMES: &[&str; 64] = &[
-    "qwen-turbo-latest",
-    "qwen-vl-plus",
-    "",
-    "qwen2-72b-instruct",
-    "qwen-max",
-    "qwen2.5-14b-instruct",
-    "qwen-plus-0125",
-    "qwen2.5-7b-instruct",
-    "qwen-turbo-2024-11-01",
-    "qwen2-7b-instruct",
-    "qwen2.5-omni-7b",
-    "qwen1.5-7b-chat",
-    "qwen-plus",
-    "qwen-vl-max",
-    "qwen2.5-7b-instruct-1m",
-    "qvq-max-2025-03-25",
-    "",
-    "",
-    "qwen-max-0125",
-    "qwen2.5-vl-7b-instruct",
-    "qwen2.5-vl-3b-instruct",
-    "qwen-max-2025-01-25",
-    "qwen-mt-plus",
-    "qwen2-57b-a14b-instruct",
-    "",
-    "",
-    "qwen-plus-latest",
-    "",
-    "",
-    "",
-    "",
-    "qwen2.5-72b-instruct",
-    "qwen1.5-14b-chat",
-    "qwen1.5-110b-chat",
-    "qwen2.5-vl-72b-instruct",
-    "qwen1.5-72b-chat",
-    "qwq-plus",
-    "qwen-turbo",
-    "qwen2.5-32b-instruct",
-    "",
-    "",
-    "qwen-turbo-1101",
-    "",
-    "qwen-plus-2025-01-25",
-    "",
-    "",
-    "qwen-max-latest",
-    "qvq-max",
-    "",
-    "",
-    "qwen-mt-turbo",
-    "qwen2.5-14b-instruct-1m",
-    "",
-    "qwen2.5-vl-32b-instruct",
-    "",
-    "qvq-max-latest",
-    "",
-    "",
-    "",
-    "",
-    "",
-    "text-embedding-v3",
-    "",
-    "qwen1.5-32b-chat",
-];
-const LOOKUP_MODELS: &[Option<Model>; 64] = &[
-    Some(Model::QwenTurboLatest),
-    Some(Model::QwenVlPlus),
-    None,
-    Some(Model::Qwen2_72bInstruct),
-    Some(Model::QwenMax),
-    Some(Model::Qwen2_5_14bInstruct),
-    Some(Model::QwenPlus2025_01_25),
-    Some(Model::Qwen2_5_7bInstruct),
-    Some(Model::QwenTurbo2024_11_01),
-    Some(Model::Qwen2_7bInstruct),
-    Some(Model::Qwen2_5Omni7b),
-    Some(Model::Qwen1_5_7bChat),
-    Some(Model::QwenPlus),
-    Some(Model::QwenVlMax),
-    Some(Model::Qwen2_5_7bInstruct1m),
-    Some(Model::QvqMax2025_03_25),
-    None,
-    None,
-    Some(Model::QwenMax2025_01_25),
-    Some(Model::Qwen2_5Vl7bInstruct),
-    Some(Model::Qwen2_5Vl3bInstruct),
-    Some(Model::QwenMax2025_01_25),
-    Some(Model::QwenMtPlus),
-    Some(Model::Qwen2_57bA14bInstruct),
-    None,
-    None,
-    Some(Model::QwenPlusLatest),
-    None,
-    None,
-    None,
-    None,
-    Some(Model::Qwen2_5_72bInstruct),
-    Some(Model::Qwen1_5_14bChat),
-    Some(Model::Qwen1_5_110bChat),
-    Some(Model::Qwen2_5Vl72bInstruct),
-    Some(Model::Qwen1_5_72bChat),
-    Some(Model::QwqPlus),
-    Some(Model::QwenTurbo),
-    Some(Model::Qwen2_5_32bInstruct),
-    None,
-    None,
-    Some(Model::QwenTurbo2024_11_01),
-    None,
-    Some(Model::QwenPlus2025_01_25),
-    None,
-    None,
-    Some(Model::QwenMaxLatest),
-    Some(Model::QvqMax),
-    None,
-    None,
-    Some(Model::QwenMtTurbo),
-    Some(Model::Qwen2_5_14bInstruct1m),
-    None,
-    Some(Model::Qwen2_5Vl32bInstruct),
-    None,
-    Some(Model::QvqMaxLatest),
-    None,
-    None,
-    None,
-    None,
-    None,
-    Some(Model::TextEmbeddingV3),
-    None,
-    Some(Model::Qwen1_5_32bChat),
-];
-/// Hashes a name for the generated lookup: eight bytes at a time, each
-/// word mixed by a folded 64x64->128-bit multiply (as wyhash), and one more
-/// fold at the end so both halves of the result depend on every input bit.
-#[inline]
-pub(crate) const fn lookup_hash(bytes: &[u8], seed: u64) -> u64 {
-    const K1: u64 = 0xa076_1d64_78bd_642f;
-    const K2: u64 = 0xe703_7ed1_a0b4_28db;
-    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K1);
-    let mut rest = bytes;
-    while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-        h = lookup_fold(h ^ u64::from_le_bytes(*word) ^ K2, K1);
-        rest = tail;
-    }
-    if !rest.is_empty() {
-        let word = match bytes.last_chunk::<8>() {
-            Some(last) => u64::from_le_bytes(*last),
-            None => {
-                let mut word = 0u64;
-                let mut i = 0;
-                while i < rest.len() {
-                    word |= (rest[i] as u64) << (8 * i);
-                    i += 1;
-                }
-                word
+    /// A `match` on the name's bytes, one arm per model.
+    pub const fn from_id(id: &str) -> Option<Self> {
+        match id.as_bytes() {
+            b"qwq-plus" => Some(Model::QwqPlus),
+            b"qwen-max" => Some(Model::QwenMax),
+            b"qwen-max-latest" => Some(Model::QwenMaxLatest),
+            b"qwen-max-2025-01-25" | b"qwen-max-0125" => Some(Model::QwenMax2025_01_25),
+            b"qwen-plus" => Some(Model::QwenPlus),
+            b"qwen-plus-latest" => Some(Model::QwenPlusLatest),
+            b"qwen-plus-2025-01-25" | b"qwen-plus-0125" => {
+                Some(Model::QwenPlus2025_01_25)
             }
-        };
-        h = lookup_fold(h ^ word ^ K2, K1);
-    }
-    lookup_fold(h, K2)
-}
-/// The 128-bit product of `a` and `b`, its halves xor-ed together.
-#[inline]
-pub(crate) const fn lookup_fold(a: u64, b: u64) -> u64 {
-    let product = a as u128 * b as u128;
-    product as u64 ^ (product >> 64) as u64
-}
-/// The bucket of a hash: its high half scaled to `0..buckets`.
-#[inline]
-pub(crate) const fn lookup_bucket(hash: u64, buckets: usize) -> usize {
-    (((hash >> 32) * buckets as u64) >> 32) as usize
-}
-/// The slot of a hash in a table of `1 << bits` slots, moved by the
-/// bucket's displacement: `low + d * high` (as CHD), so two names of one
-/// bucket land apart for most displacements.
-#[inline]
-pub(crate) const fn lookup_slot(hash: u64, displacement: u32, bits: u32) -> usize {
-    let step = (hash >> 32) as u32 | 1;
-    ((hash as u32).wrapping_add(displacement.wrapping_mul(step)) >> (32 - bits)) as usize
-}
-/// Byte-wise equality, usable in `const fn`: lengths first, then eight
-/// bytes at a time.
-#[inline]
-pub(crate) const fn lookup_eq(whole_a: &[u8], whole_b: &[u8]) -> bool {
-    if whole_a.len() != whole_b.len() {
-        return false;
-    }
-    let (mut a, mut b) = (whole_a, whole_b);
-    while let (Some((x, a_rest)), Some((y, b_rest))) = (
-        a.split_first_chunk::<8>(),
-        b.split_first_chunk::<8>(),
-    ) {
-        if u64::from_ne_bytes(*x) != u64::from_ne_bytes(*y) {
-            return false;
+            b"qwen-turbo" => Some(Model::QwenTurbo),
+            b"qwen-turbo-latest" => Some(Model::QwenTurboLatest),
+            b"qwen-turbo-2024-11-01" | b"qwen-turbo-1101" => {
+                Some(Model::QwenTurbo2024_11_01)
+            }
+            b"qvq-max" => Some(Model::QvqMax),
+            b"qvq-max-latest" => Some(Model::QvqMaxLatest),
+            b"qvq-max-2025-03-25" => Some(Model::QvqMax2025_03_25),
+            b"qwen-vl-plus" => Some(Model::QwenVlPlus),
+            b"qwen-vl-max" => Some(Model::QwenVlMax),
+            b"qwen-mt-plus" => Some(Model::QwenMtPlus),
+            b"qwen-mt-turbo" => Some(Model::QwenMtTurbo),
+            b"qwen2.5-14b-instruct-1m" => Some(Model::Qwen2_5_14bInstruct1m),
+            b"qwen2.5-7b-instruct-1m" => Some(Model::Qwen2_5_7bInstruct1m),
+            b"qwen2.5-72b-instruct" => Some(Model::Qwen2_5_72bInstruct),
+            b"qwen2.5-32b-instruct" => Some(Model::Qwen2_5_32bInstruct),
+            b"qwen2.5-14b-instruct" => Some(Model::Qwen2_5_14bInstruct),
+            b"qwen2.5-7b-instruct" => Some(Model::Qwen2_5_7bInstruct),
+            b"qwen2-72b-instruct" => Some(Model::Qwen2_72bInstruct),
+            b"qwen2-57b-a14b-instruct" => Some(Model::Qwen2_57bA14bInstruct),
+            b"qwen2-7b-instruct" => Some(Model::Qwen2_7bInstruct),
+            b"qwen1.5-110b-chat" => Some(Model::Qwen1_5_110bChat),
+            b"qwen1.5-72b-chat" => Some(Model::Qwen1_5_72bChat),
+            b"qwen1.5-32b-chat" => Some(Model::Qwen1_5_32bChat),
+            b"qwen1.5-14b-chat" => Some(Model::Qwen1_5_14bChat),
+            b"qwen1.5-7b-chat" => Some(Model::Qwen1_5_7bChat),
+            b"qwen2.5-vl-72b-instruct" => Some(Model::Qwen2_5Vl72bInstruct),
+            b"qwen2.5-vl-32b-instruct" => Some(Model::Qwen2_5Vl32bInstruct),
+            b"qwen2.5-vl-7b-instruct" => Some(Model::Qwen2_5Vl7bInstruct),
+            b"qwen2.5-vl-3b-instruct" => Some(Model::Qwen2_5Vl3bInstruct),
+            b"qwen2.5-omni-7b" => Some(Model::Qwen2_5Omni7b),
+            b"text-embedding-v3" => Some(Model::TextEmbeddingV3),
+            _ => None,
         }
-        a = a_rest;
-        b = b_rest;
     }
-    if a.is_empty() {
-        return true;
-    }
-    if let (Some(x), Some(y)) = (whole_a.last_chunk::<8>(), whole_b.last_chunk::<8>()) {
-        return u64::from_ne_bytes(*x) == u64::from_ne_bytes(*y);
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 /// The sections of the table, as the provider's page groups models,
 /// ordered by id.
