@@ -20,7 +20,13 @@ fn check(file: &Path, format: &str) -> u8 {
         stderr: &mut err,
         color_by_default: false,
     };
-    let args = ["limits", "check", "--format", format, file.to_str().unwrap()];
+    let args = [
+        "limits",
+        "check",
+        "--format",
+        format,
+        file.to_str().unwrap(),
+    ];
     limits_cli::run(args, &mut io)
 }
 
@@ -29,7 +35,10 @@ fn findings(c: &mut Criterion) {
     let files = [
         ("broken-10k", synthetic::table_with_broken_ids(10_000, 1)),
         ("clean-200k", synthetic::table(200_000)),
-        ("broken-200k", synthetic::table_with_broken_ids(200_000, 150)),
+        (
+            "broken-200k",
+            synthetic::table_with_broken_ids(200_000, 150),
+        ),
     ];
     let mut group = c.benchmark_group("check");
     group.sample_size(10);

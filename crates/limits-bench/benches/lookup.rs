@@ -11,8 +11,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use limits_bench::{
-    big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, real_hash,
-    synthetic,
+    big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, real_hash, synthetic,
 };
 use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::{Model, Usage};

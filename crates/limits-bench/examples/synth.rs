@@ -21,5 +21,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    print!("{}", limits_bench::synthetic::table_with_broken_ids(n, every));
+    print!(
+        "{}",
+        limits_bench::synthetic::table_with_broken_ids(n, every)
+    );
 }

@@ -12,7 +12,15 @@ type Map<V> = HashMap<Arc<str>, V, foldhash::fast::RandomState>;
 /// The states of every (account, model) this process has seen.
 pub(crate) struct LocalStore {
     clock: Arc<dyn Clock>,
-    keys: RwLock<Map<Map<Arc<Slot>>>>,
+    accounts: RwLock<Map<Arc<Account>>>,
+}
+
+/// The states of one account's models. A throttle handle holds its
+/// account's, so an admission looks up the model alone.
+pub(crate) struct Account {
+    name: Arc<str>,
+    clock: Arc<dyn Clock>,
+    models: RwLock<Map<Arc<Slot>>>,
 }
 
 /// One key's state, and what a permit needs to reconcile with it.
@@ -45,8 +53,20 @@ impl Slot {
 
 impl std::fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: usize = read(&self.keys).values().map(HashMap::len).sum();
+        let keys: usize = read(&self.accounts)
+            .values()
+            .map(|a| read(&a.models).len())
+            .sum();
         f.debug_struct("LocalStore").field("keys", &keys).finish()
+    }
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("name", &self.name)
+            .field("models", &read(&self.models).len())
+            .finish()
     }
 }
 
@@ -54,27 +74,37 @@ impl LocalStore {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         LocalStore {
             clock,
-            keys: RwLock::default(),
+            accounts: RwLock::default(),
         }
     }
 
-    /// Runs `f` on the key's slot, made on first use.
-    fn with<T>(&self, account: &str, id: &str, f: impl FnOnce(&Arc<Slot>) -> T) -> T {
-        {
-            let keys = read(&self.keys);
-            if let Some(slot) = keys.get(account).and_then(|models| models.get(id)) {
-                return f(slot);
-            }
+    /// The states of `account`'s models, made on first use.
+    pub fn account(&self, account: &str) -> Arc<Account> {
+        if let Some(known) = read(&self.accounts).get(account) {
+            return Arc::clone(known);
         }
-        let mut keys = write(&self.keys);
-        let account: Arc<str> = match keys.get_key_value(account) {
-            Some((known, _)) => Arc::clone(known),
-            None => Arc::from(account),
-        };
-        let models = keys.entry(Arc::clone(&account)).or_default();
+        let mut accounts = write(&self.accounts);
+        let known = accounts.entry(Arc::from(account)).or_insert_with(|| {
+            Arc::new(Account {
+                name: Arc::from(account),
+                clock: Arc::clone(&self.clock),
+                models: RwLock::default(),
+            })
+        });
+        Arc::clone(known)
+    }
+}
+
+impl Account {
+    /// Runs `f` on the model's slot, made on first use.
+    fn with<T>(&self, id: &str, f: impl FnOnce(&Arc<Slot>) -> T) -> T {
+        if let Some(slot) = read(&self.models).get(id) {
+            return f(slot);
+        }
+        let mut models = write(&self.models);
         let slot = models.entry(Arc::from(id)).or_insert_with(|| {
             Arc::new(Slot {
-                account,
+                account: Arc::clone(&self.name),
                 id: Arc::from(id),
                 clock: Arc::clone(&self.clock),
                 state: Mutex::default(),
@@ -87,27 +117,26 @@ impl LocalStore {
     /// or why it was not admitted.
     pub fn decide(
         &self,
-        account: &str,
         id: &str,
         p: &Params,
         tokens: u64,
     ) -> Result<(Counted, Arc<Slot>), Refused> {
-        self.with(account, id, |slot| {
+        self.with(id, |slot| {
             let now = slot.now();
             let counted = slot.state().decide(p, now, tokens)?;
             Ok((counted, Arc::clone(slot)))
         })
     }
 
-    pub fn report(&self, account: &str, id: &str, p: &Params, lower: Lower) {
-        self.with(account, id, |slot| {
+    pub fn report(&self, id: &str, p: &Params, lower: Lower) {
+        self.with(id, |slot| {
             let now = slot.now();
             slot.state().report(p, now, lower);
         });
     }
 
-    pub fn adapted(&self, account: &str, id: &str, p: &Params) -> Adapted {
-        self.with(account, id, |slot| {
+    pub fn adapted(&self, id: &str, p: &Params) -> Adapted {
+        self.with(id, |slot| {
             let now = slot.now();
             slot.state().adapted(p, now)
         })

@@ -11,7 +11,7 @@ use crate::admission::{Counted, Lower, Params, Refused, PPM};
 use crate::classify::Tripped;
 use crate::clock::{Clock, MonotonicClock};
 use crate::config::{Config, ConfigError};
-use crate::local::{read, write, LocalStore, Slot};
+use crate::local::{read, write, Account, LocalStore, Slot};
 use crate::refusal::{Refusal, StoreError};
 
 /// Admits requests only while every limit of their model allows them, for
@@ -25,6 +25,16 @@ use crate::refusal::{Refusal, StoreError};
 pub struct Throttle {
     inner: Arc<Inner>,
     account: Arc<str>,
+    /// Where `account`'s states are.
+    keyed: Keyed,
+}
+
+/// A handle's store: in process, its account's states themselves.
+#[derive(Clone, Debug)]
+enum Keyed {
+    Local(Arc<Account>),
+    #[cfg(feature = "redis")]
+    Redis(Arc<crate::redis::RedisStore>),
 }
 
 #[derive(Debug)]
@@ -68,16 +78,28 @@ impl Throttle {
 
     fn with_store(config: Config, store: Store) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Throttle {
-            inner: Arc::new(Inner {
-                base: Params::new(Limits { qpm: 1, tpm: 1 }, &config),
-                config,
-                store,
-                overrides: RwLock::default(),
-                any_override: AtomicBool::new(false),
-            }),
-            account: Arc::from(DEFAULT_ACCOUNT),
-        })
+        let inner = Arc::new(Inner {
+            base: Params::new(Limits { qpm: 1, tpm: 1 }, &config),
+            config,
+            store,
+            overrides: RwLock::default(),
+            any_override: AtomicBool::new(false),
+        });
+        Ok(Throttle::on(inner, DEFAULT_ACCOUNT))
+    }
+
+    /// A handle on `inner` keyed by `account`.
+    fn on(inner: Arc<Inner>, account: &str) -> Throttle {
+        let keyed = match &inner.store {
+            Store::Local(store) => Keyed::Local(store.account(account)),
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => Keyed::Redis(Arc::clone(store)),
+        };
+        Throttle {
+            inner,
+            account: Arc::from(account),
+            keyed,
+        }
     }
 
     /// The settings this throttle runs with.
@@ -93,10 +115,7 @@ impl Throttle {
     /// A handle on the same throttle that keys by `account`: the limits are
     /// per account, so each account has its own state.
     pub fn for_account(&self, account: &str) -> Throttle {
-        Throttle {
-            inner: Arc::clone(&self.inner),
-            account: Arc::from(account),
-        }
+        Throttle::on(Arc::clone(&self.inner), account)
     }
 
     /// Uses `limits` for the model with canonical id `id` instead of the
@@ -145,12 +164,12 @@ impl Throttle {
         let limits = self.limits_of(model);
         let p = self.params_of(limits);
         let id = model.id();
-        let admitted = match &self.inner.store {
-            Store::Local(store) => store
-                .decide(&self.account, id, &p, tokens)
+        let admitted = match &self.keyed {
+            Keyed::Local(account) => account
+                .decide(id, &p, tokens)
                 .map(|(counted, slot)| (counted, Held::Local(slot))),
             #[cfg(feature = "redis")]
-            Store::Redis(store) => {
+            Keyed::Redis(store) => {
                 let remote = || Held::Remote {
                     store: Arc::clone(store),
                     account: Arc::clone(&self.account),
@@ -255,13 +274,13 @@ impl Throttle {
             },
         };
         let p = self.params(model);
-        match &self.inner.store {
-            Store::Local(store) => {
-                store.report(&self.account, model.id(), &p, lower);
+        match &self.keyed {
+            Keyed::Local(account) => {
+                account.report(model.id(), &p, lower);
                 Ok(())
             }
             #[cfg(feature = "redis")]
-            Store::Redis(store) => store.report(&self.account, model.id(), &p, lower).await,
+            Keyed::Redis(store) => store.report(&self.account, model.id(), &p, lower).await,
         }
     }
 
@@ -272,10 +291,10 @@ impl Throttle {
         model: &(impl HasLimits + ?Sized),
     ) -> Result<Effective, StoreError> {
         let p = self.params(model);
-        let adapted = match &self.inner.store {
-            Store::Local(store) => store.adapted(&self.account, model.id(), &p),
+        let adapted = match &self.keyed {
+            Keyed::Local(account) => account.adapted(model.id(), &p),
             #[cfg(feature = "redis")]
-            Store::Redis(store) => store.adapted(&self.account, model.id(), &p).await?,
+            Keyed::Redis(store) => store.adapted(&self.account, model.id(), &p).await?,
         };
         let caps = p.caps(adapted.requests_ppm, adapted.tokens_ppm);
         let limits = |r: u64, t: u64| Limits {
