@@ -1,19 +1,16 @@
-//! limits.toml against the provider's page as scraped.
+//! limits.toml and the typed crate against the provider's page as scraped,
+//! read by the rules `limits import` uses (`limits_cli::import`), row by
+//! row: section, id, aliases, QPM, TPM, in the page's order.
 //!
-//! The scrape is read by the rules of `shared/source/README.md`, written
-//! here independently of limits.toml: a row with fewer numbers takes the
-//! missing ones from the row above (merged cells), a number's size tells its
-//! column, and `id (alias)` names one model with an alias. The result must
-//! equal the validated table, section by section, model by model.
-//!
-//! The scrape is read from `../shared/source/` when the project's shared
+//! The page is read from `../shared/source/` when the project's shared
 //! folder is beside the checkout (and must then equal the copy in
 //! `tests/data/`), else from the copy.
 
+use limits_cli::import;
 use limits_e2e::path;
 
-/// QPM values on the page are below this; TPM values are not.
-const SMALLEST_TPM: u64 = 10_000;
+const COPY: &str = "tests/data/model-studio-rate-limits.txt";
+const SHARED: &str = "../shared/source/model-studio-rate-limits.txt";
 
 #[derive(Debug, PartialEq, Eq)]
 struct Row {
@@ -24,67 +21,14 @@ struct Row {
     tpm: u32,
 }
 
-fn number(cell: &str) -> u64 {
-    cell.replace(',', "")
-        .parse()
-        .unwrap_or_else(|_| panic!("not a number: {cell:?}"))
-}
-
-fn read_scrape(text: &str) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let mut last_heading = String::new();
-    let mut section = None::<String>;
-    let (mut qpm, mut tpm) = (None::<u64>, None::<u64>);
-    for line in text.lines().map(str::trim) {
-        if !line.contains('|') {
-            last_heading = line.to_string();
-            section = None;
-            continue;
-        }
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells[0] == "Name" {
-            section = Some(last_heading.clone());
-            (qpm, tpm) = (None, None);
-            continue;
-        }
-        if cells[0].starts_with("Queries per minute") {
-            continue;
-        }
-        let section = section.clone().expect("a row outside a table");
-        let numbers: Vec<u64> = cells[1..]
-            .iter()
-            .filter(|c| !c.is_empty())
-            .map(|c| number(c))
-            .collect();
-        match numbers.as_slice() {
-            [] => {}
-            [n] if *n >= SMALLEST_TPM => tpm = Some(*n),
-            [n] => qpm = Some(*n),
-            [q, t] => (qpm, tpm) = (Some(*q), Some(*t)),
-            more => panic!("too many numbers in {line:?}: {more:?}"),
-        }
-        let (id, aliases) = match cells[0].split_once(" (") {
-            Some((id, alias)) => (id, vec![alias.trim_end_matches(')').to_string()]),
-            None => (cells[0], vec![]),
-        };
-        rows.push(Row {
-            section,
-            id: id.to_string(),
-            aliases,
-            qpm: qpm.expect("a QPM above") as u32,
-            tpm: tpm.expect("a TPM above") as u32,
-        });
-    }
-    rows
-}
-
-fn scrape() -> String {
-    let copy = std::fs::read_to_string(path("tests/data/model-studio-rate-limits.txt")).unwrap();
-    match std::fs::read_to_string(path("../shared/source/model-studio-rate-limits.txt")) {
+fn page_text() -> String {
+    let copy = std::fs::read_to_string(path(COPY)).unwrap();
+    match std::fs::read_to_string(path(SHARED)) {
         Ok(shared) => {
-            assert_eq!(
-                shared, copy,
-                "tests/data/ holds an old copy of the source: copy the new one and review limits.toml"
+            assert!(
+                shared == copy,
+                "{COPY} is an old copy of {SHARED}: copy the new page over it \
+                 (`cp {SHARED} {COPY}`), then review limits.toml (`limits import --onto`)"
             );
             shared
         }
@@ -92,11 +36,25 @@ fn scrape() -> String {
     }
 }
 
+fn page_rows() -> Vec<Row> {
+    let page = import::read_page(&page_text()).unwrap_or_else(|e| panic!("{COPY}:{e}"));
+    page.sections
+        .iter()
+        .flat_map(|s| {
+            s.rows.iter().map(move |r| Row {
+                section: s.title.clone(),
+                id: r.id.clone(),
+                aliases: r.aliases.clone(),
+                qpm: r.qpm,
+                tpm: r.tpm,
+            })
+        })
+        .collect()
+}
+
 #[test]
-fn limits_toml_equals_the_scraped_table() {
-    let expected = read_scrape(&scrape());
-    let input = std::fs::read_to_string(path("limits.toml")).unwrap();
-    let table = limits_format::parse("limits.toml", &input).unwrap();
+fn limits_toml_equals_the_page() {
+    let table = limits_format::read(path("limits.toml")).unwrap();
     let actual: Vec<Row> = table
         .models()
         .map(|r| Row {
@@ -107,14 +65,63 @@ fn limits_toml_equals_the_scraped_table() {
             tpm: r.group.tpm,
         })
         .collect();
+    let expected = page_rows();
     for (a, e) in actual.iter().zip(&expected) {
         assert_eq!(a, e);
     }
     assert_eq!(actual.len(), expected.len());
-    assert_eq!(expected.len(), 37);
-    let summary = table.summary();
+}
+
+#[test]
+fn the_typed_crate_equals_the_page() {
+    let typed: Vec<Row> = modelstudio_limits::Model::ALL
+        .iter()
+        .map(|m| Row {
+            section: m.section().title().to_string(),
+            id: m.id().to_string(),
+            aliases: m.aliases().iter().map(|a| a.to_string()).collect(),
+            qpm: m.limits().qpm,
+            tpm: m.limits().tpm,
+        })
+        .collect();
+    assert_eq!(typed, page_rows());
+}
+
+#[test]
+fn importing_the_page_reproduces_limits_toml() {
+    let table = limits_format::read(path("limits.toml")).unwrap();
+    let page = import::read_page(&page_text()).unwrap();
+    let imported = import::table_of(&page);
+    // Sections by title and category, groups by limits, merged-cell notes
+    // and models, in order.
+    let shape = |t: &limits_format::Table| {
+        t.sections
+            .iter()
+            .map(|s| {
+                let groups: Vec<_> = s
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        let models: Vec<_> = g
+                            .models
+                            .iter()
+                            .map(|m| (m.id.clone(), m.aliases.clone()))
+                            .collect();
+                        (g.qpm, g.tpm, g.note.clone(), models)
+                    })
+                    .collect();
+                (s.title.clone(), s.category.clone(), groups)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&imported), shape(&table));
+    // Onto limits.toml: everything else is kept, so nothing changes.
+    let onto = import::onto(imported, &table);
     assert_eq!(
-        (summary.models, summary.aliases, summary.sections),
-        (37, 3, 7)
+        limits_format::Table {
+            input_sha256: table.input_sha256.clone(),
+            ..onto
+        },
+        table
     );
 }

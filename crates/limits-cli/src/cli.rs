@@ -66,6 +66,22 @@ pub enum Command {
     },
     /// Print the JSON Schema of the limits file format (for editors).
     Schema,
+    /// Turns the provider's rate-limit page (scraped text, or HTML) into a
+    /// limits file that passes `limits check`. Unreadable rows are errors
+    /// located as PAGE:LINE (exit 1), and nothing is written.
+    Import {
+        /// The page: its scraped text or its HTML.
+        page: PathBuf,
+        /// Write the file here (atomically) instead of to stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Keep what this limits file adds that the page does not say: its
+        /// [source], section ids and notes, models' rust_name and
+        /// deprecations, notes of unchanged groups. An unchanged page gives
+        /// this file back unchanged.
+        #[arg(long, value_name = "FILE")]
+        onto: Option<PathBuf>,
+    },
     /// Print the table in a machine-readable format.
     Export {
         /// The output format.

@@ -122,10 +122,12 @@ fn kind(change: &Change) -> (&'static str, Option<&str>) {
         Change::LimitChanged { id, .. } => ("limit_changed", Some(id)),
         Change::SectionChanged { id, .. } => ("section_changed", Some(id)),
         Change::GroupChanged { id, .. } => ("group_changed", Some(id)),
+        Change::GroupMembersChanged { .. } => ("group_members_changed", None),
         Change::DeprecationChanged { id, .. } => ("deprecation_changed", Some(id)),
         Change::SectionAdded { id } => ("section_added", Some(id)),
         Change::SectionRemoved { id } => ("section_removed", Some(id)),
         Change::TextChanged { .. } => ("text_changed", None),
+        _ => ("other", None),
     }
 }
 
@@ -148,13 +150,33 @@ fn json(
             if let Some(id) = id {
                 value["id"] = id.into();
             }
-            if let Change::LimitChanged {
-                limit, old, new, ..
-            } = c
-            {
-                value["limit"] = (*limit).into();
-                value["old"] = (*old).into();
-                value["new"] = (*new).into();
+            match c {
+                Change::LimitChanged {
+                    limit,
+                    old,
+                    new,
+                    swapped,
+                    ..
+                } => {
+                    value["limit"] = (*limit).into();
+                    value["old"] = (*old).into();
+                    value["new"] = (*new).into();
+                    value["swapped"] = (*swapped).into();
+                }
+                Change::ModelAdded {
+                    aliases, qpm, tpm, ..
+                } => {
+                    value["aliases"] = aliases.clone().into();
+                    value["qpm"] = (*qpm).into();
+                    value["tpm"] = (*tpm).into();
+                    value["swapped"] = (tpm < qpm).into();
+                }
+                Change::GroupMembersChanged { kept, gained, lost } => {
+                    value["kept"] = kept.clone().into();
+                    value["gained"] = gained.clone().into();
+                    value["lost"] = lost.clone().into();
+                }
+                _ => {}
             }
             value
         })

@@ -19,6 +19,7 @@ mod diff;
 mod export;
 mod findings;
 mod gen;
+pub mod import;
 mod input;
 pub mod repo;
 
@@ -88,6 +89,9 @@ where
             table_doc,
         } => gen::run(input, output, table_doc.as_deref(), *check, color, io),
         Command::Export { format, file } => export::run(file, *format, color, io),
+        Command::Import { page, output, onto } => {
+            import::run(page, output.as_deref(), onto.as_deref(), color, io)
+        }
         Command::Schema => io
             .stdout
             .write_all(limits_format::json_schema().as_bytes())
@@ -101,6 +105,9 @@ where
     };
     match result {
         Ok(code) => code,
+        // A reader that stopped reading (`| head`): end quietly, as other
+        // command-line tools do.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
             let _ = writeln!(io.stderr, "error: {e}");
             EXIT_USAGE

@@ -37,11 +37,14 @@ impl fmt::Display for Impact {
 
 /// One change between two tables.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Change {
     /// A model that was not there.
     ModelAdded {
         /// Its id.
         id: String,
+        /// Its aliases.
+        aliases: Vec<String>,
         /// Its section's id.
         section: String,
         /// Queries per minute.
@@ -87,6 +90,8 @@ pub enum Change {
         old: u32,
         /// The new value.
         new: u32,
+        /// The model's new limits have a TPM below its QPM: probably swapped.
+        swapped: bool,
     },
     /// A model listed in another section.
     SectionChanged {
@@ -97,7 +102,19 @@ pub enum Change {
         /// The new section's id.
         new: String,
     },
-    /// A model whose group now holds other models.
+    /// A group (matched by the models it keeps) that gained or lost
+    /// members; the models that moved between groups are also reported as
+    /// [`Change::GroupChanged`].
+    GroupMembersChanged {
+        /// The models it holds in both tables.
+        kept: Vec<String>,
+        /// Models it holds now and did not.
+        gained: Vec<String>,
+        /// Models it held and does not.
+        lost: Vec<String>,
+    },
+    /// A model that moved to another group (its old group's other members
+    /// went elsewhere without it).
     GroupChanged {
         /// The model.
         id: String,
@@ -152,9 +169,26 @@ impl Change {
             | Change::LimitChanged { .. }
             | Change::SectionChanged { .. }
             | Change::GroupChanged { .. }
+            | Change::GroupMembersChanged { .. }
             | Change::TextChanged { .. } => Impact::Patch,
         }
     }
+}
+
+/// What a change of a model whose new TPM is below its QPM says.
+const SWAPPED: &str = "  (!) TPM below QPM: were the two swapped?";
+
+/// `1000000` as `1,000,000`.
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn percent(old: u32, new: u32) -> f64 {
@@ -166,14 +200,25 @@ impl fmt::Display for Change {
         match self {
             Change::ModelAdded {
                 id,
+                aliases,
                 section,
                 qpm,
                 tpm,
             } => {
+                write!(f, "+ model {id}")?;
+                if !aliases.is_empty() {
+                    write!(f, " (aliases: {})", aliases.join(", "))?;
+                }
                 write!(
                     f,
-                    "+ model {id} ({qpm} QPM, {tpm} TPM) in section {section}"
-                )
+                    ": {} QPM, {} TPM, in section {section}",
+                    thousands(*qpm),
+                    thousands(*tpm)
+                )?;
+                if tpm < qpm {
+                    f.write_str(SWAPPED)?;
+                }
+                Ok(())
             }
             Change::ModelRemoved { id } => write!(f, "- model {id}"),
             Change::RustNameChanged { id, old, new } => {
@@ -186,14 +231,21 @@ impl fmt::Display for Change {
                 limit,
                 old,
                 new,
+                swapped,
             } => {
                 let verb = if new > old { "raised" } else { "lowered" };
                 write!(
                     f,
-                    "~ {id}: {} {verb} {old} -> {new} ({:+.1}%)",
+                    "~ {id}: {} {verb} {} -> {} ({:+.1}%)",
                     limit.to_uppercase(),
+                    thousands(*old),
+                    thousands(*new),
                     percent(*old, *new)
-                )
+                )?;
+                if *swapped {
+                    f.write_str(SWAPPED)?;
+                }
+                Ok(())
             }
             Change::SectionChanged { id, old, new } => {
                 write!(f, "~ {id}: moved from section {old} to {new}")
@@ -216,6 +268,19 @@ impl fmt::Display for Change {
                     list(old_peers),
                     list(new_peers)
                 )
+            }
+            Change::GroupMembersChanged { kept, gained, lost } => {
+                write!(f, "~ group of {}:", kept.join(", "))?;
+                if !gained.is_empty() {
+                    write!(f, " gains {}", gained.join(", "))?;
+                }
+                if !gained.is_empty() && !lost.is_empty() {
+                    f.write_str(";")?;
+                }
+                if !lost.is_empty() {
+                    write!(f, " loses {}", lost.join(", "))?;
+                }
+                Ok(())
             }
             Change::DeprecationChanged {
                 id,
@@ -328,11 +393,13 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
     let old_peers: HashMap<String, Vec<String>> = rows(old).into_iter().collect();
     let new_peers: HashMap<String, Vec<String>> = rows(new).into_iter().collect();
     let new_ids: BTreeSet<&str> = new.models().map(|r| r.model.id.as_str()).collect();
+    let (moved, members) = regroup(old, new);
     for r in new.models() {
         let id = &r.model.id;
         let Some(o) = old_rows.get(id.as_str()) else {
             changes.push(Change::ModelAdded {
                 id: id.clone(),
+                aliases: r.model.aliases.clone(),
                 section: r.section.id.clone(),
                 qpm: r.group.qpm,
                 tpm: r.group.tpm,
@@ -372,6 +439,7 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
                     limit,
                     old: a,
                     new: b,
+                    swapped: r.group.tpm < r.group.qpm,
                 });
             }
         }
@@ -382,12 +450,11 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
                 new: r.section.id.clone(),
             });
         }
-        let (was, is) = (&old_peers[id.as_str()], &new_peers[id.as_str()]);
-        if was != is {
+        if moved.contains(id.as_str()) {
             changes.push(Change::GroupChanged {
                 id: id.clone(),
-                old_peers: was.clone(),
-                new_peers: is.clone(),
+                old_peers: old_peers[id.as_str()].clone(),
+                new_peers: new_peers[id.as_str()].clone(),
             });
         }
         if o.model.deprecated != r.model.deprecated {
@@ -415,7 +482,78 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
             changes.push(Change::SectionRemoved { id: s.id.clone() });
         }
     }
+    changes.extend(members);
     changes
+}
+
+/// Matches each new group to the old group it shares the most models with
+/// (each old group once): the models whose old and new groups are not a
+/// matched pair moved; a matched pair whose members differ gained or lost.
+fn regroup<'t>(old: &'t Table, new: &'t Table) -> (BTreeSet<&'t str>, Vec<Change>) {
+    let groups = |t: &'t Table| -> Vec<Vec<&'t str>> {
+        t.sections
+            .iter()
+            .flat_map(|s| &s.groups)
+            .map(|g| g.models.iter().map(|m| m.id.as_str()).collect())
+            .collect()
+    };
+    let (old_groups, new_groups) = (groups(old), groups(new));
+    let old_of: HashMap<&str, usize> = old_groups
+        .iter()
+        .enumerate()
+        .flat_map(|(i, g)| g.iter().map(move |&m| (m, i)))
+        .collect();
+    let mut taken = vec![false; old_groups.len()];
+    let mut matched: Vec<Option<usize>> = Vec::with_capacity(new_groups.len());
+    for g in &new_groups {
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for m in g {
+            if let Some(&i) = old_of.get(m) {
+                *counts.entry(i).or_default() += 1;
+            }
+        }
+        let best = counts
+            .into_iter()
+            .filter(|&(i, _)| !taken[i])
+            .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)))
+            .map(|(i, _)| i);
+        if let Some(i) = best {
+            taken[i] = true;
+        }
+        matched.push(best);
+    }
+    let mut moved = BTreeSet::new();
+    let mut members = Vec::new();
+    for (g, best) in new_groups.iter().zip(&matched) {
+        for m in g {
+            if let Some(&i) = old_of.get(m) {
+                if *best != Some(i) {
+                    moved.insert(*m);
+                }
+            }
+        }
+        let Some(i) = *best else { continue };
+        let was = &old_groups[i];
+        let kept: Vec<String> = g
+            .iter()
+            .filter(|m| was.contains(m))
+            .map(|m| m.to_string())
+            .collect();
+        let gained: Vec<String> = g
+            .iter()
+            .filter(|m| !was.contains(m))
+            .map(|m| m.to_string())
+            .collect();
+        let lost: Vec<String> = was
+            .iter()
+            .filter(|m| !g.contains(m))
+            .map(|m| m.to_string())
+            .collect();
+        if !gained.is_empty() || !lost.is_empty() {
+            members.push(Change::GroupMembersChanged { kept, gained, lost });
+        }
+    }
+    (moved, members)
 }
 
 /// The other models of `model`'s group, sorted.
@@ -471,7 +609,7 @@ models = ["c"]
         assert_eq!(changes.len(), 2, "{changes:?}"); // a and b
         assert_eq!(
             changes[0].to_string(),
-            "~ a: TPM lowered 100000 -> 80000 (-20.0%)"
+            "~ a: TPM lowered 100,000 -> 80,000 (-20.0%)"
         );
         assert_eq!(impact(&changes), Some(Impact::Patch));
     }
@@ -482,13 +620,20 @@ models = ["c"]
         let changes = diff(&table(BASE), &added);
         assert!(changes.contains(&Change::ModelAdded {
             id: "d".into(),
+            aliases: vec![],
             section: "chat".into(),
             qpm: 600,
             tpm: 1_000_000
         }));
-        assert!(changes
+        // The group gained d; c did not move.
+        assert!(!changes
             .iter()
-            .any(|c| matches!(c, Change::GroupChanged { id, .. } if id == "c")));
+            .any(|c| matches!(c, Change::GroupChanged { .. })));
+        assert!(changes.contains(&Change::GroupMembersChanged {
+            kept: vec!["c".into()],
+            gained: vec!["d".into()],
+            lost: vec![],
+        }));
         assert_eq!(impact(&changes), Some(Impact::Minor));
 
         let changes = diff(&added, &table(BASE));
@@ -505,6 +650,56 @@ models = ["c"]
             }]
         );
         assert_eq!(changes[0].impact(), Impact::Major);
+    }
+
+    #[test]
+    fn a_model_that_changes_group_is_the_one_reported_as_moved() {
+        // b leaves a's group for c's: b moved; the groups gain and lose it.
+        let new = table(
+            &BASE
+                .replace(
+                    r#"aliases = ["a-old"] }, "b"]"#,
+                    r#"aliases = ["a-old"] }]"#,
+                )
+                .replace(r#"models = ["c"]"#, r#"models = ["c", "b"]"#),
+        );
+        let changes = diff(&table(BASE), &new);
+        let moved: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::GroupChanged { id, .. } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(moved, ["b"]);
+        let texts: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        assert!(
+            texts.contains(&"~ group of a: loses b".to_string()),
+            "{texts:?}"
+        );
+        assert!(
+            texts.contains(&"~ group of c: gains b".to_string()),
+            "{texts:?}"
+        );
+    }
+
+    #[test]
+    fn added_models_show_aliases_and_swapped_limits_are_flagged() {
+        let new = table(&format!(
+            "{BASE}[[section.group]]\nqpm = 1_000_000\ntpm = 120\nmodels = [{{ id = \"e\", aliases = [\"e1\"] }}]\n"
+        ));
+        let added = diff(&table(BASE), &new);
+        assert_eq!(
+            added[0].to_string(),
+            "+ model e (aliases: e1): 1,000,000 QPM, 120 TPM, in section chat  (!) TPM below QPM: were the two swapped?"
+        );
+        let swapped =
+            table(&BASE.replace("qpm = 600\ntpm = 1_000_000", "qpm = 1_000_000\ntpm = 600"));
+        let changes = diff(&table(BASE), &swapped);
+        assert!(
+            changes[0].to_string().ends_with("were the two swapped?"),
+            "{changes:?}"
+        );
     }
 
     #[test]

@@ -50,6 +50,7 @@ mod report;
 #[cfg(feature = "schema")]
 mod schema;
 mod validate;
+mod write;
 
 pub use diagnostic::{Code, Colors, Diagnostic, Diagnostics, Label, LineIndex, Location, Severity};
 pub use ir::{Group, Model, ModelRow, Section, Source, Summary, Table};
@@ -57,6 +58,7 @@ pub use report::{LoadError, Report};
 #[cfg(feature = "schema")]
 pub use schema::json_schema;
 pub use validate::SCHEMA_VERSION;
+pub use write::to_toml;
 
 use std::io::Read;
 use std::path::Path;

@@ -1,0 +1,154 @@
+//! A table written out as a limits file, in the layout of the repository's
+//! `limits.toml`: what `limits import` produces. Reading the text back
+//! gives the same table (a test holds it to that).
+
+use std::fmt::Write as _;
+
+use crate::ir::{Group, Model, Table};
+use crate::{ident, keys};
+
+/// `table` as limits-file text, after `preamble` (comment lines, e.g. the
+/// `#:schema` line; written as given).
+pub fn to_toml(table: &Table, preamble: &str) -> String {
+    let mut out = String::from(preamble);
+    if !out.is_empty() && !out.ends_with("\n\n") {
+        out.push_str(if out.ends_with('\n') { "\n" } else { "\n\n" });
+    }
+    let _ = writeln!(out, "{} = {}\n", keys::ROOT[0], table.schema);
+    let s = &table.source;
+    out.push_str("[source]\n");
+    line(&mut out, "provider", &string(&s.provider));
+    line(&mut out, "url", &string(&s.url));
+    if let Some(region) = &s.region {
+        line(&mut out, "region", &string(region));
+    }
+    if let Some(retrieved) = &s.retrieved {
+        // A TOML date, unquoted (validated as YYYY-MM-DD).
+        line(&mut out, "retrieved", retrieved);
+    }
+    if let Some(note) = &s.note {
+        line(&mut out, "note", &string(note));
+    }
+    for section in &table.sections {
+        out.push_str("\n[[section]]\n");
+        line(&mut out, "id", &string(&section.id));
+        line(&mut out, "title", &string(&section.title));
+        if let Some(category) = &section.category {
+            line(&mut out, "category", &string(category));
+        }
+        if let Some(note) = &section.note {
+            line(&mut out, "note", &string(note));
+        }
+        for group in &section.groups {
+            write_group(&mut out, group);
+        }
+    }
+    out
+}
+
+fn write_group(out: &mut String, group: &Group) {
+    out.push_str("\n[[section.group]]\n");
+    line(out, "qpm", &number(group.qpm));
+    line(out, "tpm", &number(group.tpm));
+    if let Some(note) = &group.note {
+        line(out, "note", &string(note));
+    }
+    let models: Vec<String> = group.models.iter().map(model).collect();
+    let one_line = format!("models = [{}]", models.join(", "));
+    if one_line.len() <= 80 && group.models.iter().all(|m| !m.contains_table()) {
+        out.push_str(&one_line);
+        out.push('\n');
+    } else {
+        out.push_str("models = [\n");
+        for m in &models {
+            let _ = writeln!(out, "  {m},");
+        }
+        out.push_str("]\n");
+    }
+}
+
+impl Model {
+    /// Whether the model needs a table (`{ id = ... }`) to be written.
+    fn contains_table(&self) -> bool {
+        !self.aliases.is_empty()
+            || self.deprecated.is_some()
+            || self.rust_name != ident::rust_name(&self.id)
+    }
+}
+
+fn model(m: &Model) -> String {
+    if !m.contains_table() {
+        return string(&m.id);
+    }
+    let mut fields = vec![format!("id = {}", string(&m.id))];
+    if !m.aliases.is_empty() {
+        let aliases: Vec<String> = m.aliases.iter().map(|a| string(a)).collect();
+        fields.push(format!("aliases = [{}]", aliases.join(", ")));
+    }
+    if m.rust_name != ident::rust_name(&m.id) {
+        fields.push(format!("rust_name = {}", string(&m.rust_name)));
+    }
+    if let Some(reason) = &m.deprecated {
+        fields.push(format!("deprecated = {}", string(reason)));
+    }
+    format!("{{ {} }}", fields.join(", "))
+}
+
+fn line(out: &mut String, key: &str, value: &str) {
+    let _ = writeln!(out, "{key} = {value}");
+}
+
+/// A TOML basic string, escaped by the toml crate.
+fn string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// `1000000` as `1_000_000`, as limits.toml writes numbers.
+fn number(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('_');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_table_reads_back_the_same() {
+        for file in [
+            "groups_and_aliases",
+            "rust_name_override",
+            "deprecated",
+            "hostile_text",
+        ] {
+            let path = format!(
+                "{}/tests/fixtures/good/{file}.toml",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let table = crate::read(&path).unwrap();
+            let text = to_toml(&table, "# written\n");
+            let again = crate::parse("again.toml", &text).unwrap_or_else(|r| panic!("{r}\n{text}"));
+            assert_eq!(
+                Table {
+                    input_sha256: String::new(),
+                    ..again
+                },
+                Table {
+                    input_sha256: String::new(),
+                    ..table
+                },
+                "{file}"
+            );
+            assert!(text.starts_with("# written\n\nschema = 1\n"));
+        }
+        assert_eq!(number(1_000_000), "1_000_000");
+        assert_eq!(number(999), "999");
+    }
+}
