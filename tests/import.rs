@@ -1,0 +1,156 @@
+//! `limits import`: pages in both forms, `--onto`, a revised page's diff,
+//! every error a page can have, and a closed stdout.
+
+use limits_e2e::{limits, path};
+
+fn data(file: &str) -> String {
+    path(&format!("tests/data/import/{file}"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn seed_page() -> String {
+    path("tests/data/model-studio-rate-limits.txt")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn html_with_merged_cells_reads_as_its_scraped_text() {
+    let html = limits(&["import", &data("page.html")]);
+    let text = limits(&["import", &data("page.txt")]);
+    assert_eq!(html.code, 0, "{html:?}");
+    assert_eq!(html.stdout, text.stdout);
+    insta::assert_snapshot!("page", html.stdout);
+    let page = std::fs::read_to_string(data("page.html")).unwrap();
+    let page = limits_cli::import::read_page(&page).unwrap();
+    let turbo = &page.sections[0].rows[4];
+    assert_eq!(turbo.id, "qwen-turbo-latest");
+    assert_eq!(turbo.tpm_from.as_deref(), Some("qwen-turbo"));
+    assert_eq!(turbo.qpm_from, None);
+    assert_eq!(
+        page.sections[2].category.as_deref(),
+        Some("Embedding models")
+    );
+}
+
+#[test]
+fn the_seed_page_onto_limits_toml_gives_limits_toml_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("limits.toml");
+    let onto = path("limits.toml").to_string_lossy().into_owned();
+    let run = limits(&[
+        "import",
+        &seed_page(),
+        "--onto",
+        &onto,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(&onto).unwrap()
+    );
+    let diff = limits(&["diff", &onto, out.to_str().unwrap()]);
+    assert!(diff.stdout.ends_with("no changes\n"), "{}", diff.stdout);
+}
+
+#[test]
+fn a_revised_page_yields_exactly_its_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("limits.toml");
+    let out = out.to_str().unwrap();
+    let onto = path("limits.toml").to_string_lossy().into_owned();
+    let run = limits(&["import", &data("revised.txt"), "--onto", &onto, "-o", out]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let check = limits(&["check", "--deny-warnings", out]);
+    assert_eq!(check.code, 0, "{check:?}");
+    let diff = limits(&["diff", &onto, out]);
+    assert_eq!(diff.code, 0, "{diff:?}");
+    let changes = diff
+        .stdout
+        .replace(&onto, "limits.toml")
+        .replace(out, "revised");
+    for expected in [
+        "+ model qwen-plus-2025-04-28: 60 QPM, 100,000 TPM, in section qwen  [minor]",
+        "+ alias qvq-latest of qvq-max-latest  [minor]",
+        "~ qwen-mt-plus: TPM raised 23,797 -> 30,000 (+26.1%)  [patch]",
+        "~ qwen2.5-vl-3b-instruct: moved from section qwen-open-vl to qwen-omni  [patch]",
+        "+ section qwen3  [minor]",
+        "+ model qwen3-235b-a22b: 60 QPM, 100,000 TPM, in section qwen3  [minor]",
+        "+ model qwen3-32b: 60 QPM, 100,000 TPM, in section qwen3  [minor]",
+    ] {
+        assert!(changes.contains(expected), "{expected}\n{changes}");
+    }
+    insta::assert_snapshot!("revised_diff", changes);
+    // Kept: the file's [source], section ids and notes.
+    let revised = limits_format::read(out).unwrap();
+    let old = limits_format::read(&onto).unwrap();
+    assert_eq!(revised.source, old.source);
+    assert!(revised
+        .sections
+        .iter()
+        .any(|s| s.id == "text-embedding" && s.note.is_some()));
+    // Importing the same page again changes nothing.
+    let again = limits(&["import", &data("revised.txt"), "--onto", out]);
+    assert_eq!(again.stdout, std::fs::read_to_string(out).unwrap());
+}
+
+#[test]
+fn what_the_rules_cannot_read_is_located_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = 0;
+    let mut files: Vec<_> = std::fs::read_dir(path("tests/data/import/bad"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file.file_name().unwrap().to_str().unwrap().to_string();
+        let out = dir.path().join(format!("{name}.toml"));
+        let shown = file.to_str().unwrap();
+        let run = limits(&["import", shown, "-o", out.to_str().unwrap()]);
+        assert_eq!(run.code, 1, "{name}: {run:?}");
+        assert_eq!(run.stdout, "", "{name}");
+        assert!(!out.exists(), "{name}: something was written");
+        let stderr = run.stderr.replace(shown, &name);
+        assert!(stderr.starts_with(&format!("error: {name}:")), "{stderr}");
+        insta::assert_snapshot!(format!("bad_{name}"), stderr);
+        seen += 1;
+    }
+    assert!(seen >= 9, "{seen}");
+}
+
+/// A writer whose reader has gone, as `| head` leaves one.
+struct ClosedPipe;
+
+impl std::io::Write for ClosedPipe {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::BrokenPipe.into())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let file = path("limits.toml").to_string_lossy().into_owned();
+    for args in [
+        vec!["limits", "check", "--format", "json", &file],
+        vec!["limits", "export", &file],
+        vec!["limits", "import", &seed_page()],
+        vec!["limits", "schema"],
+    ] {
+        let mut err = Vec::new();
+        let mut io = limits_cli::Io {
+            stdout: &mut ClosedPipe,
+            stderr: &mut err,
+            color_by_default: false,
+        };
+        let code = limits_cli::run(args.clone(), &mut io);
+        assert_eq!(code, 0, "{args:?}");
+        assert_eq!(String::from_utf8(err).unwrap(), "", "{args:?}");
+    }
+}
