@@ -352,15 +352,7 @@ fn underscored(n: u32) -> String {
 }
 
 fn separated(n: u32, sep: char) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(sep);
-        }
-        out.push(c);
-    }
-    out
+    limits_format::group_digits(n, sep)
 }
 
 #[test]

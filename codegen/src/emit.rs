@@ -10,7 +10,7 @@ use quote::quote;
 
 use limits_format::ir::{ModelRow, Table};
 
-use crate::markdown::{markdown_text, thousands};
+use crate::markdown::markdown_text;
 use crate::phash;
 
 /// What the generated code is made of besides the table; checked by
@@ -423,8 +423,7 @@ fn variant(enum_name: &Ident, name: &str) -> TokenStream {
 
 /// A number as limits.toml writes it: `1_000_000`.
 fn number(n: u32) -> Literal {
-    thousands(n)
-        .replace(',', "_")
+    limits_format::group_digits(n, '_')
         .parse()
         .expect("digits and underscores are an integer literal")
 }

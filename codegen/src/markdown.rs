@@ -8,15 +8,7 @@ use limits_format::ir::Table;
 
 /// `1000000` as `1,000,000`.
 pub(crate) fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    limits_format::group_digits(n, ',')
 }
 
 /// Free text as one line of literal Markdown: whitespace runs (newlines

@@ -76,7 +76,7 @@ pub enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
         /// Keep what this limits file adds that the page does not say: its
-        /// [source], section ids and notes, models' rust_name and
+        /// `[source]`, section ids and notes, models' `rust_name` and
         /// deprecations, notes of unchanged groups. An unchanged page gives
         /// this file back unchanged.
         #[arg(long, value_name = "FILE")]

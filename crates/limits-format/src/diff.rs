@@ -180,15 +180,7 @@ const SWAPPED: &str = "  (!) TPM below QPM: were the two swapped?";
 
 /// `1000000` as `1,000,000`.
 fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::group_digits(n, ',')
 }
 
 fn percent(old: u32, new: u32) -> f64 {

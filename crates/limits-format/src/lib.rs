@@ -58,7 +58,7 @@ pub use report::{LoadError, Report};
 #[cfg(feature = "schema")]
 pub use schema::json_schema;
 pub use validate::SCHEMA_VERSION;
-pub use write::to_toml;
+pub use write::{group_digits, to_toml};
 
 use std::io::Read;
 use std::path::Path;

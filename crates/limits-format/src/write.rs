@@ -105,11 +105,17 @@ fn string(s: &str) -> String {
 
 /// `1000000` as `1_000_000`, as limits.toml writes numbers.
 fn number(n: u32) -> String {
+    group_digits(n, '_')
+}
+
+/// `n` with `separator` between groups of three digits: `1,000,000` in
+/// prose and Markdown, `1_000_000` in TOML and Rust.
+pub fn group_digits(n: u32, separator: char) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('_');
+            out.push(separator);
         }
         out.push(c);
     }
@@ -150,5 +156,7 @@ mod tests {
         }
         assert_eq!(number(1_000_000), "1_000_000");
         assert_eq!(number(999), "999");
+        assert_eq!(group_digits(4_294_967_295, ','), "4,294,967,295");
+        assert_eq!(group_digits(1_000, ','), "1,000");
     }
 }
