@@ -2,7 +2,8 @@
 //! (`rowspan`, `colspan`), read with an HTML parser (scraper, html5ever).
 //!
 //! A table's columns are name, QPM, TPM; header rows (`th` cells only, or
-//! a first cell `Name`) are skipped. A cell that spans rows gives its value
+//! a first cell `Name` or `Queries per minute ...`, as in the text) are
+//! skipped. A cell that spans rows gives its value
 //! to each row it spans, noted as coming from its first row. Headings are
 //! read as in the scraped text: the heading right above a table is its
 //! title, headings the title starts with are family headings, and any other
@@ -10,7 +11,7 @@
 
 use scraper::{ElementRef, Html, Selector};
 
-use super::page::{name_cell, number_cell, Page, PageError, PageRow, PageSection};
+use super::page::{is_header, name_cell, number_cell, Page, PageError, PageRow, PageSection};
 
 /// One cell of the grid: its text, and the index of the row it starts in.
 #[derive(Clone)]
@@ -58,7 +59,7 @@ pub fn read(source: &str) -> Result<Page, PageError> {
             let Some(name) = first.filter(|c| c.row == r) else {
                 continue; // a row whose name cell spans from above: none here
             };
-            if is_header(element, r) || name.text == "Name" {
+            if all_header_cells(element, r) || is_header(&name.text) {
                 continue;
             }
             let at = lines.find_after(table_line, &name.text);
@@ -176,7 +177,7 @@ fn grid(table: ElementRef<'_>) -> Vec<Vec<Option<Cell>>> {
 }
 
 /// Whether row `r` of the table holds header cells only.
-fn is_header(table: ElementRef<'_>, r: usize) -> bool {
+fn all_header_cells(table: ElementRef<'_>, r: usize) -> bool {
     let tr = Selector::parse("tr").expect("a valid selector");
     let td = Selector::parse("td").expect("a valid selector");
     table

@@ -65,6 +65,12 @@ impl fmt::Display for PageError {
 
 impl std::error::Error for PageError {}
 
+/// Whether a row whose first cell reads `first` is one of a table's header
+/// rows (`Name | Throttling threshold ...`, `Queries per minute (QPM) | ...`).
+pub(crate) fn is_header(first: &str) -> bool {
+    first == "Name" || first.starts_with("Queries per minute")
+}
+
 /// Splits `name (alias)` into the id and its aliases, checking each with
 /// the format's id rules.
 pub(crate) fn name_cell(cell: &str, line: usize) -> Result<(String, Vec<String>), PageError> {

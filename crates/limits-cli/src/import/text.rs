@@ -9,7 +9,9 @@
 //! "Qwen LLMs"); any other heading above the title is the category of the
 //! tables that follow. Lines that end with a full stop are prose.
 
-use super::page::{name_cell, number_cell, Carried, Page, PageError, PageSection, SMALLEST_TPM};
+use super::page::{
+    is_header, name_cell, number_cell, Carried, Page, PageError, PageSection, SMALLEST_TPM,
+};
 
 /// Reads the scraped text of the page.
 pub fn read(text: &str) -> Result<Page, PageError> {
@@ -63,7 +65,7 @@ pub fn read(text: &str) -> Result<Page, PageError> {
             ));
             continue;
         }
-        if cells[0].starts_with("Queries per minute") {
+        if is_header(cells[0]) {
             continue;
         }
         let Some((section, carried)) = table.as_mut() else {
