@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use limits_bench::synthetic;
 
 fn pipeline(c: &mut Criterion) {
-    let mut check = c.benchmark_group("parse_and_validate");
+    let mut check = c.benchmark_group("parse");
     check.sample_size(20);
     for n in [1_000, 10_000] {
         let input = synthetic::table(n);
