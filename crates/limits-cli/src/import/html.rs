@@ -11,7 +11,9 @@
 
 use scraper::{ElementRef, Html, Selector};
 
-use super::page::{is_header, name_cell, number_cell, Page, PageError, PageRow, PageSection};
+use super::page::{
+    category_above, is_header, name_cell, number_cell, Page, PageError, PageRow, PageSection,
+};
 
 /// One cell of the grid: its text, and the index of the row it starts in.
 #[derive(Clone)]
@@ -20,11 +22,20 @@ struct Cell {
     row: usize,
 }
 
+/// One row of the grid: the cells covering it, and whether its own cells
+/// are all header cells (`th`).
+#[derive(Clone, Default)]
+struct GridRow {
+    cells: Vec<Option<Cell>>,
+    header_only: bool,
+}
+
 /// Reads the page's HTML.
 pub fn read(source: &str) -> Result<Page, PageError> {
     let document = Html::parse_document(source);
     let selector = Selector::parse("h1, h2, h3, h4, h5, h6, table").expect("a valid selector");
     let lines = LineFinder::new(source);
+    let selectors = Selectors::new();
     let mut page = Page::default();
     let mut headings: Vec<String> = Vec::new();
     let mut category: Option<String> = None;
@@ -37,29 +48,27 @@ pub fn read(source: &str) -> Result<Page, PageError> {
             }
             continue;
         }
+        let table_line = lines.table(table_count);
         table_count += 1;
-        let table_line = lines.nth_tag(table_count);
         let Some(title) = headings.last().cloned() else {
             return Err(PageError {
                 line: table_line,
                 message: "a table without a heading above it".into(),
             });
         };
-        for heading in headings[..headings.len() - 1].iter().rev() {
-            if !title.starts_with(heading.as_str()) {
-                category = Some(heading.clone());
-                break;
-            }
+        let run: Vec<&str> = headings.iter().map(String::as_str).collect();
+        if let Some(new) = category_above(&run) {
+            category = Some(new.to_string());
         }
         headings.clear();
-        let grid = grid(element);
+        let grid = grid(element, &selectors);
         let mut rows: Vec<PageRow> = Vec::new();
-        for (r, cells) in grid.iter().enumerate() {
+        for (r, GridRow { cells, header_only }) in grid.iter().enumerate() {
             let first = cells.first().and_then(Option::as_ref);
             let Some(name) = first.filter(|c| c.row == r) else {
                 continue; // a row whose name cell spans from above: none here
             };
-            if all_header_cells(element, r) || is_header(&name.text) {
+            if *header_only || is_header(&name.text) {
                 continue;
             }
             let at = lines.find_after(table_line, &name.text);
@@ -69,7 +78,7 @@ pub fn read(source: &str) -> Result<Page, PageError> {
                     Some(cell) if !cell.text.is_empty() => {
                         let n = number_cell(&cell.text, at)? as u32;
                         let from = (cell.row != r).then(|| {
-                            let origin = &grid[cell.row][0];
+                            let origin = &grid[cell.row].cells[0];
                             let origin = origin.as_ref().map(|c| c.text.as_str()).unwrap_or("");
                             name_cell(origin, at).map(|(id, _)| id).unwrap_or_default()
                         });
@@ -130,19 +139,34 @@ fn text_of(element: ElementRef<'_>) -> String {
         .join(" ")
 }
 
-/// The table's cells on a grid, spans resolved: `grid[r][c]` is the cell
-/// covering row `r`, column `c`.
-fn grid(table: ElementRef<'_>) -> Vec<Vec<Option<Cell>>> {
-    let tr = Selector::parse("tr").expect("a valid selector");
-    let cell = Selector::parse("th, td").expect("a valid selector");
-    let mut grid: Vec<Vec<Option<Cell>>> = Vec::new();
-    for (r, row) in table.select(&tr).enumerate() {
-        if grid.len() <= r {
-            grid.resize(r + 1, Vec::new());
+/// The selectors the table reader uses, parsed once per page.
+struct Selectors {
+    tr: Selector,
+    cell: Selector,
+}
+
+impl Selectors {
+    fn new() -> Self {
+        Selectors {
+            tr: Selector::parse("tr").expect("a valid selector"),
+            cell: Selector::parse("th, td").expect("a valid selector"),
         }
+    }
+}
+
+/// The table's rows on a grid, spans resolved: `grid[r].cells[c]` is the
+/// cell covering row `r`, column `c`.
+fn grid(table: ElementRef<'_>, selectors: &Selectors) -> Vec<GridRow> {
+    let mut grid: Vec<GridRow> = Vec::new();
+    for (r, row) in table.select(&selectors.tr).enumerate() {
+        if grid.len() <= r {
+            grid.resize(r + 1, GridRow::default());
+        }
+        let mut header_only = true;
         let mut c = 0;
-        for element in row.select(&cell) {
-            while grid[r].get(c).is_some_and(Option::is_some) {
+        for element in row.select(&selectors.cell) {
+            header_only &= element.value().name() == "th";
+            while grid[r].cells.get(c).is_some_and(Option::is_some) {
                 c += 1;
             }
             let span = |name: &str| {
@@ -160,9 +184,9 @@ fn grid(table: ElementRef<'_>) -> Vec<Vec<Option<Cell>>> {
             };
             for dr in 0..rows {
                 if grid.len() <= r + dr {
-                    grid.resize(r + dr + 1, Vec::new());
+                    grid.resize(r + dr + 1, GridRow::default());
                 }
-                let line = &mut grid[r + dr];
+                let line = &mut grid[r + dr].cells;
                 for dc in 0..cols {
                     if line.len() <= c + dc {
                         line.resize(c + dc + 1, None);
@@ -172,41 +196,39 @@ fn grid(table: ElementRef<'_>) -> Vec<Vec<Option<Cell>>> {
             }
             c += cols;
         }
+        grid[r].header_only = header_only;
     }
     grid
-}
-
-/// Whether row `r` of the table holds header cells only.
-fn all_header_cells(table: ElementRef<'_>, r: usize) -> bool {
-    let tr = Selector::parse("tr").expect("a valid selector");
-    let td = Selector::parse("td").expect("a valid selector");
-    table
-        .select(&tr)
-        .nth(r)
-        .is_some_and(|row| row.select(&td).next().is_none())
 }
 
 /// Page lines of things found in the source text (the parser keeps none).
 struct LineFinder<'a> {
     source: &'a str,
+    /// The line of each `<table` tag, in order.
+    tables: Vec<usize>,
 }
 
 impl<'a> LineFinder<'a> {
     fn new(source: &'a str) -> Self {
-        LineFinder { source }
+        let mut finder = LineFinder {
+            source,
+            tables: Vec::new(),
+        };
+        finder.tables = source
+            .to_ascii_lowercase()
+            .match_indices("<table")
+            .map(|(at, _)| finder.line_of(at))
+            .collect();
+        finder
     }
 
     fn line_of(&self, offset: usize) -> usize {
         self.source[..offset].matches('\n').count() + 1
     }
 
-    /// The line of the `n`-th `<table` (1-based).
-    fn nth_tag(&self, n: usize) -> usize {
-        let lower = self.source.to_ascii_lowercase();
-        lower
-            .match_indices("<table")
-            .nth(n - 1)
-            .map_or(1, |(at, _)| self.line_of(at))
+    /// The line of table `i` (0-based).
+    fn table(&self, i: usize) -> usize {
+        self.tables.get(i).copied().unwrap_or(1)
     }
 
     /// The first line at or after `line` that holds `text`.

@@ -65,6 +65,19 @@ impl fmt::Display for PageError {
 
 impl std::error::Error for PageError {}
 
+/// The category that the headings between two tables (oldest first, the
+/// table's title last) set, if any: above the title come family headings,
+/// which the title starts with ("Qwen" above "Qwen LLMs"), then perhaps a
+/// category.
+pub(crate) fn category_above<'h>(headings: &[&'h str]) -> Option<&'h str> {
+    let (title, above) = headings.split_last()?;
+    above
+        .iter()
+        .rev()
+        .find(|h| !title.starts_with(**h))
+        .copied()
+}
+
 /// Whether a row whose first cell reads `first` is one of a table's header
 /// rows (`Name | Throttling threshold ...`, `Queries per minute (QPM) | ...`).
 pub(crate) fn is_header(first: &str) -> bool {
@@ -163,5 +176,28 @@ impl Carried {
             qpm_from,
             tpm_from,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_headings_are_not_categories() {
+        assert_eq!(
+            category_above(&["Text generation", "Qwen", "Qwen LLMs"]),
+            Some("Text generation")
+        );
+        assert_eq!(
+            category_above(&["Open source Qwen", "Open source Qwen LLM"]),
+            None
+        );
+        assert_eq!(
+            category_above(&["Embedding models", "General text embedding"]),
+            Some("Embedding models")
+        );
+        assert_eq!(category_above(&["Qwen-MT"]), None);
+        assert_eq!(category_above(&[]), None);
     }
 }

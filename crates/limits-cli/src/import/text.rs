@@ -10,7 +10,8 @@
 //! tables that follow. Lines that end with a full stop are prose.
 
 use super::page::{
-    is_header, name_cell, number_cell, Carried, Page, PageError, PageSection, SMALLEST_TPM,
+    category_above, is_header, name_cell, number_cell, Carried, Page, PageError, PageSection,
+    SMALLEST_TPM,
 };
 
 /// Reads the scraped text of the page.
@@ -45,13 +46,9 @@ pub fn read(text: &str) -> Result<Page, PageError> {
                     message: "a table without a heading above it".into(),
                 });
             };
-            // Above the title: family headings (the title starts with
-            // them), then perhaps a category.
-            for &(_, heading) in headings[..headings.len() - 1].iter().rev() {
-                if !title.starts_with(heading) {
-                    category = Some(heading.to_string());
-                    break;
-                }
+            let run: Vec<&str> = headings.iter().map(|&(_, h)| h).collect();
+            if let Some(new) = category_above(&run) {
+                category = Some(new.to_string());
             }
             headings.clear();
             table = Some((
