@@ -1,6 +1,7 @@
 //! The `limits` command line on the real limits.toml and on fixture files.
 
 use limits_e2e::{limits, path};
+use limits_format::group_digits;
 
 fn fixture(name: &str) -> String {
     path("crates/limits-format/tests/fixtures")
@@ -341,18 +342,10 @@ fn with_last_group(key: &str, new: u32) -> (String, String, u32) {
     let group = table.sections.last().unwrap().groups.last().unwrap();
     let old = if key == "qpm" { group.qpm } else { group.tpm };
     let text = real_table();
-    let line = format!("{key} = {}", underscored(old));
+    let line = format!("{key} = {}", group_digits(old, '_'));
     let at = text.rfind(&line).expect("the last group's line");
     let edited = format!("{}{key} = {new}{}", &text[..at], &text[at + line.len()..]);
     (edited, group.models[0].id.clone(), old)
-}
-
-fn underscored(n: u32) -> String {
-    separated(n, '_')
-}
-
-fn separated(n: u32, sep: char) -> String {
-    limits_format::group_digits(n, sep)
 }
 
 #[test]
@@ -366,8 +359,8 @@ fn diff_reports_changes_and_their_semver_impact() {
     assert_eq!(run.code, 0, "{run:?}");
     let expected = format!(
         "~ {id}: TPM raised {} -> {} (+5.0%)  [patch]",
-        separated(tpm, ','),
-        separated(tpm + tpm / 20, ',')
+        group_digits(tpm, ','),
+        group_digits(tpm + tpm / 20, ',')
     );
     assert!(run.stdout.contains(&expected), "{expected}\n{}", run.stdout);
     assert!(run
@@ -439,8 +432,8 @@ fn diff_against_a_git_revision() {
     );
     let expected = format!(
         "~ {id}: QPM lowered {} -> {} (-50.0%)",
-        separated(qpm, ','),
-        separated(qpm / 2, ',')
+        group_digits(qpm, ','),
+        group_digits(qpm / 2, ',')
     );
     assert!(run.stdout.contains(&expected), "{expected}\n{}", run.stdout);
 

@@ -8,7 +8,7 @@ pub mod html;
 pub mod page;
 pub mod text;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::Path;
 
@@ -150,11 +150,9 @@ fn unique(taken: &mut HashSet<String>, id: String) -> String {
 pub fn onto(page: Table, onto: &Table) -> Table {
     let mut used = HashSet::new();
     let mut ids: HashSet<String> = onto.sections.iter().map(|s| s.id.clone()).collect();
-    let old_models: Vec<&Model> = onto
-        .sections
-        .iter()
-        .flat_map(|s| &s.groups)
-        .flat_map(|g| &g.models)
+    let old_models: HashMap<&str, &Model> = onto
+        .models()
+        .map(|row| (row.model.id.as_str(), row.model))
         .collect();
     let old_groups: Vec<&Group> = onto.sections.iter().flat_map(|s| &s.groups).collect();
     let sections = page
@@ -191,7 +189,7 @@ pub fn onto(page: Table, onto: &Table) -> Table {
                     group.note = same.note.clone();
                 }
                 for model in &mut group.models {
-                    if let Some(old) = old_models.iter().find(|m| m.id == model.id) {
+                    if let Some(old) = old_models.get(model.id.as_str()) {
                         model.rust_name = old.rust_name.clone();
                         model.deprecated = old.deprecated.clone();
                     }
