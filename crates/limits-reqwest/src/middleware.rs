@@ -277,7 +277,7 @@ fn rebuild(head: http::Response<()>, body: impl Into<reqwest::Body>) -> Response
 /// Reconciles a successful call with its usage: a JSON body is read whole
 /// (and handed on), a stream is watched as it passes and reconciled when it
 /// ends.
-async fn settle(response: Response, permit: Permit) -> Result<Response> {
+async fn settle(response: Response, permit: Permit<'_>) -> Result<Response> {
     let is_stream = response
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -285,7 +285,7 @@ async fn settle(response: Response, permit: Permit) -> Result<Response> {
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if is_stream {
         let head = head(&response);
-        let stream = UsageStream::new(response.bytes_stream(), permit);
+        let stream = UsageStream::new(response.bytes_stream(), permit.into_owned());
         return Ok(rebuild(head, reqwest::Body::wrap_stream(stream)));
     }
     // A body that breaks off is the caller's error; the estimate stands.

@@ -19,13 +19,13 @@ pub(crate) struct UsageStream {
     /// The end of the last chunk that did not end a line.
     partial: Vec<u8>,
     used: Option<u64>,
-    permit: Option<Permit>,
+    permit: Option<Permit<'static>>,
 }
 
 impl UsageStream {
     pub fn new(
         inner: impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
-        permit: Permit,
+        permit: Permit<'static>,
     ) -> Self {
         UsageStream {
             inner: Box::pin(inner),

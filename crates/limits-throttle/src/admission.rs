@@ -243,37 +243,48 @@ impl Buckets {
         0
     }
 
-    fn add(&mut self, index: u64, tokens: u64) {
+    /// Counts `requests` of `tokens` in all in bucket `index`, the newest.
+    fn add(&mut self, index: u64, requests: u64, tokens: u64) {
         match self.queue.back_mut() {
             Some(b) if b.index == index => {
-                b.requests += 1;
+                b.requests += requests;
                 b.tokens += tokens;
             }
             _ => self.queue.push_back(Bucket {
                 index,
-                requests: 1,
+                requests,
                 tokens,
             }),
         }
-        self.requests += 1;
+        self.requests += requests;
         self.tokens += tokens;
+    }
+
+    /// Takes back `requests` and `tokens` counted in bucket `index`, if it
+    /// still counts (never below none).
+    fn take(&mut self, index: u64, requests: u64, tokens: u64) {
+        let Ok(at) = self.queue.binary_search_by_key(&index, |b| b.index) else {
+            return;
+        };
+        let b = &mut self.queue[at];
+        let (requests, tokens) = (requests.min(b.requests), tokens.min(b.tokens));
+        b.requests -= requests;
+        b.tokens -= tokens;
+        self.requests -= requests;
+        self.tokens -= tokens;
     }
 
     /// Moves the tokens of bucket `index`, if still counted, from
     /// `estimated` to `actual` (never below none).
     fn reconcile(&mut self, index: u64, estimated: u64, actual: u64) {
+        if actual < estimated {
+            return self.take(index, 0, estimated - actual);
+        }
         let Ok(at) = self.queue.binary_search_by_key(&index, |b| b.index) else {
             return;
         };
-        let b = &mut self.queue[at];
-        if actual >= estimated {
-            b.tokens += actual - estimated;
-            self.tokens += actual - estimated;
-        } else {
-            let refund = (estimated - actual).min(b.tokens);
-            b.tokens -= refund;
-            self.tokens -= refund;
-        }
+        self.queue[at].tokens += actual - estimated;
+        self.tokens += actual - estimated;
     }
 
     /// The sums still counted: requests and tokens.
@@ -290,6 +301,16 @@ pub(crate) struct Counted {
     pub second: u64,
     /// Its bucket in the per-window queue.
     pub minute: u64,
+}
+
+impl Counted {
+    /// The buckets of a request admitted at `time`.
+    pub fn at(p: &Params, time: u64) -> Counted {
+        Counted {
+            second: time / p.second_width(),
+            minute: time / p.minute_width(),
+        }
+    }
 }
 
 /// Why a request was not admitted.
@@ -321,6 +342,37 @@ pub(crate) struct Lower {
     pub tokens: bool,
 }
 
+/// What the current buckets can still admit, set aside after an admission
+/// for requests admitted without deciding each (the in-process store's
+/// lock-free path). It is counted in the buckets when granted, so every
+/// sum covers it, and what it did not use is taken back when it is
+/// revoked. Only where nothing spaces requests (`Pacing::Bursty`).
+///
+/// Any split of a lease among requests keeps every rule: `requests` and
+/// `tokens` are what the tightest window still held at the grant, later
+/// times in the same buckets only see older buckets leave, and a lease
+/// ends where either queue's current bucket does. A request admitted from
+/// it is counted where the lease is, in the buckets of `until - 1`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Lease {
+    /// The lease holds before this time (us), the end of the current
+    /// bucket of one of the queues.
+    pub until: u64,
+    /// Requests it may still admit.
+    pub requests: u64,
+    /// Tokens it may still admit.
+    pub tokens: u64,
+}
+
+impl Lease {
+    /// When a request admitted from this lease counts as admitted: its
+    /// buckets are the lease's.
+    #[inline]
+    pub fn at(&self) -> u64 {
+        self.until - 1
+    }
+}
+
 /// The state of one key.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct KeyState {
@@ -346,9 +398,9 @@ impl KeyState {
         now
     }
 
-    /// Admits a request of `tokens` at `now` and counts it, or says how long
-    /// to wait (changing nothing).
-    pub fn decide(&mut self, p: &Params, now: u64, tokens: u64) -> Result<Counted, Refused> {
+    /// Admits a request of `tokens` at `now` and counts it (returning when
+    /// it counts as admitted), or says how long to wait (changing nothing).
+    pub fn decide(&mut self, p: &Params, now: u64, tokens: u64) -> Result<u64, Refused> {
         if tokens > p.tpm {
             return Err(Refused::TooLarge);
         }
@@ -378,27 +430,55 @@ impl KeyState {
         if wait > 0 {
             return Err(Refused::Wait(wait));
         }
-        let counted = Counted {
-            second: now / p.second_width(),
-            minute: now / p.minute_width(),
-        };
-        self.second.add(counted.second, tokens);
-        self.minute.add(counted.minute, tokens);
+        let counted = Counted::at(p, now);
+        self.second.add(counted.second, 1, tokens);
+        self.minute.add(counted.minute, 1, tokens);
         self.prev = Some(now);
-        Ok(counted)
+        Ok(now)
     }
 
-    /// Replaces an admitted request's estimate by the tokens it used, in
-    /// the buckets that still count it.
-    pub fn reconcile(
-        &mut self,
-        p: &Params,
-        now: u64,
-        counted: Counted,
-        estimated: u64,
-        actual: u64,
-    ) {
+    /// After an admission: sets aside, and counts, what the current
+    /// buckets can still admit at once (at most `u32::MAX` each), unless
+    /// requests are spaced or nothing is left.
+    pub fn lease(&mut self, p: &Params) -> Option<Lease> {
+        let now = self.last;
+        let fr = self.requests_factor.at(p, now);
+        let ft = self.tokens_factor.at(p, now);
+        let caps = p.caps(fr, ft);
+        if caps.spacing > 0 || self.cool > now {
+            return None;
+        }
+        let left = |cap: u64, used: u64| cap.saturating_sub(used).min(u64::from(u32::MAX));
+        let requests =
+            left(caps.rps, self.second.requests).min(left(caps.rpm, self.minute.requests));
+        let tokens = left(caps.tps, self.second.tokens).min(left(caps.tpm, self.minute.tokens));
+        if requests == 0 || tokens == 0 {
+            return None;
+        }
+        let (sw, mw) = (p.second_width(), p.minute_width());
+        self.second.add(now / sw, requests, tokens);
+        self.minute.add(now / mw, requests, tokens);
+        Some(Lease {
+            until: ((now / sw + 1) * sw).min((now / mw + 1) * mw),
+            requests,
+            tokens,
+        })
+    }
+
+    /// Takes back what a revoked lease did not use.
+    pub fn release(&mut self, p: &Params, unused: Lease) {
+        let counted = Counted::at(p, unused.at());
+        self.second
+            .take(counted.second, unused.requests, unused.tokens);
+        self.minute
+            .take(counted.minute, unused.requests, unused.tokens);
+    }
+
+    /// Replaces the estimate of a request admitted `at` by the tokens it
+    /// used, in the buckets that still count it.
+    pub fn reconcile(&mut self, p: &Params, now: u64, at: u64, estimated: u64, actual: u64) {
         self.observe(p, now);
+        let counted = Counted::at(p, at);
         self.second.reconcile(counted.second, estimated, actual);
         self.minute.reconcile(counted.minute, estimated, actual);
     }

@@ -50,6 +50,7 @@ mod local;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod refusal;
+mod slots;
 mod throttle;
 
 pub use classify::{classify, Tripped};

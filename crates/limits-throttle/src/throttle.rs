@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use modelstudio_limits::{HasLimits, Limits};
 
-use crate::admission::{Counted, Lower, Params, Refused, PPM};
+#[cfg(feature = "redis")]
+use crate::admission::Counted;
+use crate::admission::{Lower, Params, Refused, PPM};
 use crate::classify::Tripped;
 use crate::clock::{Clock, MonotonicClock};
 use crate::config::{Config, ConfigError};
@@ -66,22 +68,26 @@ impl Throttle {
 
     /// A throttle whose state lives in this process, on `clock`.
     pub fn in_process_with_clock(config: Config, clock: impl Clock) -> Result<Self, ConfigError> {
-        Self::with_store(config, Store::Local(LocalStore::new(Arc::new(clock))))
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        Self::with_store(config, |base| Store::Local(LocalStore::new(clock, base)))
     }
 
     /// A throttle whose state lives in Redis, shared by every process that
     /// uses the same server and key prefix.
     #[cfg(feature = "redis")]
     pub fn redis(store: crate::redis::RedisStore, config: Config) -> Result<Self, ConfigError> {
-        Self::with_store(config, Store::Redis(Arc::new(store)))
+        Self::with_store(config, |_| Store::Redis(Arc::new(store)))
     }
 
-    fn with_store(config: Config, store: Store) -> Result<Self, ConfigError> {
+    /// A throttle on the store `make` makes from the parameters the config
+    /// alone decides.
+    fn with_store(config: Config, make: impl FnOnce(Params) -> Store) -> Result<Self, ConfigError> {
         config.validate()?;
+        let base = Params::new(Limits { qpm: 1, tpm: 1 }, &config);
         let inner = Arc::new(Inner {
-            base: Params::new(Limits { qpm: 1, tpm: 1 }, &config),
+            base,
             config,
-            store,
+            store: make(base),
             overrides: RwLock::default(),
             any_override: AtomicBool::new(false),
         });
@@ -160,53 +166,64 @@ impl Throttle {
         &self,
         model: &(impl HasLimits + ?Sized),
         tokens: u64,
-    ) -> Result<Permit, Refusal> {
+    ) -> Result<Permit<'_>, Refusal> {
         let limits = self.limits_of(model);
-        let p = self.params_of(limits);
         let id = model.id();
-        let admitted = match &self.keyed {
-            Keyed::Local(account) => account
-                .decide(id, &p, tokens)
-                .map(|(counted, slot)| (counted, Held::Local(slot))),
+        let (refused, p) = match &self.keyed {
+            Keyed::Local(account) => {
+                let slot = account.slot(id);
+                if let Some(at) = slot.take_from_lease(limits, tokens) {
+                    return Ok(Permit::local(slot, at, tokens));
+                }
+                let p = self.params_of(limits);
+                match slot.decide(limits, &p, tokens) {
+                    Ok(at) => return Ok(Permit::local(slot, at, tokens)),
+                    Err(refused) => (refused, p),
+                }
+            }
             #[cfg(feature = "redis")]
             Keyed::Redis(store) => {
-                let remote = || Held::Remote {
+                let p = self.params_of(limits);
+                let remote = |counted| Remote {
                     store: Arc::clone(store),
                     account: Arc::clone(&self.account),
                     id: Box::from(id),
+                    params: p,
+                    counted,
                 };
-                match store.decide(&self.account, id, &p, tokens).await {
-                    Ok(decided) => decided.map(|counted| (counted, remote())),
+                let decided = match store.decide(&self.account, id, &p, tokens).await {
+                    Ok(decided) => decided,
                     Err(e) => {
                         return match store.options().on_failure {
                             crate::redis::FailurePolicy::FailOpen => Ok(Permit {
-                                held: remote(),
-                                params: p,
+                                held: Held::Remote(Box::new(remote(None))),
                                 tokens,
-                                counted: None,
-                                unchecked: Some(e),
+                                unchecked: Some(Box::new(e)),
                             }),
                             _ => Err(Refusal::Unavailable(e)),
                         };
                     }
+                };
+                match decided {
+                    Ok(counted) => {
+                        return Ok(Permit {
+                            held: Held::Remote(Box::new(remote(Some(counted)))),
+                            tokens,
+                            unchecked: None,
+                        })
+                    }
+                    Err(refused) => (refused, p),
                 }
             }
         };
-        match admitted {
-            Ok((counted, held)) => Ok(Permit {
-                held,
-                params: p,
-                tokens,
-                counted: Some(counted),
-                unchecked: None,
-            }),
-            Err(Refused::Wait(us)) => Err(Refusal::RetryAfter(Duration::from_micros(us))),
-            Err(Refused::TooLarge) => Err(Refusal::TooLarge {
+        Err(match refused {
+            Refused::Wait(us) => Refusal::RetryAfter(Duration::from_micros(us)),
+            Refused::TooLarge => Refusal::TooLarge {
                 tokens,
                 max: p.tpm,
                 tpm: limits.tpm,
-            }),
-        }
+            },
+        })
     }
 
     /// Admits a request, waiting (with jitter, on Tokio's timer) while the
@@ -215,7 +232,7 @@ impl Throttle {
         &self,
         model: &(impl HasLimits + ?Sized),
         tokens: u64,
-    ) -> Result<Permit, Refusal> {
+    ) -> Result<Permit<'_>, Refusal> {
         self.acquire_within(model, tokens, self.inner.config.max_wait)
             .await
     }
@@ -228,7 +245,7 @@ impl Throttle {
         model: &(impl HasLimits + ?Sized),
         tokens: u64,
         max_wait: Duration,
-    ) -> Result<Permit, Refusal> {
+    ) -> Result<Permit<'_>, Refusal> {
         let later = |by: Duration| {
             let now = tokio::time::Instant::now();
             // Beyond what an Instant holds is as good as never.
@@ -276,7 +293,7 @@ impl Throttle {
         let p = self.params(model);
         match &self.keyed {
             Keyed::Local(account) => {
-                account.report(model.id(), &p, lower);
+                account.slot(model.id()).report(&p, lower);
                 Ok(())
             }
             #[cfg(feature = "redis")]
@@ -292,7 +309,7 @@ impl Throttle {
     ) -> Result<Effective, StoreError> {
         let p = self.params(model);
         let adapted = match &self.keyed {
-            Keyed::Local(account) => account.adapted(model.id(), &p),
+            Keyed::Local(account) => account.slot(model.id()).adapted(&p),
             #[cfg(feature = "redis")]
             Keyed::Redis(store) => store.adapted(&self.account, model.id(), &p).await?,
         };
@@ -344,39 +361,54 @@ pub struct Effective {
 
 /// An admitted request. Once the response tells the tokens it used,
 /// [`Permit::reconcile`] puts them in place of the estimate.
+///
+/// A permit borrows the throttle it came from, as a
+/// `tokio::sync::SemaphorePermit` borrows its semaphore: admitting one
+/// counts no reference. [`Permit::into_owned`] makes one that does not
+/// borrow, to move into a spawned task or a response stream.
 #[must_use = "dropping a permit keeps its estimated tokens counted; `reconcile` it with the tokens the response reports"]
-pub struct Permit {
-    held: Held,
-    params: Params,
+pub struct Permit<'t> {
+    held: Held<'t>,
     tokens: u64,
-    counted: Option<Counted>,
-    unchecked: Option<StoreError>,
+    unchecked: Option<Box<StoreError>>,
 }
 
-/// The key a permit was counted in.
-enum Held {
-    /// In process: the key's own state.
-    Local(Arc<Slot>),
-    /// In a shared store: the store and the key's names.
+/// The key a permit was counted in, and where.
+enum Held<'t> {
+    /// In process: the key's own state, borrowed from the throttle, and
+    /// when the request counts as admitted.
+    Local(&'t Arc<Slot>, u64),
+    /// The same, owned.
+    Owned(Arc<Slot>, u64),
+    /// In a shared store.
     #[cfg(feature = "redis")]
-    Remote {
-        store: Arc<crate::redis::RedisStore>,
-        account: Arc<str>,
-        id: Box<str>,
-    },
+    Remote(Box<Remote>),
 }
 
-impl Held {
+/// A permit of a shared store: the store, the key's names, the parameters
+/// the request was admitted under, and its buckets (none if the store was
+/// not asked).
+#[cfg(feature = "redis")]
+struct Remote {
+    store: Arc<crate::redis::RedisStore>,
+    account: Arc<str>,
+    id: Box<str>,
+    params: Params,
+    counted: Option<Counted>,
+}
+
+impl Held<'_> {
     fn names(&self) -> (&str, &str) {
         match self {
-            Held::Local(slot) => slot.names(),
+            Held::Local(slot, _) => slot.names(),
+            Held::Owned(slot, _) => slot.names(),
             #[cfg(feature = "redis")]
-            Held::Remote { account, id, .. } => (account, id),
+            Held::Remote(remote) => (&remote.account, &remote.id),
         }
     }
 }
 
-impl std::fmt::Debug for Permit {
+impl std::fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (account, model) = self.held.names();
         f.debug_struct("Permit")
@@ -388,7 +420,16 @@ impl std::fmt::Debug for Permit {
     }
 }
 
-impl Permit {
+impl<'t> Permit<'t> {
+    /// A permit of a request counted in `slot` at `at`.
+    fn local(slot: &'t Arc<Slot>, at: u64, tokens: u64) -> Self {
+        Permit {
+            held: Held::Local(slot, at),
+            tokens,
+            unchecked: None,
+        }
+    }
+
     /// The tokens the request was admitted with.
     pub fn tokens(&self) -> u64 {
         self.tokens
@@ -397,30 +438,49 @@ impl Permit {
     /// Why the request was admitted without asking the store (Redis down
     /// under `FailurePolicy::FailOpen`, feature `redis`), if so.
     pub fn unchecked(&self) -> Option<&StoreError> {
-        self.unchecked.as_ref()
+        self.unchecked.as_deref()
+    }
+
+    /// The same permit, no longer borrowing its throttle.
+    pub fn into_owned(self) -> Permit<'static> {
+        let held = match self.held {
+            Held::Local(slot, at) => Held::Owned(Arc::clone(slot), at),
+            Held::Owned(slot, at) => Held::Owned(slot, at),
+            #[cfg(feature = "redis")]
+            Held::Remote(remote) => Held::Remote(remote),
+        };
+        Permit {
+            held,
+            tokens: self.tokens,
+            unchecked: self.unchecked,
+        }
     }
 
     /// Replaces the estimate by the tokens actually used: more are counted,
     /// fewer are given back, in every window that still counts the request.
     /// (More than 2^40 tokens count as 2^40.)
     pub async fn reconcile(self, actual_tokens: u64) -> Result<(), StoreError> {
-        let Some(counted) = self.counted else {
-            return Ok(());
-        };
         let actual_tokens = actual_tokens.min(MOST_TOKENS);
-        let p = &self.params;
         match &self.held {
-            Held::Local(slot) => {
-                slot.reconcile(p, counted, self.tokens, actual_tokens);
-                Ok(())
-            }
+            Held::Local(slot, at) => slot.reconcile(*at, self.tokens, actual_tokens),
+            Held::Owned(slot, at) => slot.reconcile(*at, self.tokens, actual_tokens),
             #[cfg(feature = "redis")]
-            Held::Remote { store, account, id } => {
-                let tokens = self.tokens;
-                store
-                    .reconcile(account, id, p, counted, tokens, actual_tokens)
-                    .await
+            Held::Remote(remote) => {
+                let Some(counted) = remote.counted else {
+                    return Ok(());
+                };
+                let Remote {
+                    store,
+                    account,
+                    id,
+                    params,
+                    ..
+                } = &**remote;
+                return store
+                    .reconcile(account, id, params, counted, self.tokens, actual_tokens)
+                    .await;
             }
         }
+        Ok(())
     }
 }

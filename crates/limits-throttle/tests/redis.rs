@@ -56,10 +56,10 @@ enum Answer {
     Effective(Effective),
 }
 
-async fn apply(
-    throttle: &Throttle,
+async fn apply<'t>(
+    throttle: &'t Throttle,
     model: &Custom,
-    held: &mut Vec<limits_throttle::Permit>,
+    held: &mut Vec<limits_throttle::Permit<'t>>,
     op: &Op,
 ) -> Answer {
     match op {

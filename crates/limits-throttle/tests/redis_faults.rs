@@ -8,7 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use limits_throttle::redis::{FailurePolicy, RedisOptions, RedisStore};
-use limits_throttle::{Clock, Config, FakeClock, Limits, Refusal, StoreErrorKind, Throttle};
+use limits_throttle::{
+    Clock, Config, FakeClock, Limits, Permit, Refusal, StoreErrorKind, Throttle,
+};
 
 mod common;
 use common::{assert_windows, Custom, Promise};
@@ -307,7 +309,7 @@ fn refused_credentials_name_the_cause() {
                 Duration::from_secs(2),
                 FailurePolicy::FailClosed,
             );
-            async move { t.try_acquire(&PLENTY, 1).await }
+            async move { t.try_acquire(&PLENTY, 1).await.map(Permit::into_owned) }
         };
         for (credentials, says) in [
             ("", "requires a password"),
