@@ -371,6 +371,19 @@ impl Lease {
     pub fn at(&self) -> u64 {
         self.until - 1
     }
+
+    /// The lease in `n` parts whose sums are the lease's: as many parts as
+    /// it has requests and tokens for (at most `n`) share them evenly, and
+    /// the rest are empty.
+    pub fn split(self, n: u64) -> impl Iterator<Item = Lease> {
+        let full = n.min(self.requests).min(self.tokens).max(1);
+        let share = move |total: u64, k: u64| total / full + u64::from(k < total % full);
+        (0..n).map(move |k| Lease {
+            until: self.until,
+            requests: if k < full { share(self.requests, k) } else { 0 },
+            tokens: if k < full { share(self.tokens, k) } else { 0 },
+        })
+    }
 }
 
 /// The state of one key.
@@ -562,6 +575,39 @@ mod tests {
         // Nothing else in the second after it.
         assert!(!admit(&mut s, &p, S + S / 2, 1));
         assert!(admit(&mut s, &p, 2 * S, 1));
+    }
+
+    #[test]
+    fn a_lease_splits_into_parts_that_sum_to_it() {
+        for (requests, tokens, n) in [
+            (10, 1_000, 4),
+            (3, 1_000, 8),
+            (100, 2, 4),
+            (1, 1, 1),
+            (7, 7, 7),
+        ] {
+            let lease = Lease {
+                until: 9,
+                requests,
+                tokens,
+            };
+            let parts: Vec<Lease> = lease.split(n).collect();
+            assert_eq!(parts.len() as u64, n);
+            assert_eq!(parts.iter().map(|l| l.requests).sum::<u64>(), requests);
+            assert_eq!(parts.iter().map(|l| l.tokens).sum::<u64>(), tokens);
+            for part in &parts {
+                assert_eq!(part.until, 9);
+                // A part admits something, or nothing at all.
+                assert_eq!(part.requests == 0, part.tokens == 0, "{part:?}");
+                let even = |total: u64, x: u64| {
+                    x == 0 || x.abs_diff(total / n.min(requests).min(tokens)) <= 1
+                };
+                assert!(
+                    even(requests, part.requests) && even(tokens, part.tokens),
+                    "{part:?}"
+                );
+            }
+        }
     }
 
     #[test]
