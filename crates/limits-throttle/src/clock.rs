@@ -1,5 +1,6 @@
 //! Time sources: the monotonic clock, and a fake one for tests.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,5 +73,30 @@ impl FakeClock {
 impl Clock for FakeClock {
     fn now_ns(&self) -> u64 {
         self.now.load(Ordering::SeqCst)
+    }
+}
+
+/// A clock as the in-process store holds it: the monotonic clock called
+/// directly (every admission reads it), any other through its trait object.
+#[derive(Clone)]
+pub(crate) enum StoreClock {
+    Monotonic(MonotonicClock),
+    Other(Arc<dyn Clock>),
+}
+
+impl StoreClock {
+    pub fn new(clock: impl Clock) -> Self {
+        match (&clock as &dyn Any).downcast_ref::<MonotonicClock>() {
+            Some(monotonic) => StoreClock::Monotonic(monotonic.clone()),
+            None => StoreClock::Other(Arc::new(clock)),
+        }
+    }
+
+    #[inline]
+    pub fn now_ns(&self) -> u64 {
+        match self {
+            StoreClock::Monotonic(clock) => clock.now_ns(),
+            StoreClock::Other(clock) => clock.now_ns(),
+        }
     }
 }

@@ -13,14 +13,14 @@ use portable_atomic::AtomicU128;
 use modelstudio_limits::Limits;
 
 use crate::admission::{Adapted, KeyState, Lease, Lower, Params, Refused};
-use crate::clock::Clock;
+use crate::clock::StoreClock;
 use crate::slots::SlotMap;
 
 type Map<V> = HashMap<Arc<str>, V, foldhash::fast::RandomState>;
 
 /// The states of every (account, model) this process has seen.
 pub(crate) struct LocalStore {
-    clock: Arc<dyn Clock>,
+    clock: StoreClock,
     /// What the config alone decides (the windows and their buckets).
     base: Params,
     accounts: RwLock<Map<Arc<Account>>>,
@@ -30,7 +30,7 @@ pub(crate) struct LocalStore {
 /// account's, so an admission looks up the model alone, without a lock.
 pub(crate) struct Account {
     name: Arc<str>,
-    clock: Arc<dyn Clock>,
+    clock: StoreClock,
     base: Params,
     /// Shards of each lease.
     shards: usize,
@@ -47,7 +47,7 @@ pub(crate) struct Slot {
     /// under other limits decides under the lock. Read by every admission
     /// from the lease, written by few: off the lease's line.
     leased_for: AtomicU64,
-    clock: Arc<dyn Clock>,
+    clock: StoreClock,
     base: Params,
     account: Arc<str>,
     id: Arc<str>,
@@ -246,7 +246,7 @@ impl std::fmt::Debug for Account {
 
 impl LocalStore {
     /// A store on `clock` for a throttle whose config gives `base`.
-    pub fn new(clock: Arc<dyn Clock>, base: Params) -> Self {
+    pub fn new(clock: StoreClock, base: Params) -> Self {
         LocalStore {
             clock,
             base,
@@ -263,7 +263,7 @@ impl LocalStore {
         let known = accounts.entry(Arc::from(account)).or_insert_with(|| {
             Arc::new(Account {
                 name: Arc::from(account),
-                clock: Arc::clone(&self.clock),
+                clock: self.clock.clone(),
                 base: self.base,
                 shards: lease_shards(),
                 models: SlotMap::default(),
@@ -282,7 +282,7 @@ impl Account {
                 .map(|_| OwnLine(AtomicU128::new(0)))
                 .collect(),
             leased_for: AtomicU64::new(0),
-            clock: Arc::clone(&self.clock),
+            clock: self.clock.clone(),
             base: self.base,
             account: Arc::clone(&self.name),
             id: Arc::from(id),
@@ -316,7 +316,7 @@ mod tests {
     fn key(clock: &FakeClock) -> (Arc<Account>, Params) {
         let config = Config::default().with_pacing(Pacing::Bursty { burst: 0.2 });
         let base = Params::new(Limits { qpm: 1, tpm: 1 }, &config);
-        let store = LocalStore::new(Arc::new(clock.clone()), base);
+        let store = LocalStore::new(StoreClock::new(clock.clone()), base);
         (store.account("a"), base.with_limits(LIMITS, 1.0))
     }
 

@@ -11,7 +11,7 @@ use modelstudio_limits::{HasLimits, Limits};
 use crate::admission::Counted;
 use crate::admission::{Lower, Params, Refused, PPM};
 use crate::classify::Tripped;
-use crate::clock::{Clock, MonotonicClock};
+use crate::clock::{Clock, MonotonicClock, StoreClock};
 use crate::config::{Config, ConfigError};
 use crate::local::{read, write, Account, LocalStore, Slot};
 use crate::refusal::{Refusal, StoreError};
@@ -68,7 +68,7 @@ impl Throttle {
 
     /// A throttle whose state lives in this process, on `clock`.
     pub fn in_process_with_clock(config: Config, clock: impl Clock) -> Result<Self, ConfigError> {
-        let clock: Arc<dyn Clock> = Arc::new(clock);
+        let clock = StoreClock::new(clock);
         Self::with_store(config, |base| Store::Local(LocalStore::new(clock, base)))
     }
 
