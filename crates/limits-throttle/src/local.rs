@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use portable_atomic::AtomicU128;
-
 use modelstudio_limits::Limits;
 
 use crate::admission::{Adapted, KeyState, Lease, Lower, Params, Refused};
@@ -42,10 +40,13 @@ pub(crate) struct Slot {
     /// The lease in shards, each packed by [`pack`] (0: none), a power of
     /// two of them: a thread takes from its own, so threads admitting
     /// requests to one key at once do not contend.
-    lease: Box<[OwnLine<AtomicU128>]>,
+    lease: Box<[OwnLine<AtomicU64>]>,
+    /// When the lease ends (us); a shard holds its low 8 bits, to tell
+    /// most of the time that the two belong together.
+    until: AtomicU64,
     /// The limits the lease was granted for, by [`limits_key`]: a request
     /// under other limits decides under the lock. Read by every admission
-    /// from the lease, written by few: off the lease's line.
+    /// from the lease, written by few: off the lease's lines.
     leased_for: AtomicU64,
     clock: StoreClock,
     base: Params,
@@ -53,6 +54,15 @@ pub(crate) struct Slot {
     id: Arc<str>,
     state: Mutex<KeyState>,
 }
+
+/// Bits of a lease shard for its requests, and for its tokens: enough that
+/// a shard runs out before its bucket ends only at millions of requests a
+/// second (each time it does, every shard is revoked under the lock).
+const REQUEST_BITS: u32 = 24;
+const TOKEN_BITS: u32 = 32;
+/// The most requests, and tokens, one shard holds.
+const SHARD_REQUESTS: u64 = (1 << REQUEST_BITS) - 1;
+const SHARD_TOKENS: u64 = (1 << TOKEN_BITS) - 1;
 
 /// How many shards a lease has: one per CPU, at most 8, rounded up to a
 /// power of two.
@@ -84,20 +94,24 @@ fn thread_shard() -> usize {
 #[repr(align(128))]
 struct OwnLine<T>(T);
 
-/// A lease in one word: `until` in the high half, then requests and tokens
-/// (each at most `u32::MAX`, as [`KeyState::lease`] grants them).
+/// A lease shard in one word: the low 8 bits of `until`, then its
+/// requests and tokens (at most [`SHARD_REQUESTS`] and [`SHARD_TOKENS`]).
 #[inline]
-fn pack(lease: Lease) -> u128 {
-    u128::from(lease.until) << 64 | u128::from(lease.requests) << 32 | u128::from(lease.tokens)
+fn pack(part: Lease) -> u64 {
+    debug_assert!(part.requests <= SHARD_REQUESTS && part.tokens <= SHARD_TOKENS);
+    (part.until as u8 as u64) << (REQUEST_BITS + TOKEN_BITS)
+        | part.requests << TOKEN_BITS
+        | part.tokens
 }
 
+/// A shard's word: the low 8 bits of `until`, its requests and tokens.
 #[inline]
-fn unpack(word: u128) -> Lease {
-    Lease {
-        until: (word >> 64) as u64,
-        requests: (word >> 32) as u32 as u64,
-        tokens: word as u32 as u64,
-    }
+fn unpack(word: u64) -> (u8, u64, u64) {
+    (
+        (word >> (REQUEST_BITS + TOKEN_BITS)) as u8,
+        (word >> TOKEN_BITS) & SHARD_REQUESTS,
+        word & SHARD_TOKENS,
+    )
 }
 
 /// The limits a lease is for, in one word.
@@ -123,28 +137,37 @@ impl Slot {
 
     /// Admits a request of `tokens` under `limits` from the lease, if it
     /// holds now for these limits and has room, and returns when it counts
-    /// as admitted. One compare-and-swap; no lock.
+    /// as admitted. One compare-and-swap on this thread's shard; no lock.
+    ///
+    /// A grant writes `until` and the limits before it publishes the shards,
+    /// and revokes them before it writes again. So the `until` read after a
+    /// shard's word is its grant's, or a later grant's (whose low bits
+    /// mostly differ). A stale lease is never taken: its `until` is read
+    /// as it is. And if the compare-and-swap succeeds after later grants,
+    /// the shard holds a later grant's word of the same numbers, which ends
+    /// no earlier than the `until` read: the request is admitted within
+    /// it, and counted at the end of a bucket no later than its own.
     #[inline]
     pub fn take_from_lease(&self, limits: Limits, tokens: u64) -> Option<u64> {
         let now = self.now();
         let shard = &self.lease[thread_shard() & (self.lease.len() - 1)].0;
         let mut word = shard.load(Ordering::Acquire);
         loop {
-            let lease = unpack(word);
-            if now >= lease.until || lease.requests == 0 || tokens > lease.tokens {
+            let (low, requests, left) = unpack(word);
+            if requests == 0 || tokens > left {
+                return None;
+            }
+            let until = self.until.load(Ordering::Acquire);
+            if until as u8 != low || now >= until {
                 return None;
             }
             if self.leased_for.load(Ordering::Acquire) != limits_key(limits) {
                 return None;
             }
-            let rest = Lease {
-                requests: lease.requests - 1,
-                tokens: lease.tokens - tokens,
-                ..lease
-            };
-            match shard.compare_exchange_weak(word, pack(rest), Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return Some(lease.at()),
+            // One request and `tokens` fewer: neither field borrows.
+            let rest = word - (1 << TOKEN_BITS) - tokens;
+            match shard.compare_exchange_weak(word, rest, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(until - 1),
                 Err(seen) => word = seen,
             }
         }
@@ -159,11 +182,11 @@ impl Slot {
         let mut state = self.state();
         self.revoke(&mut state);
         let at = state.decide(p, now, tokens)?;
-        if let Some(lease) = state.lease(p) {
-            // Published after the limits it is for: a reader that sees
-            // this lease sees them (or later ones, with another lease).
+        let shards = self.lease.len() as u64;
+        if let Some(lease) = state.lease(p, shards, SHARD_REQUESTS, SHARD_TOKENS) {
+            self.until.store(lease.until, Ordering::Relaxed);
             self.leased_for.store(limits_key(limits), Ordering::Relaxed);
-            for (shard, part) in self.lease.iter().zip(lease.split(self.lease.len() as u64)) {
+            for (shard, part) in self.lease.iter().zip(lease.split(shards)) {
                 let word = if part.requests == 0 { 0 } else { pack(part) };
                 shard.0.store(word, Ordering::Release);
             }
@@ -174,21 +197,19 @@ impl Slot {
     /// Ends the lease, and takes back what it did not use (under the lock,
     /// before the rules look at the buckets).
     fn revoke(&self, state: &mut KeyState) {
-        let mut unused: Option<Lease> = None;
+        let (mut requests, mut tokens) = (0, 0);
         for shard in self.lease.iter() {
-            let word = shard.0.swap(0, Ordering::AcqRel);
-            if word != 0 {
-                let part = unpack(word);
-                let sum = unused.get_or_insert(Lease {
-                    requests: 0,
-                    tokens: 0,
-                    ..part
-                });
-                sum.requests += part.requests;
-                sum.tokens += part.tokens;
-            }
+            let (_, r, t) = unpack(shard.0.swap(0, Ordering::AcqRel));
+            requests += r;
+            tokens += t;
         }
-        if let Some(unused) = unused {
+        if requests > 0 || tokens > 0 {
+            let until = self.until.load(Ordering::Relaxed);
+            let unused = Lease {
+                until,
+                requests,
+                tokens,
+            };
             state.release(&self.base, unused);
         }
     }
@@ -279,8 +300,9 @@ impl Account {
     pub fn slot(&self, id: &str) -> &Arc<Slot> {
         self.models.get_or_insert_with(id, || Slot {
             lease: (0..self.shards)
-                .map(|_| OwnLine(AtomicU128::new(0)))
+                .map(|_| OwnLine(AtomicU64::new(0)))
                 .collect(),
+            until: AtomicU64::new(0),
             leased_for: AtomicU64::new(0),
             clock: self.clock.clone(),
             base: self.base,
@@ -322,8 +344,8 @@ mod tests {
 
     fn leased(slot: &Slot) -> (u64, u64) {
         slot.lease.iter().fold((0, 0), |(r, t), shard| {
-            let part = unpack(shard.0.load(Ordering::Acquire));
-            (r + part.requests, t + part.tokens)
+            let (_, requests, tokens) = unpack(shard.0.load(Ordering::Acquire));
+            (r + requests, t + tokens)
         })
     }
 
