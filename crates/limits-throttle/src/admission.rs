@@ -18,6 +18,13 @@
 //! most one bucket, 1/600 of the window, so the steady token rate it allows
 //! is at least 99.8% of the limit. Under `Pacing::Bursty` nothing spaces
 //! requests, and a "second" has `SECOND_SLOTS` buckets.
+//!
+//! Under `Pacing::Bursty` the in-process store also asks for a [`Lease`]
+//! after each admission: what the current buckets can still admit, counted
+//! at once, for later requests to take without deciding each; what is left
+//! of it is given back ([`KeyState::release`]) before the rules run again.
+//! The Redis store has no leases: its answers are the rules' own, and so
+//! are the lease's (`redis_matches_in_process` compares them).
 
 use std::collections::VecDeque;
 
