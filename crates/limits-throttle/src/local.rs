@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use modelstudio_limits::Limits;
 
@@ -21,6 +21,8 @@ pub(crate) struct LocalStore {
     clock: StoreClock,
     /// What the config alone decides (the windows and their buckets).
     base: Params,
+    /// Shards of each lease.
+    shards: usize,
     accounts: RwLock<Map<Arc<Account>>>,
 }
 
@@ -65,12 +67,16 @@ const SHARD_REQUESTS: u64 = (1 << REQUEST_BITS) - 1;
 const SHARD_TOKENS: u64 = (1 << TOKEN_BITS) - 1;
 
 /// How many shards a lease has: one per CPU, at most 8, rounded up to a
-/// power of two.
+/// power of two. Asked of the OS once per process (on Linux it reads the
+/// cgroup's files), when the first in-process throttle is made.
 fn lease_shards() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(8)
-        .next_power_of_two()
+    static SHARDS: OnceLock<usize> = OnceLock::new();
+    *SHARDS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(8)
+            .next_power_of_two()
+    })
 }
 
 /// This thread's lease shard (modulo the shards): threads are numbered in
@@ -271,6 +277,7 @@ impl LocalStore {
         LocalStore {
             clock,
             base,
+            shards: lease_shards(),
             accounts: RwLock::default(),
         }
     }
@@ -286,7 +293,7 @@ impl LocalStore {
                 name: Arc::from(account),
                 clock: self.clock.clone(),
                 base: self.base,
-                shards: lease_shards(),
+                shards: self.shards,
                 models: SlotMap::default(),
             })
         });
