@@ -127,8 +127,9 @@ fn limits_key(limits: Limits) -> u64 {
 }
 
 impl Slot {
+    /// The key's clock, in microseconds.
     #[inline]
-    fn now(&self) -> u64 {
+    pub fn now(&self) -> u64 {
         self.clock.now_ns() / 1_000
     }
 
@@ -142,7 +143,7 @@ impl Slot {
     }
 
     /// Admits a request of `tokens` under `limits` from the lease, if it
-    /// holds now for these limits and has room, and returns when it counts
+    /// holds at `now` for these limits and has room, and returns when it counts
     /// as admitted. One compare-and-swap on this thread's shard; no lock.
     ///
     /// A grant writes `until` and the limits before it publishes the shards,
@@ -154,8 +155,7 @@ impl Slot {
     /// no earlier than the `until` read: the request is admitted within
     /// it, and counted at the end of a bucket no later than its own.
     #[inline]
-    pub fn take_from_lease(&self, limits: Limits, tokens: u64) -> Option<u64> {
-        let now = self.now();
+    pub fn take_from_lease(&self, now: u64, limits: Limits, tokens: u64) -> Option<u64> {
         let shard = &self.lease[thread_shard() & (self.lease.len() - 1)].0;
         let mut word = shard.load(Ordering::Acquire);
         loop {
@@ -179,12 +179,17 @@ impl Slot {
         }
     }
 
-    /// Admits a request of `tokens` under `limits` (`p` after headroom) by
-    /// the rules, under the lock, and counts it (returning when it counts
+    /// Admits a request of `tokens` at `now` under `limits` (`p` after
+    /// headroom) by the rules, under the lock, and counts it (returning when it counts
     /// as admitted), or says why not. An admission leaves a lease for the
     /// requests after it.
-    pub fn decide(&self, limits: Limits, p: &Params, tokens: u64) -> Result<u64, Refused> {
-        let now = self.now();
+    pub fn decide(
+        &self,
+        now: u64,
+        limits: Limits,
+        p: &Params,
+        tokens: u64,
+    ) -> Result<u64, Refused> {
         let mut state = self.state();
         self.revoke(&mut state);
         let at = state.decide(p, now, tokens)?;
@@ -368,9 +373,9 @@ mod tests {
         // Requests of 70 tokens at one instant: the lease admits some, the
         // rules (after revoking it) the others, until the rules refuse.
         loop {
-            if slot.take_from_lease(LIMITS, 70).is_some() {
+            if slot.take_from_lease(slot.now(), LIMITS, 70).is_some() {
                 by_lease += 1;
-            } else if slot.decide(LIMITS, &p, 70).is_err() {
+            } else if slot.decide(slot.now(), LIMITS, &p, 70).is_err() {
                 break;
             }
             admitted += 1;
@@ -406,8 +411,8 @@ mod tests {
                 .map(|_| {
                     s.spawn(|| {
                         let mut mine = 0;
-                        while slot.take_from_lease(LIMITS, 7).is_some()
-                            || slot.decide(LIMITS, &p, 7).is_ok()
+                        while slot.take_from_lease(slot.now(), LIMITS, 7).is_some()
+                            || slot.decide(slot.now(), LIMITS, &p, 7).is_ok()
                         {
                             mine += 1;
                         }
@@ -434,26 +439,26 @@ mod tests {
         let (account, p) = key(&clock);
         let slot = account.slot("m");
         assert_eq!(
-            slot.take_from_lease(LIMITS, 1),
+            slot.take_from_lease(slot.now(), LIMITS, 1),
             None,
             "a lease before any admission"
         );
-        slot.decide(LIMITS, &p, 1).unwrap();
+        slot.decide(slot.now(), LIMITS, &p, 1).unwrap();
         assert_ne!(leased(slot), (0, 0));
         let other = Limits { qpm: 60, ..LIMITS };
-        assert_eq!(slot.take_from_lease(other, 1), None);
+        assert_eq!(slot.take_from_lease(slot.now(), other, 1), None);
         // The lease ends with its bucket.
-        let until = slot.take_from_lease(LIMITS, 1).unwrap() + 1;
+        let until = slot.take_from_lease(slot.now(), LIMITS, 1).unwrap() + 1;
         clock.set_ns(until * 1_000);
-        assert_eq!(slot.take_from_lease(LIMITS, 1), None);
-        slot.decide(LIMITS, &p, 1).unwrap();
+        assert_eq!(slot.take_from_lease(slot.now(), LIMITS, 1), None);
+        slot.decide(slot.now(), LIMITS, &p, 1).unwrap();
         let lower = Lower {
             requests: true,
             tokens: false,
         };
         slot.report(&p, lower);
         assert_eq!(leased(slot), (0, 0));
-        assert_eq!(slot.take_from_lease(LIMITS, 1), None);
+        assert_eq!(slot.take_from_lease(slot.now(), LIMITS, 1), None);
     }
 
     #[test]
@@ -461,7 +466,7 @@ mod tests {
         let clock = FakeClock::new();
         let (account, p) = key(&clock);
         let slot = account.slot("m");
-        let at = slot.decide(LIMITS, &p, 100).unwrap();
+        let at = slot.decide(slot.now(), LIMITS, &p, 100).unwrap();
         let before = leased(slot);
         slot.reconcile(at, 100, 40);
         assert_eq!(leased(slot), before);

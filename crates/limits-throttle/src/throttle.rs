@@ -172,11 +172,14 @@ impl Throttle {
         let (refused, p) = match &self.keyed {
             Keyed::Local(account) => {
                 let slot = account.slot(id);
-                if let Some(at) = slot.take_from_lease(limits, tokens) {
+                // Read once: most admissions under `Pacing::PerSecond` find
+                // no lease and decide by the rules.
+                let now = slot.now();
+                if let Some(at) = slot.take_from_lease(now, limits, tokens) {
                     return Ok(Permit::local(slot, at, tokens));
                 }
                 let p = self.params_of(limits);
-                match slot.decide(limits, &p, tokens) {
+                match slot.decide(now, limits, &p, tokens) {
                     Ok(at) => return Ok(Permit::local(slot, at, tokens)),
                     Err(refused) => (refused, p),
                 }
