@@ -16,8 +16,12 @@ const MAIN: &str = r#"
 fn main() {
     println!("source: {}", modelstudio_limits::SOURCE.provider);
     for &model in modelstudio_limits::Model::ALL {
-        let limits = model.limits();
-        println!("{} {} {}", model, limits.qpm, limits.tpm);
+        // The first mode that lists the model (every mode, for a table
+        // without modes).
+        let mode = model.deployments()[0];
+        let limits = model.limits_in(mode).unwrap();
+        let n = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
+        println!("{} {} {}", model, n(limits.rpm().map(u64::from)), n(limits.tpm()));
     }
 }
 "#;
@@ -101,11 +105,12 @@ fn custom_table_regenerates_the_model_enum_and_follows_its_file() {
     let published = stdout(&cargo_run(dir.path(), None));
     assert!(published.starts_with("source: Alibaba Cloud Model Studio\n"));
     let first = modelstudio_limits::Model::ALL[0];
+    let limits = first.limits_in(first.deployments()[0]).unwrap();
     let line = format!(
         "{} {} {}\n",
         first.id(),
-        first.limits().qpm,
-        first.limits().tpm
+        limits.rpm().unwrap(),
+        limits.tpm().unwrap()
     );
     assert!(published.contains(&line), "{line}{published}");
     assert!(!published.contains("acme"));

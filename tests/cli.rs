@@ -15,8 +15,14 @@ fn check_accepts_the_real_table_with_a_summary() {
     let file = path("limits.toml").to_string_lossy().into_owned();
     let run = limits(&["check", &file]);
     assert_eq!(run.code, 0, "{run:?}");
-    let summary = limits_format::read(&file).unwrap().summary();
-    assert_eq!(run.stdout, format!("{file}: ok: {summary}\n"));
+    let table = limits_format::read(&file).unwrap();
+    let summary = table.summary();
+    let modes: String = table
+        .summary_by_mode()
+        .iter()
+        .map(|m| format!("  {m}\n"))
+        .collect();
+    assert_eq!(run.stdout, format!("{file}: ok: {summary}\n{modes}"));
     assert!(summary.models > 0);
     assert_eq!(run.stderr, "");
 }
@@ -196,38 +202,66 @@ fn gen_check_passes_on_the_checked_in_code() {
 }
 
 #[test]
-fn export_json_lists_every_model_in_file_order() {
+fn export_json_lists_every_model_and_mode_in_file_order() {
     let file = path("limits.toml").to_string_lossy().into_owned();
     let run = limits(&["export", "--format", "json", &file]);
     assert_eq!(run.code, 0, "{run:?}");
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["schema"], 2);
     assert_eq!(json["source"]["provider"], "Alibaba Cloud Model Studio");
     let models = json["models"].as_array().unwrap();
     let table = limits_format::read(&file).unwrap();
-    assert_eq!(models.len(), table.summary().models);
-    let ids: Vec<&str> = models.iter().map(|m| m["id"].as_str().unwrap()).collect();
-    let typed: Vec<&str> = modelstudio_limits::Model::ALL
-        .iter()
-        .map(|m| m.id())
-        .collect();
-    assert_eq!(ids, typed);
+    assert_eq!(models.len(), table.models().count());
     for (model, row) in models.iter().zip(table.models()) {
+        let mode = row.section.mode.expect("limits.toml has modes");
+        let mut limits = serde_json::Map::new();
+        for (kind, n) in row.group.limits.kinds() {
+            limits.insert(kind.key().to_string(), n.into());
+        }
+        let retired = match &row.group.retired {
+            None => serde_json::Value::Null,
+            Some(limits_format::Retired::Yes) => true.into(),
+            Some(limits_format::Retired::On(date)) => date.as_str().into(),
+        };
         assert_eq!(
             model,
             &serde_json::json!({
                 "id": row.model.id,
+                "deployment": mode.id(),
                 "aliases": row.model.aliases,
-                "qpm": row.group.qpm,
-                "tpm": row.group.tpm,
                 "section": row.section.id,
-                "deprecated": row.model.deprecated,
+                "limits": limits,
+                "retired": retired,
+                "replaced_by": row.model.replaced_by,
+                "pool": row.group.pool,
             })
         );
+        // The typed crate says what the export says.
+        let typed = modelstudio_limits::Model::from_id(&row.model.id).unwrap();
+        let deployment = modelstudio_limits::Deployment::from_id(mode.id()).unwrap();
+        let typed_limits = typed.limits_in(deployment).unwrap();
+        if row.group.pool.is_none() {
+            assert_eq!(
+                typed_limits.rpm().map(u64::from),
+                row.group.limits.rpm.map(u64::from)
+            );
+            assert_eq!(typed_limits.tpm(), row.group.limits.tpm);
+            assert_eq!(typed_limits.rps(), row.group.limits.rps);
+            assert_eq!(typed_limits.submit_rps(), row.group.limits.submit_rps);
+            assert_eq!(typed_limits.submit_rpm(), row.group.limits.submit_rpm);
+            assert_eq!(typed_limits.query_rps(), row.group.limits.query_rps);
+            assert_eq!(typed_limits.concurrency(), row.group.limits.concurrency);
+            assert_eq!(
+                typed_limits.sync_unlimited(),
+                row.group.limits.sync_unlimited
+            );
+        } else {
+            assert_eq!(
+                typed.pool_in(deployment).map(|p| p.name),
+                row.group.pool.as_deref()
+            );
+        }
     }
-    assert_eq!(
-        json["sections"].as_array().unwrap().len(),
-        table.summary().sections
-    );
 }
 
 #[test]
@@ -253,7 +287,19 @@ fn warnings_are_shown_and_deny_warnings_makes_them_fatal() {
     assert!(run.stdout.is_empty());
 
     let clean = path("limits.toml").to_string_lossy().into_owned();
-    assert_eq!(limits(&["check", "--deny-warnings", &clean]).code, 0);
+    let run = limits(&["check", "--deny-warnings", &clean]);
+    assert_eq!(run.code, 0);
+    // A summary line per deployment mode, as the table counts them.
+    let table = limits_format::read(&clean).unwrap();
+    let modes = table.summary_by_mode();
+    assert_eq!(modes.len(), 4);
+    for mode in modes {
+        assert!(
+            run.stdout.contains(&format!("\n  {mode}\n")),
+            "{}",
+            run.stdout
+        );
+    }
 }
 
 #[test]
@@ -298,7 +344,7 @@ fn check_format_github_annotates_the_lines() {
     assert_eq!(run.code, 1);
     let line = run.stdout.lines().next().unwrap();
     assert!(
-        line.starts_with("::error file=") && line.contains(",line=1,col=10,endLine=1,endColumn=11,title=E006::unsupported schema version 2%0Ahelp: write `schema = 1`"),
+        line.starts_with("::error file=") && line.contains(",line=1,col=10,endLine=1,endColumn=11,title=E006::unsupported schema version 3%0Ahelp: write `schema = 2`"),
         "{line}"
     );
     let warnings = limits(&["check", "--format=github", &fixture("good/warnings.toml")]);
@@ -314,15 +360,38 @@ fn check_format_github_annotates_the_lines() {
 }
 
 #[test]
-fn export_shows_deprecation() {
-    let run = limits(&["export", &fixture("good/deprecated.toml")]);
+fn export_shows_retirements_replacements_and_pools() {
+    let run = limits(&["export", &fixture("good/modes_and_kinds.toml")]);
     assert_eq!(run.code, 0, "{run:?}");
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(json["models"][0]["deprecated"], serde_json::Value::Null);
-    assert_eq!(
-        json["models"][1]["deprecated"],
-        "retired by the provider on 2026-01-31; use chat-2"
-    );
+    let models = json["models"].as_array().unwrap();
+    let find = |id: &str, mode: &str| {
+        models
+            .iter()
+            .find(|m| m["id"] == id && m["deployment"] == mode)
+            .unwrap_or_else(|| panic!("{id} {mode}"))
+    };
+    let retired = find("chat-max-2024-01-07", "cn");
+    assert_eq!(retired["retired"], "2026-01-30");
+    assert_eq!(retired["replaced_by"], "chat-max");
+    assert_eq!(retired["limits"], serde_json::json!({}));
+    assert_eq!(find("chat-old", "cn")["retired"], true);
+    let pooled = find("voice-v2", "cn");
+    assert_eq!(pooled["pool"], "voice-cloning");
+    assert_eq!(pooled["limits"], serde_json::json!({"submit_rps": 10}));
+    assert_eq!(find("voice-v2", "us")["pool"], serde_json::Value::Null);
+    assert_eq!(find("rerank", "cn")["limits"]["tpm"], 5_000_000_000u64);
+    // A schema 1 file's models hold in every mode: once per mode.
+    let run = limits(&["export", &fixture("good/deprecated.toml")]);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let modes: Vec<&str> = json["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["id"] == json["models"][0]["id"])
+        .map(|m| m["deployment"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["cn", "intl", "global", "us"]);
 }
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
@@ -335,39 +404,74 @@ fn real_table() -> String {
     std::fs::read_to_string(path("limits.toml")).unwrap()
 }
 
-/// The real table with the `key` (qpm or tpm) of its last group set to
-/// `new`: the edited text, the group's first model and the old value.
-fn with_last_group(key: &str, new: u32) -> (String, String, u32) {
+/// The real table with the `key` (rpm or tpm) of its last group that has
+/// both set to `new`: the edited text, the group's first model, its mode
+/// and the old value.
+fn with_last_group(key: &str, new: u64) -> (String, String, &'static str, u64) {
     let table = limits_format::read(path("limits.toml")).unwrap();
-    let group = table.sections.last().unwrap().groups.last().unwrap();
-    let old = if key == "qpm" { group.qpm } else { group.tpm };
+    let (section, group) = table
+        .sections
+        .iter()
+        .flat_map(|s| s.groups.iter().map(move |g| (s, g)))
+        .rfind(|(_, g)| g.limits.rpm.is_some() && g.limits.tpm.is_some())
+        .unwrap();
+    let old = if key == "rpm" {
+        u64::from(group.limits.rpm.unwrap())
+    } else {
+        group.limits.tpm.unwrap()
+    };
     let text = real_table();
     let line = format!("{key} = {}", group_digits(old, '_'));
     let at = text.rfind(&line).expect("the last group's line");
     let edited = format!("{}{key} = {new}{}", &text[..at], &text[at + line.len()..]);
-    (edited, group.models[0].id.clone(), old)
+    (
+        edited,
+        group.models[0].id.clone(),
+        section.mode.unwrap().id(),
+        old,
+    )
 }
 
 #[test]
 fn diff_reports_changes_and_their_semver_impact() {
     let dir = tempfile::tempdir().unwrap();
     let old = write(dir.path(), "old.toml", &real_table());
-    let (_, id, tpm) = with_last_group("tpm", 0);
-    let (raised, _, _) = with_last_group("tpm", tpm + tpm / 20);
+    let (_, id, mode, tpm) = with_last_group("tpm", 0);
+    let models = {
+        let table = limits_format::read(path("limits.toml")).unwrap();
+        let group = table
+            .sections
+            .iter()
+            .flat_map(|s| &s.groups)
+            .rfind(|g| g.limits.rpm.is_some() && g.limits.tpm.is_some())
+            .unwrap();
+        group.models.len()
+    };
+    let (raised, _, _, _) = with_last_group("tpm", tpm + tpm / 20);
     let new = write(dir.path(), "new.toml", &raised);
     let run = limits(&["diff", &old, &new]);
     assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!("mode {mode} (")),
+        "{}",
+        run.stdout
+    );
     let expected = format!(
-        "~ {id}: TPM raised {} -> {} (+5.0%)  [patch]",
+        "~ {id} [{mode}]: TPM raised {} -> {} (+5.0%)  [patch]",
         group_digits(tpm, ','),
         group_digits(tpm + tpm / 20, ',')
     );
     assert!(run.stdout.contains(&expected), "{expected}\n{}", run.stdout);
-    assert!(run
-        .stdout
-        .ends_with("1 change; semver impact on modelstudio-limits: patch\n"));
+    let plural = if models == 1 { "" } else { "s" };
+    assert!(
+        run.stdout.ends_with(&format!(
+            "{models} change{plural}; semver impact on modelstudio-limits: patch\n"
+        )),
+        "{}",
+        run.stdout
+    );
 
-    let removed = real_table().replace(r#"models = ["qwq-plus"]"#, r#"models = ["qwq-plus-2"]"#);
+    let removed = real_table().replace(r#""qwq-plus""#, r#""qwq-plus-2""#);
     let new = write(dir.path(), "removed.toml", &removed);
     let json = limits(&["diff", "--format", "json", &old, &new]);
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
@@ -378,7 +482,15 @@ fn diff_reports_changes_and_their_semver_impact() {
         .iter()
         .map(|c| c["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["model_added", "model_removed"]);
+    assert_eq!(
+        kinds,
+        [
+            "model_added",
+            "row_added",
+            "model_removed",
+            "group_members_changed"
+        ]
+    );
     assert_eq!(limits(&["diff", "--deny", "major", &old, &new]).code, 1);
     assert_eq!(limits(&["diff", "--deny", "minor", &old, &old]).code, 0);
     let same = limits(&["diff", &old, &old]);
@@ -419,8 +531,8 @@ fn diff_against_a_git_revision() {
     let file = write(dir.path(), "limits.toml", &real_table());
     git(&["add", "limits.toml"]);
     git(&["commit", "-q", "-m", "table"]);
-    let (_, id, qpm) = with_last_group("qpm", 0);
-    let (halved, _, _) = with_last_group("qpm", qpm / 2);
+    let (_, id, mode, rpm) = with_last_group("rpm", 0);
+    let (halved, _, _, _) = with_last_group("rpm", rpm / 2);
     write(dir.path(), "limits.toml", &halved);
     let run = limits(&["diff", "--git", "HEAD", &file]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -431,9 +543,9 @@ fn diff_against_a_git_revision() {
         run.stdout
     );
     let expected = format!(
-        "~ {id}: QPM lowered {} -> {} (-50.0%)",
-        group_digits(qpm, ','),
-        group_digits(qpm / 2, ',')
+        "~ {id} [{mode}]: RPM lowered {} -> {} (-50.0%)",
+        group_digits(rpm, ','),
+        group_digits(rpm / 2, ',')
     );
     assert!(run.stdout.contains(&expected), "{expected}\n{}", run.stdout);
 
@@ -453,7 +565,7 @@ fn diff_of_an_invalid_file_shows_its_errors() {
     let new = write(
         dir.path(),
         "new.toml",
-        &real_table().replace("qpm = 60\n", "qpm = 0\n"),
+        &real_table().replace("rpm = 60\n", "rpm = 0\n"),
     );
     let run = limits(&["diff", &old, &new]);
     assert_eq!(run.code, 1);
@@ -463,4 +575,81 @@ fn diff_of_an_invalid_file_shows_its_errors() {
         2,
         "one file without --git is a usage error"
     );
+}
+
+/// Where the human rendering says a finding is (`--> FILE:LINE:COL`).
+fn human_locations(rendered: &str) -> Vec<(u64, u64)> {
+    rendered
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--> "))
+        .map(|at| {
+            let mut parts = at.rsplitn(3, ':');
+            let column = parts.next().unwrap().parse().unwrap();
+            let line = parts.next().unwrap().parse().unwrap();
+            (line, column)
+        })
+        .collect()
+}
+
+#[test]
+fn every_format_states_one_location_for_each_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    // The end of a text that ends with a line break (an unclosed string),
+    // and every bad fixture.
+    let eof = write(dir.path(), "eof.toml", "x=\"\"\"\n");
+    let mut files = vec![eof];
+    let bad = path("crates/limits-format/tests/fixtures/bad");
+    for entry in std::fs::read_dir(bad).unwrap() {
+        files.push(entry.unwrap().path().to_string_lossy().into_owned());
+    }
+    files.sort();
+    for file in &files {
+        let human = limits(&["check", file]);
+        let json = limits(&["check", "--format", "json", file]);
+        let github = limits(&["check", "--format", "github", file]);
+        let findings: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        let from_json: Vec<(u64, u64)> = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(human_locations(&human.stderr), from_json, "{file}");
+        let from_github: Vec<(u64, u64)> = github
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("::"))
+            .map(|l| {
+                let field = |name: &str| -> u64 {
+                    let at = l.find(&format!(",{name}=")).unwrap() + name.len() + 2;
+                    l[at..].split([',', ':']).next().unwrap().parse().unwrap()
+                };
+                (field("line"), field("col"))
+            })
+            .collect();
+        assert_eq!(from_github, from_json, "{file}");
+    }
+}
+
+#[test]
+fn a_radix_prefix_without_digits_is_not_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    for prefix in ["0x", "0o", "0b"] {
+        let text = format!(
+            "schema = 2\n[source]\nprovider = \"p\"\nurl = \"u\"\n[[section]]\nid = \"a\"\nmode = \"cn\"\n\
+             title = \"t\"\n[[section.group]]\nrpm = {prefix}\nmodels = [\"m\"]\n"
+        );
+        let file = write(dir.path(), "radix.toml", &text);
+        let run = limits(&["check", &file]);
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains(&format!(
+                "error[E004]: expected an integer, found `{prefix}`, which is not a number"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("E005"), "{}", run.stderr);
+        assert!(run.stderr.ends_with("1 error\n"), "{}", run.stderr);
+    }
 }

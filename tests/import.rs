@@ -26,19 +26,27 @@ fn html_with_merged_cells_reads_as_its_scraped_text() {
     let page = limits_cli::import::read_page(&page).unwrap();
     let turbo = &page.sections[0].rows[4];
     assert_eq!(turbo.id, "qwen-turbo-latest");
-    assert_eq!(turbo.tpm_from.as_deref(), Some("qwen-turbo"));
-    assert_eq!(turbo.qpm_from, None);
+    assert_eq!(
+        turbo.from,
+        [(limits_format::Kind::Tpm, "qwen-turbo".to_string())]
+    );
     assert_eq!(
         page.sections[2].category.as_deref(),
         Some("Embedding models")
     );
 }
 
+/// The table the English seed page was imported to, with what people
+/// added (a fixed fixture: the live limits.toml follows the Chinese page).
+fn seed_table() -> String {
+    data("seed-limits.toml")
+}
+
 #[test]
-fn the_seed_page_onto_limits_toml_gives_limits_toml_back() {
+fn the_seed_page_onto_its_table_gives_the_table_back() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("limits.toml");
-    let onto = path("limits.toml").to_string_lossy().into_owned();
+    let onto = seed_table();
     let run = limits(&[
         "import",
         &seed_page(),
@@ -61,7 +69,7 @@ fn a_revised_page_yields_exactly_its_changes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("limits.toml");
     let out = out.to_str().unwrap();
-    let onto = path("limits.toml").to_string_lossy().into_owned();
+    let onto = seed_table();
     let run = limits(&["import", &data("revised.txt"), "--onto", &onto, "-o", out]);
     assert_eq!(run.code, 0, "{run:?}");
     let check = limits(&["check", "--deny-warnings", out]);
@@ -95,6 +103,40 @@ fn a_revised_page_yields_exactly_its_changes() {
     // Importing the same page again changes nothing.
     let again = limits(&["import", &data("revised.txt"), "--onto", out]);
     assert_eq!(again.stdout, std::fs::read_to_string(out).unwrap());
+}
+
+#[test]
+fn the_page_copy_onto_limits_toml_gives_limits_toml_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("limits.toml");
+    let onto = path("limits.toml").to_string_lossy().into_owned();
+    let page = path("tests/data/rate-limit.zh-CN.md")
+        .to_string_lossy()
+        .into_owned();
+    let run = limits(&[
+        "import",
+        &page,
+        "--onto",
+        &onto,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(&onto).unwrap()
+    );
+    // What the rules read by a choice is warned about on stderr, located.
+    assert!(
+        run.stderr.lines().all(|l| l.starts_with("warning: ")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("qwen-long-latest"), "{}", run.stderr);
+    // Without --onto, the page alone gives the same table (nobody added to
+    // it yet).
+    let fresh = limits(&["import", &page]);
+    assert_eq!(fresh.stdout, std::fs::read_to_string(&onto).unwrap());
 }
 
 #[test]

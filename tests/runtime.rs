@@ -4,7 +4,7 @@
 
 use limits_e2e::{limits, path};
 use modelstudio_limits::runtime::{LimitTable, LoadError, OverridesError};
-use modelstudio_limits::{Limits, Model};
+use modelstudio_limits::{Deployment, Limits, Model};
 
 const OVERRIDES: &str = r#"
 schema = 1
@@ -39,44 +39,52 @@ fn the_file_read_at_run_time_is_the_generated_table() {
         assert_eq!(entry.aliases, model.aliases());
         assert_eq!(entry.section, model.section().id());
         for name in std::iter::once(model.id()).chain(model.aliases().iter().copied()) {
-            assert_eq!(table.limits_for(name), Some(model.limits()), "{name}");
+            for &mode in Deployment::ALL {
+                assert_eq!(
+                    table.limits_for(name, mode),
+                    model.limits_in(mode),
+                    "{name}"
+                );
+            }
         }
     }
-    assert_eq!(table.limits_for("QWEN-MAX"), None);
-    assert_eq!(table.limits_for(""), None);
+    let cn = Deployment::MainlandChina;
+    assert_eq!(table.limits_for("QWEN-MAX", cn), None);
+    assert_eq!(table.limits_for("", cn), None);
 }
 
 #[test]
 fn overrides_change_only_the_models_they_list() {
     let table = LimitTable::published_with_overrides(OVERRIDES).unwrap();
-    let raised = Limits {
-        qpm: 1_200,
-        tpm: 3_000_000,
-    };
+    let raised = Limits::NONE.with_rpm(1_200).with_tpm(3_000_000);
     let changed = [Model::QwenMax2025_01_25, Model::QwenTurbo];
     for &model in Model::ALL {
-        let expected = if changed.contains(&model) {
-            raised
-        } else {
-            model.limits()
-        };
-        for name in std::iter::once(model.id()).chain(model.aliases().iter().copied()) {
-            assert_eq!(table.limits_for(name), Some(expected), "{name}");
+        for &mode in Deployment::ALL {
+            // A schema 1 file's rows hold in every mode.
+            let expected = if changed.contains(&model) {
+                Some(raised)
+            } else {
+                model.limits_in(mode)
+            };
+            for name in std::iter::once(model.id()).chain(model.aliases().iter().copied()) {
+                assert_eq!(table.limits_for(name, mode), expected, "{name}");
+            }
         }
     }
     // The new alias names the changed model; the new model is added last.
     let max = table.get("our-max").unwrap();
     assert_eq!(max.id, "qwen-max-2025-01-25");
     assert_eq!(max.aliases, ["qwen-max-0125", "our-max"]);
-    assert_eq!(max.section, "qwen");
+    assert_eq!(max.section, Model::QwenMax2025_01_25.section().id());
     let added = table.iter().last().unwrap();
     assert_eq!(added.id, "our-fine-tune");
+    let ten = Limits::NONE.with_rpm(10).with_tpm(10_000);
     assert_eq!(
         added.limits,
-        Limits {
-            qpm: 10,
-            tpm: 10_000
-        }
+        Deployment::ALL
+            .iter()
+            .map(|&d| (d, ten))
+            .collect::<Vec<_>>()
     );
     assert_eq!(added.section, "raised");
     assert_eq!(table.len(), Model::ALL.len() + 1);

@@ -253,7 +253,10 @@ impl Builder {
             table.input_sha256
         );
         let mut file = pretty::FileWriter::new(&header);
-        emit::emit(table, options, &mut |tokens| file.items(tokens));
+        emit::emit(table, options, &mut |piece| match piece {
+            emit::Piece::Items(tokens) => file.items(tokens),
+            emit::Piece::Lines(text) => file.lines(&text),
+        });
         file.finish()
             .unwrap_or_else(|e| panic!("bug: limits-codegen emitted invalid Rust: {e}"))
     }

@@ -8,7 +8,7 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-use limits_format::ir::{ModelRow, Table};
+use limits_format::ir::{Deployment, Limits, ModelRow, Retired, Table};
 
 use crate::markdown::markdown_text;
 use crate::phash;
@@ -33,31 +33,67 @@ pub(crate) struct Options {
     pub lookup: crate::Lookup,
 }
 
+/// A part of the generated module: items as tokens (formatted by
+/// prettyplease), or lines the emitter wrote (a data table of one line per
+/// row, from validated identifiers and numbers only).
+pub(crate) enum Piece {
+    /// Whole items.
+    Items(TokenStream),
+    /// Whole items as text, one row per line.
+    Lines(String),
+}
+
 /// Emits the items of a generated module, one part at a time.
 ///
 /// Each call of `out` gets one or a few whole items, in file order, so the
 /// caller can format them one at a time: a large table is never held as
 /// one token stream or one syntax tree.
-pub(crate) fn emit(table: &Table, options: &Options, out: &mut dyn FnMut(TokenStream)) {
-    let rows: Vec<_> = table.models().collect();
+pub(crate) fn emit(table: &Table, options: &Options, sink: &mut dyn FnMut(Piece)) {
+    let all_rows: Vec<_> = table.models().collect();
+    // One variant per model: its first row names it; its rows in every
+    // mode are gathered below.
+    let rows: Vec<_> = table.distinct_models().collect();
     let model_paths: Vec<_> = rows
         .iter()
         .map(|r| variant(&options.model, &r.model.rust_name))
         .collect();
-    // Items that name every variant must not warn about deprecated ones.
-    let allow = rows
+    let mut models: Vec<ModelData<'_>> = rows.iter().map(|r| ModelData::of(r, &all_rows)).collect();
+    // The validator checked that every replacement names a model id.
+    let names: std::collections::HashMap<&str, &str> = rows
         .iter()
-        .any(|r| r.model.deprecated.is_some())
+        .map(|r| (r.model.id.as_str(), r.model.rust_name.as_str()))
+        .collect();
+    for m in &mut models {
+        let by = all_rows
+            .iter()
+            .filter(|r| r.model.id == m.row.model.id)
+            .find_map(|r| r.model.replaced_by.as_deref());
+        m.replacement = by
+            .and_then(|by| names.get(by))
+            .map(|name| variant(&options.model, name));
+    }
+    // Items that name every variant must not warn about deprecated ones.
+    let allow = models
+        .iter()
+        .any(|m| m.deprecation.is_some())
         .then(|| quote!(#[allow(deprecated)]));
-    let names = rows.iter().map(|r| 1 + r.model.aliases.len()).sum();
+    let names = models.iter().map(|m| 1 + m.aliases.len()).sum();
     let lookup = options.lookup.resolve(names);
     let from_id = match lookup {
-        crate::Lookup::Match => from_id_match(&rows, &model_paths),
+        crate::Lookup::Match => from_id_match(&models, &model_paths),
         _ => from_id_hash(),
     };
-    model_items(&rows, &model_paths, options, from_id, allow.as_ref(), out);
+    model_items(
+        &models,
+        &model_paths,
+        options,
+        from_id,
+        allow.as_ref(),
+        sink,
+    );
+    let out = &mut |tokens: TokenStream| sink(Piece::Items(tokens));
     if lookup == crate::Lookup::PerfectHash {
-        lookup_tokens(&rows, &model_paths, &options.model, allow.as_ref(), out);
+        lookup_tokens(&models, &model_paths, &options.model, allow.as_ref(), out);
     }
     section_items(table, options, allow.as_ref(), out);
     out(trait_impls(options));
@@ -69,15 +105,172 @@ pub(crate) fn emit(table: &Table, options: &Options, out: &mut dyn FnMut(TokenSt
     out(source_item(table, &options.types));
 }
 
-/// The model enum, its rows (one per model: id, QPM, TPM), aliases and
-/// sections, and its inherent methods.
+/// A model's row in one mode: the mode, its own limits, its pool (name
+/// and limits).
+type ModeData<'t> = (Deployment, Option<Limits>, Option<(&'t str, Limits)>);
+
+/// A model and everything its rows say, over every mode.
+struct ModelData<'t> {
+    row: &'t ModelRow<'t>,
+    /// Every alias of every row, once, in file order.
+    aliases: Vec<&'t str>,
+    /// Per mode, in [`Deployment::ALL`] order: the model's own limits and
+    /// its pool (name, limits). A schema 1 row holds in every mode.
+    modes: Vec<ModeData<'t>>,
+    /// The `#[deprecated]` note: given, or from the retirement of every row.
+    deprecation: Option<String>,
+    /// The variant of the replacing model.
+    replacement: Option<TokenStream>,
+}
+
+impl<'t> ModelData<'t> {
+    fn of(first: &'t ModelRow<'t>, all: &'t [ModelRow<'t>]) -> Self {
+        let id = &first.model.id;
+        let rows: Vec<&ModelRow<'_>> = all.iter().filter(|r| r.model.id == *id).collect();
+        let mut aliases: Vec<&str> = Vec::new();
+        for r in &rows {
+            for a in &r.model.aliases {
+                if !aliases.contains(&a.as_str()) {
+                    aliases.push(a);
+                }
+            }
+        }
+        let mut modes = Vec::new();
+        for d in Deployment::ALL {
+            let mut own = None;
+            let mut pool = None;
+            for r in rows
+                .iter()
+                .filter(|r| r.section.mode.is_none_or(|m| m == d))
+            {
+                match &r.group.pool {
+                    Some(name) => pool = Some((name.as_str(), r.group.limits)),
+                    None => own = Some(r.group.limits),
+                }
+            }
+            if own.is_some() || pool.is_some() {
+                modes.push((d, own, pool));
+            }
+        }
+        let retired = rows.iter().all(|r| r.group.retired.is_some());
+        let deprecation = first.model.deprecated.clone().or_else(|| {
+            retired.then(|| {
+                let when = match &rows[0].group.retired {
+                    Some(Retired::On(date)) => format!("retired on {date}"),
+                    _ => "retired".to_string(),
+                };
+                match rows.iter().find_map(|r| r.model.replaced_by.as_ref()) {
+                    Some(by) => format!("{when}; replaced by {by}"),
+                    None => when,
+                }
+            })
+        });
+        ModelData {
+            row: first,
+            aliases,
+            modes,
+            deprecation,
+            replacement: None,
+        }
+    }
+}
+
+/// `lim([...], sync)`: the call of the generated `lim` that makes the
+/// limits, as text (numbers and `true`/`false` only).
+fn lim_text(limits: &Limits) -> String {
+    let numbers: Vec<String> = limits_format::Kind::ALL
+        .iter()
+        .map(|&k| limits_format::group_digits(limits.get(k).unwrap_or(0), '_'))
+        .collect();
+    format!("lim([{}], {})", numbers.join(", "), limits.sync_unlimited)
+}
+
+/// The name of the generated constant for a mode.
+fn mode_const(d: Deployment) -> &'static str {
+    match d {
+        Deployment::MainlandChina => "CN",
+        Deployment::International => "INTL",
+        Deployment::Global => "GLOBAL",
+        Deployment::UnitedStates => "US",
+    }
+}
+
+/// `POOLS` and `MODE_ROWS` as text, one line per pool and per row (so a
+/// data change is one changed line per model it touches), and where each
+/// model's rows start. Only validated names, the model enum's name and
+/// numbers reach the text; a pool's name is an escaped literal.
+fn mode_rows(
+    models: &[ModelData<'_>],
+    model_enum: &Ident,
+    allow: bool,
+) -> (String, Vec<usize>, String) {
+    let allow = if allow { "#[allow(deprecated)]\n" } else { "" };
+    let mut pools: Vec<(&str, Limits)> = Vec::new();
+    let mut rows = String::new();
+    let mut first = Vec::with_capacity(models.len() + 1);
+    let mut count = 0;
+    for m in models {
+        first.push(count);
+        for (d, own, pool) in &m.modes {
+            let pool = match pool {
+                Some((name, limits)) => {
+                    match pools.iter().position(|p| p.0 == *name && p.1 == *limits) {
+                        Some(i) => i + 1,
+                        None => {
+                            pools.push((name, *limits));
+                            pools.len()
+                        }
+                    }
+                }
+                None => 0,
+            };
+            let own = match own {
+                Some(l) => format!("Some({})", lim_text(l)),
+                None => "None".to_string(),
+            };
+            rows.push_str(&format!(
+                "    ModeRow({model_enum}::{}, {}, {own}, {pool}),\n",
+                m.row.model.rust_name,
+                mode_const(*d)
+            ));
+            count += 1;
+        }
+    }
+    first.push(count);
+    let rows = format!(
+        "/// One row per model and deployment mode, grouped by model in the order of the\n\
+         /// enum's variants.\n{allow}const MODE_ROWS: &[ModeRow; {count}] = &[\n{rows}];\n"
+    );
+    let mut pool_lines = String::new();
+    for (name, limits) in &pools {
+        pool_lines.push_str(&format!(
+            "    Pool {{ name: {}, limits: {} }},\n",
+            Literal::string(name),
+            lim_text(limits)
+        ));
+    }
+    let pools = format!(
+        "/// The pooled budgets: limits that several models share in one mode.\n\
+         const POOLS: &[Pool; {}] = &[\n{pool_lines}];\n",
+        pools.len()
+    );
+    (rows, first, pools)
+}
+
+fn deployment_path(types: &syn::Path, d: Deployment) -> TokenStream {
+    let v = ident(d.rust_name());
+    quote!(#types::Deployment::#v)
+}
+
+/// The model enum, its rows (one per model: id, limits per mode,
+/// replacement), aliases and sections, and its inherent methods.
 fn model_items(
-    rows: &[ModelRow<'_>],
+    models: &[ModelData<'_>],
     model_paths: &[TokenStream],
     options: &Options,
     from_id: TokenStream,
     allow: Option<&TokenStream>,
-    out: &mut dyn FnMut(TokenStream),
+    sink: &mut dyn FnMut(Piece),
 ) {
     let Options {
         types,
@@ -89,41 +282,51 @@ fn model_items(
     } = options;
     let model_doc = [
         format!(" Parse an id or an alias with [`{model_enum}::from_id`] or `str::parse`;"),
-        format!(" [`{model_enum}::limits`] gives the model's QPM and TPM. Models are"),
-        " ordered by id, so the order does not change when rows move.".to_string(),
+        format!(" [`{model_enum}::limits_in`] gives the model's limits in a deployment mode."),
+        " Models are ordered by id, so the order does not change when rows move.".to_string(),
     ];
     let always = always_derived();
-    let n = Literal::usize_unsuffixed(rows.len());
-    let variants = rows.iter().map(|r| {
+    let n = Literal::usize_unsuffixed(models.len());
+    let variants = models.iter().map(|m| {
+        let r = m.row;
         let name = ident(&r.model.rust_name);
+        let modes: Vec<&str> = m.modes.iter().map(|(d, _, _)| d.id()).collect();
         let mut doc = vec![format!(
-            " `{}` ({}).",
+            " `{}` ({}; {}).",
             r.model.id,
-            markdown_text(&r.section.title)
+            markdown_text(&r.section.title),
+            modes.join(", ")
         )];
         if let Some(note) = &r.group.note {
             doc.push(String::new());
             doc.push(format!(" Note: {}", markdown_text(note)));
         }
-        let deprecated = r.model.deprecated.as_ref().map(|reason| {
+        let deprecated = m.deprecation.as_ref().map(|reason| {
             let reason = Literal::string(reason);
             quote!(#[deprecated(note = #reason)])
         });
         quote! { #(#[doc = #doc])* #deprecated #name }
     });
-    let model_rows = rows.iter().map(|r| {
-        let id = Literal::string(&r.model.id);
-        let (qpm, tpm) = (number(r.group.qpm), number(r.group.tpm));
-        quote!(ModelRow(#id, #qpm, #tpm))
+    let deployments = models.iter().map(|m| {
+        let ds = m.modes.iter().map(|(d, _, _)| deployment_path(types, *d));
+        quote!(&[#(#ds),*])
     });
-    let aliases = rows.iter().map(|r| {
-        let a = r.model.aliases.iter().map(|a| Literal::string(a));
+    let aliases = models.iter().map(|m| {
+        let a = m.aliases.iter().map(|a| Literal::string(a));
         quote!(&[#(#a),*])
     });
-    let model_sections = rows
+    let model_sections = models
         .iter()
-        .map(|r| variant(section_enum, &r.section.rust_name));
-    out(quote! {
+        .map(|m| variant(section_enum, &m.row.section.rust_name));
+    let (rows_text, first_rows, pools_text) = mode_rows(models, model_enum, allow.is_some());
+    let k = Literal::usize_unsuffixed(first_rows.len());
+    let first_rows = first_rows.iter().map(|&i| Literal::usize_unsuffixed(i));
+    let modes = Deployment::ALL.map(|d| {
+        let name = ident(mode_const(d));
+        let path = deployment_path(types, d);
+        quote!(const #name: #types::Deployment = #path;)
+    });
+    sink(Piece::Items(quote! {
         /// Every model of the table, one variant per canonical id.
         ///
         #(#[doc = #model_doc])*
@@ -135,13 +338,71 @@ fn model_items(
             #(#variants,)*
         }
 
-        /// A model's row of the table: its id, QPM and TPM.
-        struct ModelRow(&'static str, u32, u32);
+        /// A model's row in one deployment mode: the model, the mode, its
+        /// own limits, and its pooled budget (1 + its index in `POOLS`; 0:
+        /// none).
+        struct ModeRow(#model_enum, #types::Deployment, Option<#types::Limits>, usize);
+
+        #(#modes)*
+
+        /// Limits from the table's numbers: requests and tokens per
+        /// minute, requests per second, submissions per second and per
+        /// minute, queries per second, tasks in flight (0: the row has no
+        /// such limit), and whether synchronous calls are unlimited.
+        const fn lim(n: [u64; 7], sync_unlimited: bool) -> #types::Limits {
+            let mut l = #types::Limits::NONE;
+            if n[0] > 0 {
+                l = l.with_rpm(n[0] as u32);
+            }
+            if n[1] > 0 {
+                l = l.with_tpm(n[1]);
+            }
+            if n[2] > 0 {
+                l = l.with_rps(n[2] as u32);
+            }
+            if n[3] > 0 {
+                l = l.with_submit_rps(n[3] as u32);
+            }
+            if n[4] > 0 {
+                l = l.with_submit_rpm(n[4] as u32);
+            }
+            if n[5] > 0 {
+                l = l.with_query_rps(n[5] as u32);
+            }
+            if n[6] > 0 {
+                l = l.with_concurrency(n[6] as u32);
+            }
+            if sync_unlimited {
+                l = l.with_sync_unlimited();
+            }
+            l
+        }
+
+        /// A model's replacement (`None`: none).
+        struct Replacement(Option<#model_enum>);
+
+        /// The pooled budget of `POOLS`' rows.
+        type Pool = #types::Pool;
+    }));
+    sink(Piece::Lines(pools_text));
+    sink(Piece::Lines(rows_text));
+    let mut out = |tokens: TokenStream| sink(Piece::Items(tokens));
+    let replacements = models.iter().map(|m| match &m.replacement {
+        Some(path) => quote!(Replacement(Some(#path))),
+        None => quote!(Replacement(None)),
     });
     out(quote! {
-        /// One row per model, in the order of the enum's variants.
-        const MODEL_ROWS: &[ModelRow; #n] = &[#(#model_rows),*];
+        /// Where each model's rows start in `MODE_ROWS`, and where the last
+        /// one's end.
+        const MODEL_FIRST_ROW: &[usize; #k] = &[#(#first_rows),*];
+
+        /// One per model, in the order of the enum's variants.
+        #allow
+        const MODEL_REPLACEMENTS: &[Replacement; #n] = &[#(#replacements),*];
     });
+    let ids = models.iter().map(|m| Literal::string(&m.row.model.id));
+    out(quote!(const MODEL_IDS: &[&str; #n] = &[#(#ids),*];));
+    out(quote!(const MODEL_DEPLOYMENTS: &[&[#types::Deployment]; #n] = &[#(#deployments),*];));
     out(quote!(const MODEL_ALIASES: &[&[&str]; #n] = &[#(#aliases),*];));
     out(quote!(const MODEL_SECTIONS: &[#section_enum; #n] = &[#(#model_sections),*];));
     out(quote! {
@@ -152,13 +413,36 @@ fn model_items(
 
             /// The canonical id, e.g. `"qwen-max"`.
             pub const fn id(self) -> &'static str {
-                MODEL_ROWS[self as usize].0
+                MODEL_IDS[self as usize]
             }
 
-            /// The model's queries-per-minute and tokens-per-minute limits.
-            pub const fn limits(self) -> #types::Limits {
-                let ModelRow(_, qpm, tpm) = MODEL_ROWS[self as usize];
-                #types::Limits { qpm, tpm }
+            /// The model's limits in a deployment mode, `None` where the
+            /// table does not list it. For a model listed only in a pooled
+            /// budget, the pool's limits (shared: see `pool_in`).
+            pub const fn limits_in(self, deployment: #types::Deployment) -> Option<#types::Limits> {
+                match self.mode_row(deployment) {
+                    Some(ModeRow(_, _, Some(limits), _)) => Some(*limits),
+                    Some(ModeRow(_, _, None, pool)) if *pool > 0 => Some(POOLS[*pool - 1].limits),
+                    _ => None,
+                }
+            }
+
+            /// The pooled budget the model takes part in, in a mode.
+            pub const fn pool_in(self, deployment: #types::Deployment) -> Option<#types::Pool> {
+                match self.mode_row(deployment) {
+                    Some(ModeRow(_, _, _, pool)) if *pool > 0 => Some(POOLS[*pool - 1]),
+                    _ => None,
+                }
+            }
+
+            /// The deployment modes whose tables list the model.
+            pub const fn deployments(self) -> &'static [#types::Deployment] {
+                MODEL_DEPLOYMENTS[self as usize]
+            }
+
+            /// The model that replaces this retired one, as the table names it.
+            pub const fn replaced_by(self) -> Option<#model_enum> {
+                MODEL_REPLACEMENTS[self as usize].0
             }
 
             /// Other names the provider accepts for this model.
@@ -166,9 +450,21 @@ fn model_items(
                 MODEL_ALIASES[self as usize]
             }
 
-            /// The section of the table that lists this model.
+            /// The section of the table that first lists this model.
             pub const fn section(self) -> #section_enum {
                 MODEL_SECTIONS[self as usize]
+            }
+
+            const fn mode_row(self, deployment: #types::Deployment) -> Option<&'static ModeRow> {
+                let mut i = MODEL_FIRST_ROW[self as usize];
+                while i < MODEL_FIRST_ROW[self as usize + 1] {
+                    let row = &MODE_ROWS[i];
+                    if row.0 as usize == self as usize && row.1.ordinal() == deployment.ordinal() {
+                        return Some(row);
+                    }
+                    i += 1;
+                }
+                None
             }
 
             /// The model with this id or alias (exact, case-sensitive).
@@ -179,10 +475,10 @@ fn model_items(
 
 /// `from_id` as a `match` on the name's bytes: one arm per model, its id
 /// and aliases (LLVM switches on the length, then compares words).
-fn from_id_match(rows: &[ModelRow<'_>], model_paths: &[TokenStream]) -> TokenStream {
-    let arms = rows.iter().zip(model_paths).map(|(r, path)| {
-        let names = std::iter::once(&r.model.id)
-            .chain(&r.model.aliases)
+fn from_id_match(models: &[ModelData<'_>], model_paths: &[TokenStream]) -> TokenStream {
+    let arms = models.iter().zip(model_paths).map(|(m, path)| {
+        let names = std::iter::once(m.row.model.id.as_str())
+            .chain(m.aliases.iter().copied())
             .map(|n| Literal::byte_string(n.as_bytes()));
         quote!(#(#names)|* => Some(#path),)
     });
@@ -244,11 +540,19 @@ fn section_items(
     let section_paths = sections
         .iter()
         .map(|sec| variant(section_enum, &sec.rust_name));
+    let types = &options.types;
     let section_rows = sections.iter().map(|sec| {
         let id = Literal::string(&sec.id);
         let title = Literal::string(&sec.title);
         let category = option_str(sec.category.as_deref());
-        quote!(SectionRow(#id, #title, #category))
+        let mode = match sec.mode {
+            Some(d) => {
+                let d = deployment_path(types, d);
+                quote!(Some(#d))
+            }
+            None => quote!(None),
+        };
+        quote!(SectionRow(#id, #title, #category, #mode))
     });
     let section_models = sections.iter().map(|sec| {
         let models = sec
@@ -268,8 +572,13 @@ fn section_items(
             #(#section_variants,)*
         }
 
-        /// A section's row: its id, title and category.
-        struct SectionRow(&'static str, &'static str, Option<&'static str>);
+        /// A section's row: its id, title, category and deployment mode.
+        struct SectionRow(
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+            Option<#types::Deployment>,
+        );
 
         /// One row per section, in the order of the enum's variants.
         const SECTION_ROWS: &[SectionRow; #s] = &[#(#section_rows),*];
@@ -296,6 +605,12 @@ fn section_items(
             /// The heading above the section in the source, if any.
             pub const fn category(self) -> Option<&'static str> {
                 SECTION_ROWS[self as usize].2
+            }
+
+            /// The deployment mode of the section's limits (`None`: every
+            /// mode, as a table without modes says).
+            pub const fn deployment(self) -> Option<#types::Deployment> {
+                SECTION_ROWS[self as usize].3
             }
 
             /// The models of the section, in table order.
@@ -329,19 +644,19 @@ fn source_item(table: &Table, types: &syn::Path) -> TokenStream {
 /// The tables and functions of the perfect-hash lookup of every id and
 /// alias (see [`crate::phash`]).
 fn lookup_tokens(
-    rows: &[ModelRow<'_>],
+    models: &[ModelData<'_>],
     model_paths: &[TokenStream],
     model_enum: &Ident,
     allow: Option<&TokenStream>,
     out: &mut dyn FnMut(TokenStream),
 ) {
-    let names: Vec<(&str, &TokenStream)> = rows
+    let names: Vec<(&str, &TokenStream)> = models
         .iter()
         .zip(model_paths)
-        .flat_map(|(r, path)| {
-            std::iter::once(&r.model.id)
-                .chain(&r.model.aliases)
-                .map(move |name| (name.as_str(), path))
+        .flat_map(|(m, path)| {
+            std::iter::once(m.row.model.id.as_str())
+                .chain(m.aliases.iter().copied())
+                .map(move |name| (name, path))
         })
         .collect();
     let keys: Vec<&[u8]> = names.iter().map(|(n, _)| n.as_bytes()).collect();
@@ -421,13 +736,6 @@ fn variant(enum_name: &Ident, name: &str) -> TokenStream {
     quote!(#enum_name::#v)
 }
 
-/// A number as limits.toml writes it: `1_000_000`.
-fn number(n: u32) -> Literal {
-    limits_format::group_digits(n, '_')
-        .parse()
-        .expect("digits and underscores are an integer literal")
-}
-
 fn option_str(s: Option<&str>) -> TokenStream {
     match s {
         Some(s) => {
@@ -485,8 +793,11 @@ fn trait_impls(options: &Options) -> TokenStream {
             fn id(&self) -> &str {
                 #model_enum::id(*self)
             }
-            fn limits(&self) -> #types::Limits {
-                #model_enum::limits(*self)
+            fn limits_in(&self, deployment: #types::Deployment) -> Option<#types::Limits> {
+                #model_enum::limits_in(*self, deployment)
+            }
+            fn pool_in(&self, deployment: #types::Deployment) -> Option<#types::Pool> {
+                #model_enum::pool_in(*self, deployment)
             }
         }
 

@@ -6,11 +6,6 @@
 
 use limits_format::ir::Table;
 
-/// `1000000` as `1,000,000`.
-pub(crate) fn thousands(n: u32) -> String {
-    limits_format::group_digits(n, ',')
-}
-
 /// Free text as one line of literal Markdown: whitespace runs (newlines
 /// included) become one space, control characters are dropped, and every
 /// ASCII punctuation character is backslash-escaped, so the text can open
@@ -36,19 +31,32 @@ pub(crate) fn markdown_text(text: &str) -> String {
 pub(crate) fn table(table: &Table, heading: &str) -> String {
     let mut out = String::new();
     for section in &table.sections {
+        let mode = section
+            .mode
+            .map(|m| format!(" ({})", m.id()))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "{heading} {}\n\n| Model | Aliases | QPM | TPM |\n|---|---|--:|--:|\n",
+            "{heading} {}{mode}\n\n| Model | Aliases | Limits |\n|---|---|---|\n",
             markdown_text(&section.title)
         ));
         for group in &section.groups {
+            let mut limits =
+                limits_format::diff::describe_limits(&group.limits, section.mode.is_none());
+            if let Some(pool) = &group.pool {
+                limits.push_str(&format!(" (pool `{pool}`, shared)"));
+            }
+            match &group.retired {
+                Some(limits_format::Retired::On(date)) => limits = format!("retired {date}"),
+                Some(limits_format::Retired::Yes) => limits = "retired".into(),
+                None => {}
+            }
             for model in &group.models {
                 let aliases: Vec<String> = model.aliases.iter().map(|a| format!("`{a}`")).collect();
                 out.push_str(&format!(
-                    "| `{}` | {} | {} | {} |\n",
+                    "| `{}` | {} | {} |\n",
                     model.id,
                     aliases.join(", "),
-                    thousands(group.qpm),
-                    thousands(group.tpm)
+                    limits
                 ));
             }
         }
@@ -60,14 +68,6 @@ pub(crate) fn table(table: &Table, heading: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(1), "1");
-        assert_eq!(thousands(100_000), "100,000");
-        assert_eq!(thousands(5_000_000), "5,000,000");
-        assert_eq!(thousands(u32::MAX), "4,294,967,295");
-    }
 
     #[test]
     fn markdown_text_is_one_inert_line() {

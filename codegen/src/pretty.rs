@@ -38,6 +38,20 @@ impl FileWriter {
         }
     }
 
+    /// Appends text the emitter wrote line by line (a data table whose
+    /// rows must stay one line each, which prettyplease would wrap), then
+    /// checks that the file so far is still Rust: it parses with syn.
+    pub(crate) fn lines(&mut self, text: &str) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = syn::parse_file(text) {
+            self.error = Some(e);
+            return;
+        }
+        self.out.push_str(text);
+    }
+
     /// The file, or the first batch that was not valid Rust (a bug of the
     /// emitter).
     pub(crate) fn finish(self) -> Result<String, syn::Error> {

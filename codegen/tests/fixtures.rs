@@ -54,6 +54,7 @@ fn free_text_reaches_docs_only_as_inert_markdown() {
             syn::Item::Struct(s) => s.ident.to_string(),
             syn::Item::Impl(_) => "impl".into(),
             syn::Item::Fn(f) => f.sig.ident.to_string(),
+            syn::Item::Type(t) => t.ident.to_string(),
             other => panic!("unexpected item {other:?}"),
         })
         .collect();

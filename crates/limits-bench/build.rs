@@ -61,10 +61,8 @@ fn main() {
     std::fs::write(out.join("phf_big.rs"), phf_of(&big)).unwrap();
 
     let mut arms = String::new();
-    for (i, row) in real.models().enumerate() {
-        for name in std::iter::once(&row.model.id).chain(&row.model.aliases) {
-            let _ = writeln!(arms, "        {name:?} => Some(Model::ALL[{i}]),");
-        }
+    for (name, i) in names(&real) {
+        let _ = writeln!(arms, "        {name:?} => Some(Model::ALL[{i}]),");
     }
     let matcher = format!(
         "/// A sequential string match, as strum's `EnumString` derives it.\n\
@@ -73,14 +71,33 @@ fn main() {
     std::fs::write(out.join("match_real.rs"), matcher).unwrap();
 }
 
+/// Every id and alias of `table` once, with the index of its model in
+/// `Model::ALL` (the order of first rows; a model may have a row per mode).
+fn names(table: &limits_format::Table) -> Vec<(&str, usize)> {
+    let index: std::collections::HashMap<&str, usize> = table
+        .distinct_models()
+        .enumerate()
+        .map(|(i, row)| (row.model.id.as_str(), i))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for row in table.models() {
+        let i = index[row.model.id.as_str()];
+        for name in std::iter::once(&row.model.id).chain(&row.model.aliases) {
+            if seen.insert(name.as_str()) {
+                out.push((name.as_str(), i));
+            }
+        }
+    }
+    out
+}
+
 /// `static MAP: phf::Map<&str, u32>` from every id and alias to the model's
 /// index in table order.
 fn phf_of(table: &limits_format::Table) -> String {
     let mut map = phf_codegen::Map::new();
-    for (i, row) in table.models().enumerate() {
-        for name in std::iter::once(&row.model.id).chain(&row.model.aliases) {
-            map.entry(name.as_str(), i.to_string());
-        }
+    for (name, i) in names(table) {
+        map.entry(name, i.to_string());
     }
     format!(
         "/// Every id and alias to the model's index.\npub static MAP: phf::Map<&'static str, u32> = {};\n",

@@ -14,7 +14,7 @@ use limits_bench::{
     big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, real_hash, synthetic,
 };
 use modelstudio_limits::runtime::LimitTable;
-use modelstudio_limits::{Model, Usage};
+use modelstudio_limits::{Deployment, Model, Usage};
 
 fn real_table(c: &mut Criterion) {
     let map = hashmap_real();
@@ -37,7 +37,7 @@ fn real_table(c: &mut Criterion) {
             b.iter(|| match_real::from_str_match(black_box(name)))
         });
         g.bench_function("runtime", |b| {
-            b.iter(|| runtime.limits_for(black_box(name)))
+            b.iter(|| runtime.limits_for(black_box(name), Deployment::International))
         });
         g.finish();
     }
@@ -63,20 +63,23 @@ fn big_table(c: &mut Criterion) {
 fn accessors(c: &mut Criterion) {
     let mut g = c.benchmark_group("accessors");
     g.bench_function("id", |b| b.iter(|| black_box(Model::QwenMax).id()));
-    g.bench_function("limits", |b| b.iter(|| black_box(Model::QwenMax).limits()));
+    g.bench_function("limits_in", |b| {
+        b.iter(|| black_box(Model::QwenMax).limits_in(black_box(Deployment::International)))
+    });
+    let qwq = Model::QwqPlus.limits_in(Deployment::International).unwrap();
     let usage = Usage {
         requests: 59,
         tokens: 99_000,
     };
     g.bench_function("check/pass", |b| {
-        b.iter(|| black_box(Model::QwqPlus).limits().check(black_box(usage)))
+        b.iter(|| black_box(qwq).check(black_box(usage)))
     });
     let over = Usage {
         requests: 61,
         tokens: 150_000,
     };
     g.bench_function("check/exceeded", |b| {
-        b.iter(|| black_box(Model::QwqPlus).limits().check(black_box(over)))
+        b.iter(|| black_box(qwq).check(black_box(over)))
     });
     g.finish();
 }

@@ -22,7 +22,7 @@ pub fn table(n: usize) -> String {
 }
 
 /// [`table`] where every `every`-th model (0: none) has an id, and alias,
-/// that breaks the id syntax (an uppercase letter): one E007 each.
+/// that breaks the id syntax (a leading `_`): one E007 each.
 pub fn table_with_broken_ids(n: usize, every: usize) -> String {
     let mut out = String::with_capacity(n * 64);
     out.push_str(
@@ -45,7 +45,7 @@ pub fn table_with_broken_ids(n: usize, every: usize) -> String {
             );
         }
         let broken = every > 0 && i.is_multiple_of(every);
-        let fix = |id: String| if broken { id.replacen('s', "S", 1) } else { id };
+        let fix = |id: String| if broken { id.replacen('s', "_", 1) } else { id };
         match alias(i) {
             Some(a) => {
                 let _ = writeln!(

@@ -33,6 +33,9 @@ pub(crate) fn run(
     }
     if format == CheckFormat::Human {
         writeln!(io.stdout, "{origin}: ok: {}", table.summary())?;
+        for mode in table.summary_by_mode() {
+            writeln!(io.stdout, "  {mode}")?;
+        }
     }
     Ok(EXIT_OK)
 }

@@ -98,8 +98,19 @@ fn human(
     impact: Option<Impact>,
 ) -> io::Result<()> {
     writeln!(out, "limits diff {old} -> {new}")?;
-    for change in changes {
+    // Changes of no one mode first, then each mode's under its heading.
+    for change in changes.iter().filter(|c| c.mode().is_none()) {
         writeln!(out, "  {change}  [{}]", change.impact())?;
+    }
+    for mode in limits_format::Deployment::ALL {
+        let of_mode: Vec<&Change> = changes.iter().filter(|c| c.mode() == Some(mode)).collect();
+        if of_mode.is_empty() {
+            continue;
+        }
+        writeln!(out, "mode {} ({} changes):", mode.id(), of_mode.len())?;
+        for change in of_mode {
+            writeln!(out, "  {change}  [{}]", change.impact())?;
+        }
     }
     match impact {
         None => writeln!(out, "no changes"),
@@ -127,6 +138,10 @@ fn kind(change: &Change) -> (&'static str, Option<&str>) {
         Change::SectionAdded { id } => ("section_added", Some(id)),
         Change::SectionRemoved { id } => ("section_removed", Some(id)),
         Change::TextChanged { .. } => ("text_changed", None),
+        Change::RowAdded { id, .. } => ("row_added", Some(id)),
+        Change::RowRemoved { id, .. } => ("row_removed", Some(id)),
+        Change::RetiredChanged { id, .. } => ("retired_changed", Some(id)),
+        Change::PoolChanged { id, .. } => ("pool_changed", Some(id)),
         _ => ("other", None),
     }
 }
@@ -150,6 +165,9 @@ fn json(
             if let Some(id) = id {
                 value["id"] = id.into();
             }
+            if let Some(mode) = c.mode() {
+                value["deployment"] = mode.id().into();
+            }
             match c {
                 Change::LimitChanged {
                     limit,
@@ -164,14 +182,21 @@ fn json(
                     value["swapped"] = (*swapped).into();
                 }
                 Change::ModelAdded {
-                    aliases, qpm, tpm, ..
+                    aliases, limits, ..
                 } => {
                     value["aliases"] = aliases.clone().into();
-                    value["qpm"] = (*qpm).into();
-                    value["tpm"] = (*tpm).into();
-                    value["swapped"] = (tpm < qpm).into();
+                    let mut kinds = serde_json::Map::new();
+                    for (kind, n) in limits.kinds() {
+                        kinds.insert(kind.key().into(), n.into());
+                    }
+                    value["limits"] = kinds.into();
+                    value["swapped"] =
+                        matches!((limits.rpm, limits.tpm), (Some(r), Some(t)) if t < u64::from(r))
+                            .into();
                 }
-                Change::GroupMembersChanged { kept, gained, lost } => {
+                Change::GroupMembersChanged {
+                    kept, gained, lost, ..
+                } => {
                     value["kept"] = kept.clone().into();
                     value["gained"] = gained.clone().into();
                     value["lost"] = lost.clone().into();

@@ -46,6 +46,16 @@ pub enum Code {
     EmptyText,
     /// E017: the file is not valid UTF-8.
     NotUtf8,
+    /// E018: a `mode` that is no deployment mode.
+    UnknownMode,
+    /// E019: a group without any kind of limit (and not retired).
+    NoLimits,
+    /// E020: one model id in two groups (or two pools) of one mode.
+    DuplicateInMode,
+    /// E021: a `replaced_by` that names no model of the file.
+    UnknownReplacement,
+    /// E022: one pool name on two groups of one mode.
+    DuplicatePool,
     /// W001 (warning): a group whose tpm is lower than its qpm.
     TpmBelowQpm,
     /// W002 (warning): two adjacent groups of one section with equal limits.
@@ -72,6 +82,11 @@ impl Code {
         Code::InvalidRustName,
         Code::EmptyText,
         Code::NotUtf8,
+        Code::UnknownMode,
+        Code::NoLimits,
+        Code::DuplicateInMode,
+        Code::UnknownReplacement,
+        Code::DuplicatePool,
         Code::TpmBelowQpm,
         Code::AdjacentEqualGroups,
     ];
@@ -96,6 +111,11 @@ impl Code {
             Code::InvalidRustName => "E015",
             Code::EmptyText => "E016",
             Code::NotUtf8 => "E017",
+            Code::UnknownMode => "E018",
+            Code::NoLimits => "E019",
+            Code::DuplicateInMode => "E020",
+            Code::UnknownReplacement => "E021",
+            Code::DuplicatePool => "E022",
             Code::TpmBelowQpm => "W001",
             Code::AdjacentEqualGroups => "W002",
         }
@@ -111,12 +131,12 @@ impl Code {
             Code::MissingKey => "A required key is missing from the marked table.",
             Code::WrongType => "A value has the wrong TOML type (for example a string where an integer belongs).",
             Code::OutOfRange => {
-                "`qpm`, `tpm` and `schema` are whole numbers from 1 to 4294967295 (no zero, negatives or floats)."
+                "Limits and `schema` are whole numbers from 1: at most 4294967295, `tpm` at most 9223372036854775807 (no zero, negatives or floats)."
             }
-            Code::UnsupportedSchema => "`schema` must be 1, the only format version this tool reads.",
+            Code::UnsupportedSchema => "`schema` must be 2 (or 1, the format before deployment modes), the versions this tool reads.",
             Code::InvalidId => concat!(
-                "Ids (models, aliases, sections): lowercase ASCII letters, digits, `-` and `.`; ",
-                "start with a letter; `-` separates non-empty segments; `.` only between two digits; ",
+                "Ids (models, aliases, sections, pools): ASCII letters (case-sensitive), digits, `-`, `/` and `.`; ",
+                "start with a letter; `-` and `/` separate non-empty segments; `.` only between two digits; ",
                 "at most 64 characters."
             ),
             Code::DuplicateModel => {
@@ -135,6 +155,15 @@ impl Code {
             }
             Code::EmptyText => "A required text (provider, url, title) is empty.",
             Code::NotUtf8 => "The file must be UTF-8 text.",
+            Code::UnknownMode => "A section's `mode` is one of `cn`, `intl`, `global`, `us`.",
+            Code::NoLimits => {
+                "A group holds at least one kind of limit (`rpm`, `tpm`, `rps`, `submit_rps`, `submit_rpm`, `query_rps`, `concurrency`), unless it is retired."
+            }
+            Code::DuplicateInMode => {
+                "A model has one row of limits per deployment mode (and takes part in at most one pool per mode)."
+            }
+            Code::UnknownReplacement => "`replaced_by` names a model id of the file.",
+            Code::DuplicatePool => "A pool's name is on one group per deployment mode.",
             Code::TpmBelowQpm => {
                 "A warning: a tokens-per-minute limit below the queries-per-minute limit is likely two swapped numbers."
             }
@@ -426,6 +455,29 @@ impl Diagnostics {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Moves every label at the very end of a text that ends with a line
+    /// break onto that break, so that each format (the rendered
+    /// `--> file:line:col`, JSON, GitHub annotations) states one location
+    /// for it: the last line, just past its last character. (The renderer
+    /// puts such a span on the last line; a line index would say the line
+    /// after it.)
+    pub(crate) fn settle_end_of_text(&mut self, source: &str) {
+        if !source.ends_with('\n') {
+            return;
+        }
+        let end = source.len();
+        let at = end - 1 - usize::from(source.ends_with("\r\n"));
+        for d in &mut self.items {
+            for label in std::iter::once(&mut d.primary).chain(&mut d.secondary) {
+                if label.span.start >= end {
+                    label.span = at..at;
+                } else if label.span.end > end {
+                    label.span.end = end;
+                }
+            }
+        }
     }
 
     /// Orders the findings by where they are, then by code.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
-use crate::ir::{ModelRow, Table};
+use crate::ir::{Deployment, Limits, ModelRow, Retired, Table};
 
 /// How a change affects the generated crate's version.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,7 +39,8 @@ impl fmt::Display for Impact {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Change {
-    /// A model that was not there.
+    /// A model that was not there (its first row; rows in other modes
+    /// are [`Change::RowAdded`]).
     ModelAdded {
         /// Its id.
         id: String,
@@ -47,15 +48,53 @@ pub enum Change {
         aliases: Vec<String>,
         /// Its section's id.
         section: String,
-        /// Queries per minute.
-        qpm: u32,
-        /// Tokens per minute.
-        tpm: u32,
+        /// The mode of the row (`None` in a schema 1 file).
+        mode: Option<Deployment>,
+        /// The row's limits.
+        limits: Limits,
     },
-    /// A model that is gone.
+    /// A model that is gone from every mode.
     ModelRemoved {
         /// Its id.
         id: String,
+    },
+    /// A known model listed in one more mode.
+    RowAdded {
+        /// The model.
+        id: String,
+        /// The mode.
+        mode: Option<Deployment>,
+        /// The section's id.
+        section: String,
+        /// The row's limits.
+        limits: Limits,
+    },
+    /// A model no longer listed in one mode (but still in another).
+    RowRemoved {
+        /// The model.
+        id: String,
+        /// The mode.
+        mode: Option<Deployment>,
+    },
+    /// A model retired, its retirement changed, or no longer retired.
+    RetiredChanged {
+        /// The model.
+        id: String,
+        /// The mode.
+        mode: Option<Deployment>,
+        /// The new retirement.
+        retired: Option<Retired>,
+    },
+    /// A model that joins, leaves or changes its pooled budget.
+    PoolChanged {
+        /// The model.
+        id: String,
+        /// The mode.
+        mode: Option<Deployment>,
+        /// The old pool.
+        old: Option<String>,
+        /// The new pool.
+        new: Option<String>,
     },
     /// A model whose Rust name changed (the variant is renamed).
     RustNameChanged {
@@ -80,23 +119,27 @@ pub enum Change {
         /// The alias.
         alias: String,
     },
-    /// A limit raised or lowered.
+    /// A limit raised, lowered, added or removed.
     LimitChanged {
         /// The model.
         id: String,
-        /// `"qpm"` or `"tpm"`.
+        /// The mode.
+        mode: Option<Deployment>,
+        /// The kind's key (`"rpm"`, `"tpm"`, ...; schema 1's `"qpm"`).
         limit: &'static str,
-        /// The old value.
-        old: u32,
-        /// The new value.
-        new: u32,
-        /// The model's new limits have a TPM below its QPM: probably swapped.
+        /// The old value (`None`: the row did not have this kind).
+        old: Option<u64>,
+        /// The new value (`None`: the row no longer has this kind).
+        new: Option<u64>,
+        /// The model's new limits have a TPM below its RPM: probably swapped.
         swapped: bool,
     },
     /// A model listed in another section.
     SectionChanged {
         /// The model.
         id: String,
+        /// The mode.
+        mode: Option<Deployment>,
         /// The old section's id.
         old: String,
         /// The new section's id.
@@ -106,6 +149,8 @@ pub enum Change {
     /// members; the models that moved between groups are also reported as
     /// [`Change::GroupChanged`].
     GroupMembersChanged {
+        /// The mode of the group.
+        mode: Option<Deployment>,
         /// The models it holds in both tables.
         kept: Vec<String>,
         /// Models it holds now and did not.
@@ -118,6 +163,8 @@ pub enum Change {
     GroupChanged {
         /// The model.
         id: String,
+        /// The mode.
+        mode: Option<Deployment>,
         /// The other models of its old group.
         old_peers: Vec<String>,
         /// The other models of its new group.
@@ -164,8 +211,15 @@ impl Change {
             | Change::SectionAdded { .. }
             | Change::DeprecationChanged {
                 reason: Some(_), ..
+            }
+            | Change::RetiredChanged {
+                retired: Some(_), ..
             } => Impact::Minor,
             Change::DeprecationChanged { reason: None, .. }
+            | Change::RetiredChanged { retired: None, .. }
+            | Change::RowAdded { .. }
+            | Change::RowRemoved { .. }
+            | Change::PoolChanged { .. }
             | Change::LimitChanged { .. }
             | Change::SectionChanged { .. }
             | Change::GroupChanged { .. }
@@ -175,16 +229,62 @@ impl Change {
     }
 }
 
+impl Change {
+    /// The deployment mode the change is about, if it is about one row.
+    pub fn mode(&self) -> Option<Deployment> {
+        match self {
+            Change::ModelAdded { mode, .. }
+            | Change::RowAdded { mode, .. }
+            | Change::RowRemoved { mode, .. }
+            | Change::RetiredChanged { mode, .. }
+            | Change::PoolChanged { mode, .. }
+            | Change::LimitChanged { mode, .. }
+            | Change::SectionChanged { mode, .. }
+            | Change::GroupMembersChanged { mode, .. }
+            | Change::GroupChanged { mode, .. } => *mode,
+            _ => None,
+        }
+    }
+}
+
 /// What a change of a model whose new TPM is below its QPM says.
 const SWAPPED: &str = "  (!) TPM below QPM: were the two swapped?";
 
 /// `1000000` as `1,000,000`.
-fn thousands(n: u32) -> String {
+fn thousands(n: u64) -> String {
     crate::group_digits(n, ',')
 }
 
-fn percent(old: u32, new: u32) -> f64 {
-    (f64::from(new) - f64::from(old)) / f64::from(old) * 100.0
+fn percent(old: u64, new: u64) -> f64 {
+    (new as f64 - old as f64) / old as f64 * 100.0
+}
+
+/// A row's limits in words: schema 1's "60 QPM, 100,000 TPM", or each
+/// kind the row has ("30 RPS, 2 submit_rps, ...").
+pub fn describe_limits(limits: &Limits, schema_1: bool) -> String {
+    let mut parts: Vec<String> = limits
+        .kinds()
+        .map(|(kind, n)| {
+            let unit = match kind.key() {
+                "rpm" if schema_1 => "QPM".to_string(),
+                key @ ("rpm" | "tpm" | "rps") => key.to_uppercase(),
+                key => key.to_string(),
+            };
+            format!("{} {unit}", thousands(n))
+        })
+        .collect();
+    if limits.sync_unlimited {
+        parts.push("synchronous calls unlimited".into());
+    }
+    if parts.is_empty() {
+        parts.push("no limits".into());
+    }
+    parts.join(", ")
+}
+
+/// ` [cn]` after an id, or nothing for a schema 1 row.
+fn in_mode(mode: &Option<Deployment>) -> String {
+    mode.map(|m| format!(" [{}]", m.id())).unwrap_or_default()
 }
 
 impl fmt::Display for Change {
@@ -194,25 +294,51 @@ impl fmt::Display for Change {
                 id,
                 aliases,
                 section,
-                qpm,
-                tpm,
+                mode,
+                limits,
             } => {
-                write!(f, "+ model {id}")?;
+                write!(f, "+ model {id}{}", in_mode(mode))?;
                 if !aliases.is_empty() {
                     write!(f, " (aliases: {})", aliases.join(", "))?;
                 }
                 write!(
                     f,
-                    ": {} QPM, {} TPM, in section {section}",
-                    thousands(*qpm),
-                    thousands(*tpm)
+                    ": {}, in section {section}",
+                    describe_limits(limits, mode.is_none())
                 )?;
-                if tpm < qpm {
+                if swapped(limits) {
                     f.write_str(SWAPPED)?;
                 }
                 Ok(())
             }
             Change::ModelRemoved { id } => write!(f, "- model {id}"),
+            Change::RowAdded {
+                id,
+                mode,
+                section,
+                limits,
+            } => write!(
+                f,
+                "+ {id}{}: {}, in section {section}",
+                in_mode(mode),
+                describe_limits(limits, mode.is_none())
+            ),
+            Change::RowRemoved { id, mode } => write!(f, "- {id}{}", in_mode(mode)),
+            Change::RetiredChanged { id, mode, retired } => match retired {
+                Some(Retired::On(date)) => write!(f, "~ {id}{}: retired on {date}", in_mode(mode)),
+                Some(Retired::Yes) => write!(f, "~ {id}{}: retired", in_mode(mode)),
+                None => write!(f, "~ {id}{}: no longer retired", in_mode(mode)),
+            },
+            Change::PoolChanged { id, mode, old, new } => {
+                let show = |p: &Option<String>| p.clone().unwrap_or_else(|| "(none)".into());
+                write!(
+                    f,
+                    "~ {id}{}: pool {} -> {}",
+                    in_mode(mode),
+                    show(old),
+                    show(new)
+                )
+            }
             Change::RustNameChanged { id, old, new } => {
                 write!(f, "~ {id}: Rust name {old} -> {new}")
             }
@@ -220,30 +346,49 @@ impl fmt::Display for Change {
             Change::AliasRemoved { id, alias } => write!(f, "- alias {alias} of {id}"),
             Change::LimitChanged {
                 id,
+                mode,
                 limit,
                 old,
                 new,
                 swapped,
             } => {
-                let verb = if new > old { "raised" } else { "lowered" };
-                write!(
-                    f,
-                    "~ {id}: {} {verb} {} -> {} ({:+.1}%)",
-                    limit.to_uppercase(),
-                    thousands(*old),
-                    thousands(*new),
-                    percent(*old, *new)
-                )?;
+                let name = match *limit {
+                    "qpm" | "rpm" | "tpm" | "rps" => limit.to_uppercase(),
+                    other => other.to_string(),
+                };
+                let at = in_mode(mode);
+                match (old, new) {
+                    (Some(old), Some(new)) => {
+                        let verb = if new > old { "raised" } else { "lowered" };
+                        write!(
+                            f,
+                            "~ {id}{at}: {name} {verb} {} -> {} ({:+.1}%)",
+                            thousands(*old),
+                            thousands(*new),
+                            percent(*old, *new)
+                        )?;
+                    }
+                    (None, Some(new)) => write!(f, "~ {id}{at}: {name} {} added", thousands(*new))?,
+                    (Some(old), None) => {
+                        write!(f, "~ {id}{at}: {name} {} removed", thousands(*old))?
+                    }
+                    (None, None) => write!(f, "~ {id}{at}: {name} unchanged")?,
+                }
                 if *swapped {
                     f.write_str(SWAPPED)?;
                 }
                 Ok(())
             }
-            Change::SectionChanged { id, old, new } => {
-                write!(f, "~ {id}: moved from section {old} to {new}")
+            Change::SectionChanged { id, mode, old, new } => {
+                write!(
+                    f,
+                    "~ {id}{}: moved from section {old} to {new}",
+                    in_mode(mode)
+                )
             }
             Change::GroupChanged {
                 id,
+                mode,
                 old_peers,
                 new_peers,
             } => {
@@ -256,13 +401,19 @@ impl fmt::Display for Change {
                 };
                 write!(
                     f,
-                    "~ {id}: moved to another group (shared with {} before, with {} now)",
+                    "~ {id}{}: moved to another group (shared with {} before, with {} now)",
+                    in_mode(mode),
                     list(old_peers),
                     list(new_peers)
                 )
             }
-            Change::GroupMembersChanged { kept, gained, lost } => {
-                write!(f, "~ group of {}:", kept.join(", "))?;
+            Change::GroupMembersChanged {
+                mode,
+                kept,
+                gained,
+                lost,
+            } => {
+                write!(f, "~ group of {}{}:", kept.join(", "), in_mode(mode))?;
                 if !gained.is_empty() {
                     write!(f, " gains {}", gained.join(", "))?;
                 }
@@ -369,103 +520,142 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
         }
     }
 
-    let rows = |t: &'_ Table| -> Vec<(String, Vec<String>)> {
+    let rows = |t: &Table| -> HashMap<(Option<Deployment>, bool, String), Vec<String>> {
         t.sections
             .iter()
-            .flat_map(|s| &s.groups)
-            .flat_map(|g| {
+            .flat_map(|s| s.groups.iter().map(move |g| (s.mode, g)))
+            .flat_map(|(mode, g)| {
                 g.models
                     .iter()
-                    .map(move |m| (m.id.clone(), peers(g, &m.id)))
+                    .map(move |m| ((mode, g.pool.is_some(), m.id.clone()), peers(g, &m.id)))
             })
             .collect()
     };
-    let old_rows: HashMap<&str, ModelRow<'_>> =
-        old.models().map(|r| (r.model.id.as_str(), r)).collect();
-    let old_peers: HashMap<String, Vec<String>> = rows(old).into_iter().collect();
-    let new_peers: HashMap<String, Vec<String>> = rows(new).into_iter().collect();
+    let old_rows: HashMap<RowKey<'_>, ModelRow<'_>> = old
+        .models()
+        .map(|r| {
+            (
+                (r.section.mode, r.group.pool.is_some(), r.model.id.as_str()),
+                r,
+            )
+        })
+        .collect();
+    let old_models: HashMap<&str, ModelRow<'_>> = old
+        .distinct_models()
+        .map(|r| (r.model.id.as_str(), r))
+        .collect();
+    let old_peers = rows(old);
+    let new_peers = rows(new);
+    let new_rows: BTreeSet<RowKey<'_>> = new
+        .models()
+        .map(|r| (r.section.mode, r.group.pool.is_some(), r.model.id.as_str()))
+        .collect();
     let new_ids: BTreeSet<&str> = new.models().map(|r| r.model.id.as_str()).collect();
     let (moved, members) = regroup(old, new);
+    let mut seen_ids = BTreeSet::new();
     for r in new.models() {
         let id = &r.model.id;
-        let Some(o) = old_rows.get(id.as_str()) else {
-            changes.push(Change::ModelAdded {
-                id: id.clone(),
-                aliases: r.model.aliases.clone(),
-                section: r.section.id.clone(),
-                qpm: r.group.qpm,
-                tpm: r.group.tpm,
+        let mode = r.section.mode;
+        let first_row = seen_ids.insert(id.as_str());
+        let Some(om) = old_models.get(id.as_str()) else {
+            changes.push(if first_row {
+                Change::ModelAdded {
+                    id: id.clone(),
+                    aliases: r.model.aliases.clone(),
+                    section: r.section.id.clone(),
+                    mode,
+                    limits: r.group.limits,
+                }
+            } else {
+                Change::RowAdded {
+                    id: id.clone(),
+                    mode,
+                    section: r.section.id.clone(),
+                    limits: r.group.limits,
+                }
             });
             continue;
         };
-        if o.model.rust_name != r.model.rust_name {
-            changes.push(Change::RustNameChanged {
+        if first_row {
+            model_changes(&mut changes, old, om, new);
+        }
+        let pooled = r.group.pool.is_some();
+        let Some(o) = old_rows.get(&(mode, pooled, id.as_str())) else {
+            changes.push(Change::RowAdded {
                 id: id.clone(),
-                old: o.model.rust_name.clone(),
-                new: r.model.rust_name.clone(),
+                mode,
+                section: r.section.id.clone(),
+                limits: r.group.limits,
             });
-        }
-        for alias in &r.model.aliases {
-            if !o.model.aliases.contains(alias) {
-                changes.push(Change::AliasAdded {
-                    id: id.clone(),
-                    alias: alias.clone(),
-                });
-            }
-        }
-        for alias in &o.model.aliases {
-            if !r.model.aliases.contains(alias) {
-                changes.push(Change::AliasRemoved {
-                    id: id.clone(),
-                    alias: alias.clone(),
-                });
-            }
-        }
-        for (limit, a, b) in [
-            ("qpm", o.group.qpm, r.group.qpm),
-            ("tpm", o.group.tpm, r.group.tpm),
-        ] {
+            continue;
+        };
+        let v1 = mode.is_none();
+        for kind in crate::ir::Kind::ALL {
+            let (a, b) = (o.group.limits.get(kind), r.group.limits.get(kind));
             if a != b {
                 changes.push(Change::LimitChanged {
                     id: id.clone(),
-                    limit,
+                    mode,
+                    limit: if v1 && kind == crate::ir::Kind::Rpm {
+                        "qpm"
+                    } else {
+                        kind.key()
+                    },
                     old: a,
                     new: b,
-                    swapped: r.group.tpm < r.group.qpm,
+                    swapped: swapped(&r.group.limits),
                 });
             }
+        }
+        if o.group.retired != r.group.retired {
+            changes.push(Change::RetiredChanged {
+                id: id.clone(),
+                mode,
+                retired: r.group.retired.clone(),
+            });
+        }
+        if o.group.pool != r.group.pool {
+            changes.push(Change::PoolChanged {
+                id: id.clone(),
+                mode,
+                old: o.group.pool.clone(),
+                new: r.group.pool.clone(),
+            });
         }
         if o.section.id != r.section.id {
             changes.push(Change::SectionChanged {
                 id: id.clone(),
+                mode,
                 old: o.section.id.clone(),
                 new: r.section.id.clone(),
             });
         }
-        if moved.contains(id.as_str()) {
+        if moved.contains(&(mode, pooled, id.as_str())) {
             changes.push(Change::GroupChanged {
                 id: id.clone(),
-                old_peers: old_peers[id.as_str()].clone(),
-                new_peers: new_peers[id.as_str()].clone(),
-            });
-        }
-        if o.model.deprecated != r.model.deprecated {
-            changes.push(Change::DeprecationChanged {
-                id: id.clone(),
-                reason: r.model.deprecated.clone(),
+                mode,
+                old_peers: old_peers[&(mode, pooled, id.clone())].clone(),
+                new_peers: new_peers[&(mode, pooled, id.clone())].clone(),
             });
         }
         text(
             &mut changes,
-            format!("{id} group note"),
+            format!("{id}{} group note", in_mode(&mode)),
             o.group.note.as_ref(),
             r.group.note.as_ref(),
         );
     }
+    let mut removed = BTreeSet::new();
     for r in old.models() {
-        if !new_ids.contains(r.model.id.as_str()) {
-            changes.push(Change::ModelRemoved {
-                id: r.model.id.clone(),
+        let id = r.model.id.as_str();
+        if !new_ids.contains(id) {
+            if removed.insert(id) {
+                changes.push(Change::ModelRemoved { id: id.to_owned() });
+            }
+        } else if !new_rows.contains(&(r.section.mode, r.group.pool.is_some(), id)) {
+            changes.push(Change::RowRemoved {
+                id: id.to_owned(),
+                mode: r.section.mode,
             });
         }
     }
@@ -478,29 +668,89 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
     changes
 }
 
-/// Matches each new group to the old group it shares the most models with
-/// (each old group once): the models whose old and new groups are not a
-/// matched pair moved; a matched pair whose members differ gained or lost.
-fn regroup<'t>(old: &'t Table, new: &'t Table) -> (BTreeSet<&'t str>, Vec<Change>) {
-    let groups = |t: &'t Table| -> Vec<Vec<&'t str>> {
+/// What changed of a model itself (its first row in each table): Rust
+/// name, aliases (over all its rows), deprecation.
+fn model_changes(changes: &mut Vec<Change>, old: &Table, o: &ModelRow<'_>, new: &Table) {
+    let id = &o.model.id;
+    let first_new = new.models().find(|x| x.model.id == *id);
+    let Some(r) = first_new else { return };
+    if o.model.rust_name != r.model.rust_name {
+        changes.push(Change::RustNameChanged {
+            id: id.clone(),
+            old: o.model.rust_name.clone(),
+            new: r.model.rust_name.clone(),
+        });
+    }
+    let aliases_of = |t: &Table| -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for x in t.models().filter(|x| x.model.id == *id) {
+            for a in &x.model.aliases {
+                if !all.contains(a) {
+                    all.push(a.clone());
+                }
+            }
+        }
+        all
+    };
+    let (was, now) = (aliases_of(old), aliases_of(new));
+    for alias in now.iter().filter(|a| !was.contains(a)) {
+        changes.push(Change::AliasAdded {
+            id: id.clone(),
+            alias: alias.clone(),
+        });
+    }
+    for alias in was.iter().filter(|a| !now.contains(a)) {
+        changes.push(Change::AliasRemoved {
+            id: id.clone(),
+            alias: alias.clone(),
+        });
+    }
+    if o.model.deprecated != r.model.deprecated {
+        changes.push(Change::DeprecationChanged {
+            id: id.clone(),
+            reason: r.model.deprecated.clone(),
+        });
+    }
+}
+
+/// Whether a row's TPM is below its RPM (two numbers likely swapped).
+fn swapped(limits: &Limits) -> bool {
+    matches!((limits.rpm, limits.tpm), (Some(r), Some(t)) if t < u64::from(r))
+}
+
+/// A model's row: its mode, whether it is a pool's, its id.
+type RowKey<'t> = (Option<Deployment>, bool, &'t str);
+
+/// A group's mode, and whether it is a pool.
+type GroupKey = (Option<Deployment>, bool);
+
+/// Matches each new group to the old group of its mode it shares the most
+/// models with (each old group once): the models whose old and new groups
+/// are not a matched pair moved; a matched pair whose members differ
+/// gained or lost.
+fn regroup<'t>(old: &'t Table, new: &'t Table) -> (BTreeSet<RowKey<'t>>, Vec<Change>) {
+    let groups = |t: &'t Table| -> Vec<(GroupKey, Vec<&'t str>)> {
         t.sections
             .iter()
-            .flat_map(|s| &s.groups)
-            .map(|g| g.models.iter().map(|m| m.id.as_str()).collect())
+            .flat_map(|s| s.groups.iter().map(move |g| (s.mode, g)))
+            .map(|(mode, g)| {
+                let ids = g.models.iter().map(|m| m.id.as_str()).collect();
+                ((mode, g.pool.is_some()), ids)
+            })
             .collect()
     };
     let (old_groups, new_groups) = (groups(old), groups(new));
-    let old_of: HashMap<&str, usize> = old_groups
+    let old_of: HashMap<RowKey<'t>, usize> = old_groups
         .iter()
         .enumerate()
-        .flat_map(|(i, g)| g.iter().map(move |&m| (m, i)))
+        .flat_map(|(i, (key, g))| g.iter().map(move |&m| ((key.0, key.1, m), i)))
         .collect();
     let mut taken = vec![false; old_groups.len()];
     let mut matched: Vec<Option<usize>> = Vec::with_capacity(new_groups.len());
-    for g in &new_groups {
+    for (key, g) in &new_groups {
         let mut counts: HashMap<usize, usize> = HashMap::new();
         for m in g {
-            if let Some(&i) = old_of.get(m) {
+            if let Some(&i) = old_of.get(&(key.0, key.1, *m)) {
                 *counts.entry(i).or_default() += 1;
             }
         }
@@ -516,33 +766,33 @@ fn regroup<'t>(old: &'t Table, new: &'t Table) -> (BTreeSet<&'t str>, Vec<Change
     }
     let mut moved = BTreeSet::new();
     let mut members = Vec::new();
-    for (g, best) in new_groups.iter().zip(&matched) {
+    for ((key, g), best) in new_groups.iter().zip(&matched) {
+        let mode = &key.0;
         for m in g {
-            if let Some(&i) = old_of.get(m) {
+            if let Some(&i) = old_of.get(&(key.0, key.1, *m)) {
                 if *best != Some(i) {
-                    moved.insert(*m);
+                    moved.insert((key.0, key.1, *m));
                 }
             }
         }
         let Some(i) = *best else { continue };
-        let was = &old_groups[i];
-        let kept: Vec<String> = g
-            .iter()
-            .filter(|m| was.contains(m))
-            .map(|m| m.to_string())
-            .collect();
-        let gained: Vec<String> = g
-            .iter()
-            .filter(|m| !was.contains(m))
-            .map(|m| m.to_string())
-            .collect();
-        let lost: Vec<String> = was
-            .iter()
-            .filter(|m| !g.contains(m))
-            .map(|m| m.to_string())
-            .collect();
+        let was = &old_groups[i].1;
+        let list = |from: &[&str], keep: &dyn Fn(&&str) -> bool| -> Vec<String> {
+            from.iter()
+                .filter(|m| keep(m))
+                .map(|m| m.to_string())
+                .collect()
+        };
+        let kept = list(g, &|m| was.contains(m));
+        let gained = list(g, &|m| !was.contains(m));
+        let lost = list(was, &|m| !g.contains(m));
         if !gained.is_empty() || !lost.is_empty() {
-            members.push(Change::GroupMembersChanged { kept, gained, lost });
+            members.push(Change::GroupMembersChanged {
+                mode: *mode,
+                kept,
+                gained,
+                lost,
+            });
         }
     }
     (moved, members)
@@ -614,14 +864,19 @@ models = ["c"]
             id: "d".into(),
             aliases: vec![],
             section: "chat".into(),
-            qpm: 600,
-            tpm: 1_000_000
+            mode: None,
+            limits: crate::Limits {
+                rpm: Some(600),
+                tpm: Some(1_000_000),
+                ..Default::default()
+            }
         }));
         // The group gained d; c did not move.
         assert!(!changes
             .iter()
             .any(|c| matches!(c, Change::GroupChanged { .. })));
         assert!(changes.contains(&Change::GroupMembersChanged {
+            mode: None,
             kept: vec!["c".into()],
             gained: vec!["d".into()],
             lost: vec![],

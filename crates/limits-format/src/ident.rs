@@ -9,8 +9,9 @@ pub const MAX_ID_LEN: usize = 64;
 /// The id syntax in words, as the README, the explanation of E007 and the
 /// JSON Schema's description state it (tests hold them to this text and
 /// to [`check_id`]).
-pub const ID_SYNTAX: &str = "lowercase ASCII letters, digits, `-` and `.`; start with a letter; \
-`-` separates non-empty segments; `.` only between two digits; at most 64 characters";
+pub const ID_SYNTAX: &str =
+    "ASCII letters (case-sensitive), digits, `-`, `/` and `.`; start with a letter; \
+`-` and `/` separate non-empty segments; `.` only between two digits; at most 64 characters";
 
 /// Why an id was refused, and at which byte of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,14 +37,14 @@ fn is_valid_id(b: &[u8]) -> bool {
     let ([first, ..], Some(&last)) = (b, b.last()) else {
         return false;
     };
-    if !first.is_ascii_lowercase() || last == b'-' || b.len() > MAX_ID_LEN {
+    if !first.is_ascii_alphabetic() || matches!(last, b'-' | b'/') || b.len() > MAX_ID_LEN {
         return false;
     }
     let mut prev = *first;
     for (i, &c) in b.iter().enumerate().skip(1) {
         let ok = match c {
-            b'a'..=b'z' | b'0'..=b'9' => true,
-            b'-' => prev != b'-',
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => true,
+            b'-' | b'/' => !matches!(prev, b'-' | b'/'),
             b'.' => prev.is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit),
             _ => false,
         };
@@ -64,19 +65,15 @@ fn diagnose_id(id: &str) -> Result<(), IdError> {
     };
     if let Some((offset, c)) = id
         .char_indices()
-        .find(|&(_, c)| !matches!(c, 'a'..='z' | '0'..='9' | '-' | '.'))
+        .find(|&(_, c)| !matches!(c, 'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '/' | '.'))
     {
-        let what = if c.is_ascii_uppercase() {
-            format!("has an uppercase letter `{c}` (ids are lowercase)")
-        } else {
-            format!(
-                "has the character {} (allowed: `a`-`z`, `0`-`9`, `-`, `.`)",
-                describe_char(c)
-            )
-        };
+        let what = format!(
+            "has the character {} (allowed: ASCII letters, digits, `-`, `/`, `.`)",
+            describe_char(c)
+        );
         return err(offset, what);
     }
-    if !first.is_ascii_lowercase() {
+    if !first.is_ascii_alphabetic() {
         return err(0, "does not start with a letter".into());
     }
     if id.len() > MAX_ID_LEN {
@@ -92,8 +89,17 @@ fn diagnose_id(id: &str) -> Result<(), IdError> {
         let before = i.checked_sub(1).map(|j| bytes[j]);
         let after = bytes.get(i + 1).copied();
         match b {
-            b'-' if after.is_none() => return err(i, "ends with `-`".into()),
-            b'-' if after == Some(b'-') => return err(i, "has an empty segment (`--`)".into()),
+            b'-' | b'/' if after.is_none() => return err(i, format!("ends with `{}`", b as char)),
+            b'-' | b'/' if matches!(after, Some(b'-' | b'/')) => {
+                return err(
+                    i,
+                    format!(
+                        "has an empty segment (`{}{}`)",
+                        b as char,
+                        after.unwrap_or(b'-') as char
+                    ),
+                )
+            }
             b'.' if !(before.is_some_and(|c| c.is_ascii_digit())
                 && after.is_some_and(|c| c.is_ascii_digit())) =>
             {
@@ -113,18 +119,21 @@ fn describe_char(c: char) -> String {
     }
 }
 
-/// The Rust name of a (valid) id: split on `-`, replace `.` by `_`,
-/// capitalise the first letter of each segment, join, and put `_` between
-/// two segments where the first ends and the next begins with a digit.
+/// The Rust name of a (valid) id: split on `-` and `/`, replace `.` by
+/// `_`, capitalise the first letter of each segment (other letters keep
+/// their case), join, and put `_` between two segments where the first
+/// ends and the next begins with a digit.
 ///
 /// ```
 /// use limits_format::ident::rust_name;
 /// assert_eq!(rust_name("qwen-max-2025-01-25"), "QwenMax2025_01_25");
 /// assert_eq!(rust_name("qwen2.5-vl-72b-instruct"), "Qwen2_5Vl72bInstruct");
+/// assert_eq!(rust_name("MiniMax-M2.5"), "MiniMaxM2_5");
+/// assert_eq!(rust_name("siliconflow/deepseek-v3.2"), "SiliconflowDeepseekV3_2");
 /// ```
 pub fn rust_name(id: &str) -> String {
     let mut out = Vec::with_capacity(id.len() + 4);
-    for segment in id.split('-').map(str::as_bytes) {
+    for segment in id.split(['-', '/']).map(str::as_bytes) {
         let Some((&first, rest)) = segment.split_first() else {
             continue;
         };
@@ -222,6 +231,8 @@ mod tests {
             ("qwen2-57b-a14b-instruct", "Qwen2_57bA14bInstruct"),
             ("qwen2.5-14b-instruct-1m", "Qwen2_5_14bInstruct1m"),
             ("text-embedding-v3", "TextEmbeddingV3"),
+            ("Moonshot-Kimi-K2-Instruct", "MoonshotKimiK2Instruct"),
+            ("siliconflow/deepseek-r1-0528", "SiliconflowDeepseekR1_0528"),
             ("self", "Self"),
         ] {
             assert_eq!(rust_name(id), name, "{id}");
@@ -242,8 +253,12 @@ mod tests {
     fn id_syntax() {
         let bad = |id: &str| check_id(id).unwrap_err();
         assert_eq!(bad("").offset, 0);
-        assert_eq!(bad("Qwen").offset, 0);
+        check_id("Qwen").unwrap();
+        check_id("MiniMax/MiniMax-M2.5").unwrap();
         assert!(bad("qwen_max").reason.contains("`_`"));
+        assert_eq!(bad("a//b").offset, 1);
+        assert_eq!(bad("a-/b").offset, 1);
+        assert_eq!(bad("a/").offset, 1);
         assert_eq!(bad("qwen--max").offset, 4);
         assert_eq!(bad("qwen-").offset, 4);
         assert_eq!(bad("-qwen").offset, 0);
@@ -259,7 +274,7 @@ mod tests {
 
     #[test]
     fn the_fast_check_agrees_with_the_diagnosis() {
-        let alphabet = ["a", "z", "0", "9", "-", ".", "A", "_", " ", "é"];
+        let alphabet = ["a", "z", "0", "9", "-", ".", "A", "/", "_", " ", "é"];
         let strings = strings_over(&alphabet, 4);
         for s in strings.iter().chain([&"a".repeat(64), &"a".repeat(65)]) {
             assert_eq!(is_valid_id(s.as_bytes()), diagnose_id(s).is_ok(), "{s:?}");

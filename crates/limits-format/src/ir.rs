@@ -5,7 +5,7 @@
 /// A validated limits file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
-    /// Format version (always 1 today).
+    /// Format version: 1 (one unnamed deployment mode, QPM and TPM) or 2.
     pub schema: u32,
     /// Where the numbers come from.
     pub source: Source,
@@ -43,17 +43,25 @@ pub struct Section {
     pub category: Option<String>,
     /// Free text.
     pub note: Option<String>,
+    /// The deployment mode the section's limits hold in; `None` in a
+    /// schema 1 file, whose limits hold in every mode.
+    pub mode: Option<Deployment>,
     /// The rows, in file order; never empty.
     pub groups: Vec<Group>,
 }
 
-/// Models that share one QPM and one TPM limit.
+/// Models that share one row of limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
-    /// Queries per minute.
-    pub qpm: u32,
-    /// Tokens per minute.
-    pub tpm: u32,
+    /// The limits of each model of the group (of all of them together
+    /// when the group is a [`pool`](Group::pool)). Empty only for a
+    /// retired group.
+    pub limits: Limits,
+    /// The name of the pooled budget: the limits hold for all the group's
+    /// models together, not for each.
+    pub pool: Option<String>,
+    /// Whether (and when) the group's models were retired.
+    pub retired: Option<Retired>,
     /// Free text.
     pub note: Option<String>,
     /// The models, in file order; never empty.
@@ -71,6 +79,8 @@ pub struct Model {
     pub rust_name: String,
     /// Why the model is deprecated (it becomes `#[deprecated]`), if it is.
     pub deprecated: Option<String>,
+    /// The model the provider names as the replacement of a retired one.
+    pub replaced_by: Option<String>,
 }
 
 /// A model together with the section and group it belongs to.
@@ -85,7 +95,8 @@ pub struct ModelRow<'a> {
 }
 
 impl Table {
-    /// Every model in file order, with its section and group.
+    /// Every row of a model in file order, with its section and group: a
+    /// model listed in several modes comes once per mode.
     pub fn models(&self) -> impl Iterator<Item = ModelRow<'_>> {
         self.sections.iter().flat_map(|section| {
             section.groups.iter().flat_map(move |group| {
@@ -98,14 +109,88 @@ impl Table {
         })
     }
 
-    /// Counts of what the table holds.
+    /// The first row of every distinct model id, in file order.
+    pub fn distinct_models(&self) -> impl Iterator<Item = ModelRow<'_>> {
+        let mut seen = std::collections::HashSet::new();
+        self.models()
+            .filter(move |r| seen.insert(r.model.id.as_str()))
+    }
+
+    /// Counts of what the table holds (models and aliases counted once,
+    /// whatever the number of modes that list them).
     pub fn summary(&self) -> Summary {
+        let mut aliases = std::collections::HashSet::new();
+        for r in self.models() {
+            aliases.extend(r.model.aliases.iter().map(String::as_str));
+        }
         Summary {
-            models: self.models().count(),
-            aliases: self.models().map(|r| r.model.aliases.len()).sum(),
+            models: self.distinct_models().count(),
+            aliases: aliases.len(),
             sections: self.sections.len(),
             groups: self.sections.iter().map(|s| s.groups.len()).sum(),
         }
+    }
+}
+
+/// Counts of what a table holds in one deployment mode.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ModeSummary {
+    /// The mode (`None`: a schema 1 table's rows, which hold in every mode).
+    pub mode: Option<Deployment>,
+    /// Models with a row in the mode.
+    pub models: usize,
+    /// Of those, retired.
+    pub retired: usize,
+    /// Sections of the mode.
+    pub sections: usize,
+    /// Pooled budgets of the mode.
+    pub pools: usize,
+}
+
+impl std::fmt::Display for ModeSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = self.mode.map_or("every mode", Deployment::id);
+        write!(
+            f,
+            "{mode}: {} models ({} retired), {} sections, {} pools",
+            self.models, self.retired, self.sections, self.pools
+        )
+    }
+}
+
+impl Table {
+    /// Counts per deployment mode, in mode order (one entry, `mode: None`,
+    /// for a schema 1 table).
+    pub fn summary_by_mode(&self) -> Vec<ModeSummary> {
+        let mut modes: Vec<Option<Deployment>> = self.sections.iter().map(|s| s.mode).collect();
+        modes.sort();
+        modes.dedup();
+        modes
+            .into_iter()
+            .map(|mode| {
+                let sections: Vec<&Section> =
+                    self.sections.iter().filter(|s| s.mode == mode).collect();
+                let mut models = std::collections::HashSet::new();
+                let mut retired = std::collections::HashSet::new();
+                let mut pools = std::collections::HashSet::new();
+                for g in sections.iter().flat_map(|s| &s.groups) {
+                    for m in &g.models {
+                        models.insert(m.id.as_str());
+                        if g.retired.is_some() {
+                            retired.insert(m.id.as_str());
+                        }
+                    }
+                    pools.extend(g.pool.as_deref());
+                }
+                ModeSummary {
+                    mode,
+                    models: models.len(),
+                    retired: retired.len(),
+                    sections: sections.len(),
+                    pools: pools.len(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -130,4 +215,192 @@ impl std::fmt::Display for Summary {
             self.models, self.aliases, self.sections, self.groups
         )
     }
+}
+
+/// A deployment mode of Model Studio: each has its own endpoint and its
+/// own table of limits.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Deployment {
+    /// Mainland China (Beijing), `cn`.
+    MainlandChina,
+    /// International (Singapore), `intl`.
+    International,
+    /// Global (US, Virginia; inference anywhere), `global`.
+    Global,
+    /// US (Virginia; inference in the US), `us`.
+    UnitedStates,
+}
+
+impl Deployment {
+    /// Every mode, in the order of the format's ids.
+    pub const ALL: [Deployment; 4] = [
+        Deployment::MainlandChina,
+        Deployment::International,
+        Deployment::Global,
+        Deployment::UnitedStates,
+    ];
+
+    /// The mode's id in a limits file: `cn`, `intl`, `global` or `us`.
+    pub const fn id(self) -> &'static str {
+        match self {
+            Deployment::MainlandChina => "cn",
+            Deployment::International => "intl",
+            Deployment::Global => "global",
+            Deployment::UnitedStates => "us",
+        }
+    }
+
+    /// The mode with this id.
+    pub fn from_id(id: &str) -> Option<Deployment> {
+        Deployment::ALL.into_iter().find(|d| d.id() == id)
+    }
+
+    /// The Rust variant's name, as `modelstudio_limits::Deployment` has it.
+    pub const fn rust_name(self) -> &'static str {
+        match self {
+            Deployment::MainlandChina => "MainlandChina",
+            Deployment::International => "International",
+            Deployment::Global => "Global",
+            Deployment::UnitedStates => "UnitedStates",
+        }
+    }
+}
+
+/// One kind of limit: the format's key, and what it counts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `rpm`: requests per minute.
+    Rpm,
+    /// `tpm`: tokens per minute.
+    Tpm,
+    /// `rps`: requests per second.
+    Rps,
+    /// `submit_rps`: task submissions per second.
+    SubmitRps,
+    /// `submit_rpm`: task submissions per minute.
+    SubmitRpm,
+    /// `query_rps`: task queries per second.
+    QueryRps,
+    /// `concurrency`: tasks in flight.
+    Concurrency,
+}
+
+impl Kind {
+    /// Every kind, in the order the format documents them.
+    pub const ALL: [Kind; 7] = [
+        Kind::Rpm,
+        Kind::Tpm,
+        Kind::Rps,
+        Kind::SubmitRps,
+        Kind::SubmitRpm,
+        Kind::QueryRps,
+        Kind::Concurrency,
+    ];
+
+    /// The key in a limits file and in `limits export`.
+    pub const fn key(self) -> &'static str {
+        match self {
+            Kind::Rpm => "rpm",
+            Kind::Tpm => "tpm",
+            Kind::Rps => "rps",
+            Kind::SubmitRps => "submit_rps",
+            Kind::SubmitRpm => "submit_rpm",
+            Kind::QueryRps => "query_rps",
+            Kind::Concurrency => "concurrency",
+        }
+    }
+
+    /// What the kind counts, in words.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Kind::Rpm => "requests per minute",
+            Kind::Tpm => "tokens per minute",
+            Kind::Rps => "requests per second",
+            Kind::SubmitRps => "task submissions per second",
+            Kind::SubmitRpm => "task submissions per minute",
+            Kind::QueryRps => "task queries per second",
+            Kind::Concurrency => "tasks in flight",
+        }
+    }
+
+    /// The largest value the kind takes (`tpm` is 64-bit).
+    pub const fn max(self) -> u64 {
+        match self {
+            Kind::Tpm => i64::MAX as u64,
+            _ => u32::MAX as u64,
+        }
+    }
+}
+
+/// A row's limits: each kind optional. Per account, summed over its API
+/// keys.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// Requests per minute.
+    pub rpm: Option<u32>,
+    /// Tokens per minute (input and output unless the note says otherwise).
+    pub tpm: Option<u64>,
+    /// Requests per second.
+    pub rps: Option<u32>,
+    /// Task submissions per second.
+    pub submit_rps: Option<u32>,
+    /// Task submissions per minute.
+    pub submit_rpm: Option<u32>,
+    /// Task queries per second.
+    pub query_rps: Option<u32>,
+    /// Tasks in flight (asynchronous calls).
+    pub concurrency: Option<u32>,
+    /// Synchronous calls are not limited in number in flight.
+    pub sync_unlimited: bool,
+}
+
+impl Limits {
+    /// The value of one kind, if the row has it.
+    pub fn get(&self, kind: Kind) -> Option<u64> {
+        match kind {
+            Kind::Rpm => self.rpm.map(u64::from),
+            Kind::Tpm => self.tpm,
+            Kind::Rps => self.rps.map(u64::from),
+            Kind::SubmitRps => self.submit_rps.map(u64::from),
+            Kind::SubmitRpm => self.submit_rpm.map(u64::from),
+            Kind::QueryRps => self.query_rps.map(u64::from),
+            Kind::Concurrency => self.concurrency.map(u64::from),
+        }
+    }
+
+    /// Sets one kind; `value` must be within [`Kind::max`] (the
+    /// validator checks it) and is clamped otherwise.
+    pub fn set(&mut self, kind: Kind, value: u64) {
+        let small = u32::try_from(value).unwrap_or(u32::MAX);
+        match kind {
+            Kind::Rpm => self.rpm = Some(small),
+            Kind::Tpm => self.tpm = Some(value.min(Kind::Tpm.max())),
+            Kind::Rps => self.rps = Some(small),
+            Kind::SubmitRps => self.submit_rps = Some(small),
+            Kind::SubmitRpm => self.submit_rpm = Some(small),
+            Kind::QueryRps => self.query_rps = Some(small),
+            Kind::Concurrency => self.concurrency = Some(small),
+        }
+    }
+
+    /// The kinds the row has, with their values, in [`Kind::ALL`] order.
+    pub fn kinds(&self) -> impl Iterator<Item = (Kind, u64)> + '_ {
+        Kind::ALL
+            .into_iter()
+            .filter_map(|k| self.get(k).map(|v| (k, v)))
+    }
+
+    /// Whether no kind is set.
+    pub fn is_empty(&self) -> bool {
+        self.kinds().next().is_none()
+    }
+}
+
+/// A retirement: on a date, or at a time the page does not give.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Retired {
+    /// Retired; the page gives no date.
+    Yes,
+    /// Retired on this date (`YYYY-MM-DD`).
+    On(String),
 }

@@ -53,7 +53,9 @@ mod validate;
 mod write;
 
 pub use diagnostic::{Code, Colors, Diagnostic, Diagnostics, Label, LineIndex, Location, Severity};
-pub use ir::{Group, Model, ModelRow, Section, Source, Summary, Table};
+pub use ir::{
+    Deployment, Group, Kind, Limits, Model, ModelRow, Retired, Section, Source, Summary, Table,
+};
 pub use report::{LoadError, Report};
 #[cfg(feature = "schema")]
 pub use schema::json_schema;
@@ -182,6 +184,7 @@ pub fn check(origin: impl Into<String>, bytes: &[u8]) -> Checked {
     let mut diagnostics = Diagnostics::new();
     let table = parse::parse(text, &mut diagnostics)
         .and_then(|doc| validate::validate(text, doc, sha256_hex(bytes), &mut diagnostics));
+    diagnostics.settle_end_of_text(text);
     diagnostics.sort();
     let table = table.filter(|_| !diagnostics.has_errors());
     Checked {

@@ -12,6 +12,7 @@ use serde_spanned::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::ir::Kind;
 
 pub(crate) type Span = Range<usize>;
 
@@ -49,6 +50,8 @@ pub(crate) struct SectionDoc {
     /// The `[[section]]` header (or inline table).
     pub span: Span,
     pub id: Option<Sp<String>>,
+    /// The deployment mode's id, as written (schema 2).
+    pub mode: Option<Sp<String>>,
     pub title: Option<Sp<String>>,
     pub category: Option<Sp<String>>,
     pub note: Option<Sp<String>>,
@@ -60,8 +63,14 @@ pub(crate) struct SectionDoc {
 pub(crate) struct GroupDoc {
     /// The `[[section.group]]` header (or inline table).
     pub span: Span,
-    pub qpm: Option<Sp<u32>>,
-    pub tpm: Option<Sp<u32>>,
+    /// The kinds of limit present and valid, in key order (schema 1's
+    /// `qpm` is `rpm`).
+    pub kinds: Vec<(Kind, Sp<u64>)>,
+    /// Whether any kind's key is written, valid or not.
+    pub any_kind_key: bool,
+    pub sync_unlimited: Option<Sp<bool>>,
+    pub pool: Option<Sp<String>>,
+    pub retired: Option<Sp<RetiredDoc>>,
     pub note: Option<Sp<String>>,
     /// The `models` array (its span covers the brackets).
     pub models: Option<Sp<Vec<ModelDoc>>>,
@@ -74,6 +83,20 @@ pub(crate) struct ModelDoc {
     pub rust_name: Option<Sp<String>>,
     /// Why the model is deprecated, if it is.
     pub deprecated: Option<Sp<String>>,
+    pub replaced_by: Option<Sp<String>>,
+}
+
+/// `retired = true` or `retired = YYYY-MM-DD`.
+#[derive(Debug)]
+pub(crate) enum RetiredDoc {
+    Yes,
+    On(String),
+}
+
+/// The keys one schema version allows.
+#[derive(Copy, Clone)]
+struct Shape {
+    v1: bool,
 }
 
 /// Parses `input` and checks its shape. Syntax errors stop here (`None`): a
@@ -95,15 +118,36 @@ pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Option<Doc> {
     }
     let span = root.span();
     let fields = Fields::new(root.get_ref(), span, "the top level", keys::ROOT, diags);
-    let schema = fields.required(diags, "schema", integer);
+    let schema = fields.required(diags, "schema", |v, diags| {
+        let n = integer(v, u64::from(u32::MAX), diags)?;
+        Some(Sp {
+            value: u32::try_from(n.value).unwrap_or(u32::MAX),
+            span: n.span,
+        })
+    });
+    // A file whose `schema` is missing or not a number (reported) is read
+    // by the shape its sections have: with `mode`, schema 2's keys.
+    let v1 = match &schema {
+        Some(s) => s.value == 1,
+        None => !has_modes(fields.table),
+    };
+    let shape = Shape { v1 };
     let source = fields.required(diags, "source", |v, diags| {
         let (table, span) = expect_table(v, "the `[source]` table", diags)?;
         Some(source_doc(table, span, diags))
     });
     let sections_key = fields.key_span("section");
+    // A version this crate does not read says nothing of the keys its
+    // sections may have: only the version is reported.
+    let unsupported = schema
+        .as_ref()
+        .is_some_and(|s| !(1..=crate::SCHEMA_VERSION).contains(&s.value));
     let sections = match fields.table.get("section") {
+        _ if unsupported => None,
         None => Some(Vec::new()),
-        Some(v) => tables_of(v, "`[[section]]` tables", diags, section_doc),
+        Some(v) => tables_of(v, "`[[section]]` tables", diags, |t, span, diags| {
+            section_doc(t, span, shape, diags)
+        }),
     };
     Some(Doc {
         schema,
@@ -114,6 +158,17 @@ pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Option<Doc> {
 }
 
 pub(crate) use crate::keys;
+
+/// Whether any `[[section]]` of the top level has a `mode` key.
+fn has_modes(root: &DeTable<'_>) -> bool {
+    let Some(DeValue::Array(sections)) = root.get("section").map(Spanned::get_ref) else {
+        return false;
+    };
+    sections.iter().any(|s| match s.get_ref() {
+        DeValue::Table(t) => t.get("mode").is_some(),
+        _ => false,
+    })
+}
 
 fn source_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> SourceDoc {
     let f = Fields::new(table, span, "`[source]`", keys::SOURCE, diags);
@@ -126,39 +181,79 @@ fn source_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> Sourc
     }
 }
 
-fn section_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> SectionDoc {
-    let f = Fields::new(table, span.clone(), "`[[section]]`", keys::SECTION, diags);
+fn section_doc(
+    table: &DeTable<'_>,
+    span: Span,
+    shape: Shape,
+    diags: &mut Diagnostics,
+) -> SectionDoc {
+    let allowed = if shape.v1 {
+        keys::SECTION_V1
+    } else {
+        keys::SECTION
+    };
+    let f = Fields::new(table, span.clone(), "`[[section]]`", allowed, diags);
     SectionDoc {
         id: f.required(diags, "id", string),
+        mode: if shape.v1 {
+            None
+        } else {
+            f.required(diags, "mode", string)
+        },
         title: f.required(diags, "title", string),
         category: f.optional(diags, "category", string),
         note: f.optional(diags, "note", string),
         groups: match f.table.get("group") {
             None => Some(Vec::new()),
-            Some(v) => tables_of(v, "`[[section.group]]` tables", diags, group_doc),
+            Some(v) => tables_of(v, "`[[section.group]]` tables", diags, |t, span, diags| {
+                group_doc(t, span, shape, diags)
+            }),
         },
         span,
     }
 }
 
-fn group_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> GroupDoc {
-    let f = Fields::new(
-        table,
-        span.clone(),
-        "`[[section.group]]`",
-        keys::GROUP,
-        diags,
-    );
+fn group_doc(table: &DeTable<'_>, span: Span, shape: Shape, diags: &mut Diagnostics) -> GroupDoc {
+    let allowed = if shape.v1 {
+        keys::GROUP_V1
+    } else {
+        keys::GROUP
+    };
+    let f = Fields::new(table, span.clone(), "`[[section.group]]`", allowed, diags);
+    let mut kinds = Vec::new();
+    if shape.v1 {
+        // Schema 1: `qpm` and `tpm`, both required, each at most u32::MAX.
+        let max = u64::from(u32::MAX);
+        for (key, kind) in [("qpm", Kind::Rpm), ("tpm", Kind::Tpm)] {
+            if let Some(n) = f.required(diags, key, |v, d| integer(v, max, d)) {
+                kinds.push((kind, n));
+            }
+        }
+    } else {
+        for kind in Kind::ALL {
+            if let Some(n) = f.optional(diags, kind.key(), |v, d| integer(v, kind.max(), d)) {
+                kinds.push((kind, n));
+            }
+        }
+    }
+    let any_kind_key = if shape.v1 {
+        ["qpm", "tpm"].iter().any(|k| f.table.get(*k).is_some())
+    } else {
+        Kind::ALL.iter().any(|k| f.table.get(k.key()).is_some())
+    };
     GroupDoc {
         span,
-        qpm: f.required(diags, "qpm", integer),
-        tpm: f.required(diags, "tpm", integer),
+        kinds,
+        any_kind_key,
+        sync_unlimited: f.optional(diags, "sync_unlimited", boolean),
+        pool: f.optional(diags, "pool", string),
+        retired: f.optional(diags, "retired", retired),
         note: f.optional(diags, "note", string),
         models: f.required(diags, "models", |v, diags| {
             let items = expect_array(v, "an array of model ids or `{ id = ... }` tables", diags)?;
             let models = items
                 .iter()
-                .filter_map(|item| model_doc(item, diags))
+                .filter_map(|item| model_doc(item, shape, diags))
                 .collect();
             Some(Sp {
                 value: models,
@@ -168,7 +263,11 @@ fn group_doc(table: &DeTable<'_>, span: Span, diags: &mut Diagnostics) -> GroupD
     }
 }
 
-fn model_doc(item: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<ModelDoc> {
+fn model_doc(
+    item: &Spanned<DeValue<'_>>,
+    shape: Shape,
+    diags: &mut Diagnostics,
+) -> Option<ModelDoc> {
     match item.get_ref() {
         DeValue::String(s) => Some(ModelDoc {
             id: Some(Sp {
@@ -178,9 +277,15 @@ fn model_doc(item: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Mod
             aliases: Vec::new(),
             rust_name: None,
             deprecated: None,
+            replaced_by: None,
         }),
         DeValue::Table(table) => {
-            let f = Fields::new(table, item.span(), "a model table", keys::MODEL, diags);
+            let allowed = if shape.v1 {
+                keys::MODEL_V1
+            } else {
+                keys::MODEL
+            };
+            let f = Fields::new(table, item.span(), "a model table", allowed, diags);
             Some(ModelDoc {
                 id: f.required(diags, "id", string),
                 aliases: f
@@ -191,6 +296,7 @@ fn model_doc(item: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Mod
                     .unwrap_or_default(),
                 rust_name: f.optional(diags, "rust_name", string),
                 deprecated: f.optional(diags, "deprecated", string),
+                replaced_by: f.optional(diags, "replaced_by", string),
             })
         }
         other => {
@@ -326,26 +432,38 @@ fn string(v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Sp<String
     }
 }
 
-/// An integer in `1..=u32::MAX`; floats, zero and negatives are refused
-/// with one code so a user sees one kind of message for any bad number.
-fn integer(v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Sp<u32>> {
+/// An integer in `1..=max`; floats, zero and negatives are refused with
+/// one code so a user sees one kind of message for any bad number. A
+/// radix prefix without digits (`0x`), which toml's spanned parser lets
+/// through as an integer, is refused as no number at all.
+fn integer(v: &Spanned<DeValue<'_>>, max: u64, diags: &mut Diagnostics) -> Option<Sp<u64>> {
     let out_of_range = |found: String| {
         Diagnostic::error(
             Code::OutOfRange,
-            format!(
-                "expected a whole number from 1 to {}, found {found}",
-                u32::MAX
-            ),
+            format!("expected a whole number from 1 to {max}, found {found}"),
             v.span(),
             "out of range",
         )
     };
     match v.get_ref() {
         DeValue::Integer(i) => {
+            let digits = i.as_str().trim_start_matches(['+', '-']).replace('_', "");
+            if digits.is_empty() {
+                diags.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("expected an integer, found `{i}`, which is not a number"),
+                        v.span(),
+                        "no digits",
+                    )
+                    .with_help("a number in hexadecimal, octal or binary needs digits after `0x`, `0o` or `0b`"),
+                );
+                return None;
+            }
             let parsed = i128::from_str_radix(i.as_str(), i.radix()).ok();
             match parsed
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|&n| n > 0)
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|&n| n > 0 && n <= max)
             {
                 Some(n) => Some(Sp {
                     value: n,
@@ -363,6 +481,44 @@ fn integer(v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Sp<u32>>
         }
         other => {
             diags.push(wrong_type(v.span(), "an integer", other));
+            None
+        }
+    }
+}
+
+fn boolean(v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Sp<bool>> {
+    match v.get_ref() {
+        DeValue::Boolean(b) => Some(Sp {
+            value: *b,
+            span: v.span(),
+        }),
+        other => {
+            diags.push(wrong_type(v.span(), "a boolean", other));
+            None
+        }
+    }
+}
+
+/// `retired = true` or a bare date.
+fn retired(v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<Sp<RetiredDoc>> {
+    match v.get_ref() {
+        DeValue::Boolean(true) => Some(Sp {
+            value: RetiredDoc::Yes,
+            span: v.span(),
+        }),
+        DeValue::Datetime(_) => {
+            let d = date(v, diags)?;
+            Some(Sp {
+                value: RetiredDoc::On(d.value),
+                span: d.span,
+            })
+        }
+        other => {
+            diags.push(
+                wrong_type(v.span(), "`true` or a TOML date", other).with_help(
+                    "write `retired = 2025-07-30`, or `retired = true` when the page gives no date",
+                ),
+            );
             None
         }
     }

@@ -12,7 +12,8 @@ use crate::ident::MAX_ID_LEN;
 /// The id syntax as a regex without look-around (editors' engines lack
 /// it): a letter, then letters and digits, `.` only between two digits,
 /// `-` between non-empty segments. Length is checked separately.
-const ID_PATTERN: &str = r"^[a-z](?:[a-z]|[0-9](?:\.[0-9])*)*(?:-(?:[a-z]|[0-9](?:\.[0-9])*)+)*$";
+const ID_PATTERN: &str =
+    r"^[A-Za-z](?:[A-Za-z]|[0-9](?:\.[0-9])*)*(?:[-/](?:[A-Za-z]|[0-9](?:\.[0-9])*)+)*$";
 
 /// An id: a model's, an alias or a section's (the rules of
 /// [`crate::ident::check_id`]).
@@ -26,30 +27,62 @@ struct Id(#[schemars(regex(pattern = ID_PATTERN), length(min = 1, max = MAX_ID_L
 #[allow(dead_code)]
 struct Text(#[schemars(regex(pattern = r"\S"))] String);
 
-/// A limit per minute: a whole number from 1 to 4294967295.
+/// A limit: a whole number from 1 to 4294967295.
 #[derive(JsonSchema)]
 #[allow(dead_code)]
-struct PerMinute(#[schemars(range(min = 1, max = 4_294_967_295u32))] u32);
+struct Limit(#[schemars(range(min = 1, max = 4_294_967_295u32))] u32);
+
+/// A token limit: a whole number from 1 to 9223372036854775807.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct TokenLimit(#[schemars(range(min = 1, max = 9_223_372_036_854_775_807u64))] u64);
 
 /// The Rust name syntax of [`crate::ident::check_rust_name`] as a regex
 /// (keywords aside): an uppercase letter, then letters and digits, `_`
 /// only between two digits.
 const RUST_NAME_PATTERN: &str = r"^[A-Z](?:[A-Za-z]|[0-9](?:_[0-9])*)*$";
 
-/// A rate-limit table (limits.toml). `limits check` is the authority: it
-/// also checks uniqueness of ids and aliases and the Rust names.
+/// A rate-limit table (limits.toml): schema 2, or a schema 1 file of
+/// before deployment modes. `limits check` is the authority: it also
+/// checks uniqueness of ids and aliases and the Rust names.
 #[derive(JsonSchema)]
-#[schemars(deny_unknown_fields, title = "limits.toml")]
+#[schemars(untagged, title = "limits.toml")]
 #[allow(dead_code)] // only described, never built
-struct LimitsFile {
-    /// The format version: 1.
-    #[schemars(range(min = 1, max = 1))]
+enum LimitsFile {
+    /// The current format.
+    V2(FileV2),
+    /// The format before deployment modes.
+    V1(FileV1),
+}
+
+/// A schema 2 file: sections per deployment mode, any kind of limit.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FileV2 {
+    /// The format version: 2.
+    #[schemars(range(min = 2, max = 2))]
     schema: u32,
     /// Where the numbers come from.
     source: Source,
     /// The sections of the provider's table, in its order.
     #[schemars(length(min = 1))]
     section: Vec<Section>,
+}
+
+/// A schema 1 file: one unnamed mode, `qpm` and `tpm` on every row.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FileV1 {
+    /// The format version: 1.
+    #[schemars(range(min = 1, max = 1))]
+    schema: u32,
+    /// Where the numbers come from.
+    source: Source,
+    /// The sections of the table.
+    #[schemars(length(min = 1))]
+    section: Vec<SectionV1>,
 }
 
 /// Where the numbers come from.
@@ -70,13 +103,35 @@ struct Source {
     note: Option<String>,
 }
 
-/// One table of the provider's page; becomes a `Section` variant.
+/// A deployment mode: `cn` (Mainland China), `intl` (International),
+/// `global`, `us`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum Mode {
+    /// Mainland China (Beijing).
+    #[serde(rename = "cn")]
+    Cn,
+    /// International (Singapore).
+    #[serde(rename = "intl")]
+    Intl,
+    /// Global (US, Virginia).
+    #[serde(rename = "global")]
+    Global,
+    /// US (Virginia; inference in the US).
+    #[serde(rename = "us")]
+    Us,
+}
+
+/// One table of the provider's page in one deployment mode; becomes a
+/// `Section` variant.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[allow(dead_code)]
 struct Section {
     /// Unique id.
     id: Id,
+    /// The deployment mode the limits hold in.
+    mode: Mode,
     /// The title as the source gives it.
     title: Text,
     /// The heading above the section in the source.
@@ -88,15 +143,50 @@ struct Section {
     group: Vec<Group>,
 }
 
-/// One row of limits shared by every model listed.
+/// A section of a schema 1 file.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SectionV1 {
+    /// Unique id.
+    id: Id,
+    /// The title as the source gives it.
+    title: Text,
+    /// The heading above the section in the source.
+    category: Option<String>,
+    /// Free text.
+    note: Option<String>,
+    /// Rows of limits shared by the models they list.
+    #[schemars(length(min = 1))]
+    group: Vec<GroupV1>,
+}
+
+/// One row of limits shared by every model listed: at least one kind,
+/// unless the group is retired.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[allow(dead_code)]
 struct Group {
-    /// Queries per minute.
-    qpm: PerMinute,
-    /// Tokens per minute.
-    tpm: PerMinute,
+    /// Requests per minute.
+    rpm: Option<Limit>,
+    /// Tokens per minute (64-bit).
+    tpm: Option<TokenLimit>,
+    /// Requests per second.
+    rps: Option<Limit>,
+    /// Task submissions per second.
+    submit_rps: Option<Limit>,
+    /// Task submissions per minute.
+    submit_rpm: Option<Limit>,
+    /// Task queries per second.
+    query_rps: Option<Limit>,
+    /// Tasks in flight (asynchronous calls).
+    concurrency: Option<Limit>,
+    /// Synchronous calls are not limited in number in flight.
+    sync_unlimited: Option<bool>,
+    /// The limits are one budget for all the group's models together.
+    pool: Option<Id>,
+    /// Retired: `true`, or the date (a TOML date).
+    retired: Option<Retirement>,
     /// Free text.
     note: Option<String>,
     /// The models sharing these limits.
@@ -104,7 +194,35 @@ struct Group {
     models: Vec<ModelEntry>,
 }
 
-/// A model: its id, or a table with aliases, a Rust name or a deprecation.
+/// `true`, or a date.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+enum Retirement {
+    /// Retired; the page gives no date.
+    Yes(#[schemars(extend("const" = true))] bool),
+    /// Retired on this date.
+    On(#[schemars(extend("format" = "date"))] String),
+}
+
+/// A row of a schema 1 file.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct GroupV1 {
+    /// Queries per minute.
+    qpm: Limit,
+    /// Tokens per minute.
+    tpm: Limit,
+    /// Free text.
+    note: Option<String>,
+    /// The models sharing these limits.
+    #[schemars(length(min = 1))]
+    models: Vec<ModelEntryV1>,
+}
+
+/// A model: its id, or a table with aliases, a Rust name, a deprecation
+/// or a replacement.
 #[derive(JsonSchema)]
 #[schemars(untagged)]
 #[allow(dead_code)]
@@ -115,11 +233,40 @@ enum ModelEntry {
     Table(ModelTable),
 }
 
-/// A model with aliases, a Rust name or a deprecation.
+/// A model of a schema 1 file.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+enum ModelEntryV1 {
+    /// Just the id.
+    Id(Id),
+    /// The id and more.
+    Table(ModelTableV1),
+}
+
+/// A model with aliases, a Rust name, a deprecation or a replacement.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[allow(dead_code)]
 struct ModelTable {
+    /// The canonical id.
+    id: Id,
+    /// Other names of the model, each naming this model only.
+    aliases: Option<Vec<Id>>,
+    /// The `Model` variant's name instead of the one derived from the id.
+    #[schemars(regex(pattern = RUST_NAME_PATTERN))]
+    rust_name: Option<String>,
+    /// Why the model is deprecated; the variant becomes `#[deprecated]`.
+    deprecated: Option<String>,
+    /// The id of the model that replaces this retired one.
+    replaced_by: Option<Id>,
+}
+
+/// A model table of a schema 1 file.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ModelTableV1 {
     /// The canonical id, unique across the file.
     id: Id,
     /// Other names of the model, each unique across the file.
@@ -168,11 +315,21 @@ mod tests {
     #[test]
     fn the_schema_has_exactly_the_parsers_keys() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        assert_eq!(properties(&schema, None), sorted(keys::ROOT));
+        assert_eq!(properties(&schema, Some("FileV2")), sorted(keys::ROOT));
+        assert_eq!(properties(&schema, Some("FileV1")), sorted(keys::ROOT));
         assert_eq!(properties(&schema, Some("Source")), sorted(keys::SOURCE));
         assert_eq!(properties(&schema, Some("Section")), sorted(keys::SECTION));
+        assert_eq!(
+            properties(&schema, Some("SectionV1")),
+            sorted(keys::SECTION_V1)
+        );
         assert_eq!(properties(&schema, Some("Group")), sorted(keys::GROUP));
+        assert_eq!(properties(&schema, Some("GroupV1")), sorted(keys::GROUP_V1));
         assert_eq!(properties(&schema, Some("ModelTable")), sorted(keys::MODEL));
+        assert_eq!(
+            properties(&schema, Some("ModelTableV1")),
+            sorted(keys::MODEL_V1)
+        );
     }
 
     #[test]

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ident;
-use crate::ir::{Group, Model, Section, Source, Table};
-use crate::parse::{Doc, GroupDoc, SectionDoc, Sp, Span};
+use crate::ir::{Deployment, Group, Limits, Model, Retired, Section, Source, Table};
+use crate::parse::{Doc, GroupDoc, RetiredDoc, SectionDoc, Sp, Span};
 
-/// The only format version this crate reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The format version this crate writes; it also reads schema 1.
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub(crate) fn validate(
     input: &str,
@@ -27,6 +27,12 @@ pub(crate) fn validate(
             diags,
             names: HashMap::new(),
             section_ids: HashMap::new(),
+            rows: HashMap::new(),
+            pools: HashMap::new(),
+            rust_names: HashMap::new(),
+            replacements: Vec::new(),
+            row: 0,
+            named: std::collections::HashSet::new(),
         };
         v.check(&doc);
     }
@@ -53,6 +59,19 @@ pub(crate) fn validate(
 fn lower(doc: Doc, input_sha256: String) -> Option<Table> {
     let source = doc.source?;
     let mut sections = Vec::new();
+    // A Rust name given on any row of an id holds for all its rows.
+    let mut given: HashMap<String, String> = HashMap::new();
+    for s in doc.sections.iter().flatten() {
+        for g in s.groups.iter().flatten() {
+            for m in g.models.iter().flat_map(|m| &m.value) {
+                if let (Some(id), Some(name)) = (&m.id, &m.rust_name) {
+                    given
+                        .entry(id.value.clone())
+                        .or_insert_with(|| name.value.clone());
+                }
+            }
+        }
+    }
     for s in doc.sections? {
         let mut groups = Vec::new();
         for g in s.groups? {
@@ -60,18 +79,30 @@ fn lower(doc: Doc, input_sha256: String) -> Option<Table> {
             for m in g.models?.value {
                 let id = m.id?.value;
                 models.push(Model {
-                    rust_name: match m.rust_name {
-                        Some(given) => given.value,
+                    rust_name: match given.get(&id) {
+                        Some(name) => name.clone(),
                         None => ident::rust_name(&id),
                     },
                     id,
                     aliases: m.aliases.into_iter().map(|a| a.value).collect(),
                     deprecated: m.deprecated.map(|d| d.value),
+                    replaced_by: m.replaced_by.map(|r| r.value),
                 });
             }
+            let mut limits = Limits {
+                sync_unlimited: g.sync_unlimited.is_some_and(|s| s.value),
+                ..Limits::default()
+            };
+            for (kind, n) in g.kinds {
+                limits.set(kind, n.value);
+            }
             groups.push(Group {
-                qpm: g.qpm?.value,
-                tpm: g.tpm?.value,
+                limits,
+                pool: g.pool.map(|p| p.value),
+                retired: g.retired.map(|r| match r.value {
+                    RetiredDoc::Yes => Retired::Yes,
+                    RetiredDoc::On(date) => Retired::On(date),
+                }),
                 note: g.note.map(|n| n.value),
                 models,
             });
@@ -80,6 +111,10 @@ fn lower(doc: Doc, input_sha256: String) -> Option<Table> {
         sections.push(Section {
             rust_name: ident::rust_name(&id),
             id,
+            mode: match s.mode {
+                Some(mode) => Some(Deployment::from_id(&mode.value)?),
+                None => None,
+            },
             title: s.title?.value,
             category: s.category.map(|c| c.value),
             note: s.note.map(|n| n.value),
@@ -106,6 +141,8 @@ struct NameDef<'d> {
     /// The canonical id the name belongs to.
     owner: &'d str,
     is_alias: bool,
+    /// The model entry (row) that defined it, counted through the file.
+    row: usize,
 }
 
 /// An id and the Rust name it gets, for the collision check.
@@ -122,18 +159,30 @@ struct Validator<'a, 'd> {
     /// Every model id and alias seen so far.
     names: HashMap<&'d str, NameDef<'d>>,
     section_ids: HashMap<&'d str, &'d Span>,
+    /// Where each (mode, id, pooled?) row was first listed.
+    rows: HashMap<(Option<&'d str>, &'d str, bool), &'d Span>,
+    /// Where each (mode, pool name) was first given.
+    pools: HashMap<(Option<&'d str>, &'d str), &'d Span>,
+    /// The first Rust name of each id, to check every row agrees.
+    rust_names: HashMap<&'d str, &'d Sp<String>>,
+    /// Every `replaced_by`, checked once all ids are known.
+    replacements: Vec<&'d Sp<String>>,
+    /// The model entry being checked, counted through the file.
+    row: usize,
+    /// The ids whose Rust name is already in the collision check.
+    named: std::collections::HashSet<&'d str>,
 }
 
 impl<'d> Validator<'_, 'd> {
     fn check(&mut self, doc: &'d Doc) {
         if let Some(schema) = &doc.schema {
-            if schema.value != SCHEMA_VERSION {
+            if !(1..=SCHEMA_VERSION).contains(&schema.value) {
                 self.diags.push(
                     Diagnostic::error(
                         Code::UnsupportedSchema,
                         format!("unsupported schema version {}", schema.value),
                         schema.span.clone(),
-                        format!("this tool reads schema {SCHEMA_VERSION}"),
+                        format!("this tool reads schema 1 and {SCHEMA_VERSION}"),
                     )
                     .with_help(format!("write `schema = {SCHEMA_VERSION}`")),
                 );
@@ -166,6 +215,79 @@ impl<'d> Validator<'_, 'd> {
         }
         self.collisions(&section_names, true);
         self.collisions(&model_names, false);
+        self.check_replacements();
+    }
+
+    /// Reports every `replaced_by` that names no model id of the file.
+    fn check_replacements(&mut self) {
+        for r in std::mem::take(&mut self.replacements) {
+            match self.names.get(r.value.as_str()) {
+                Some(def) if !def.is_alias => {}
+                Some(def) => self.diags.push(
+                    Diagnostic::error(
+                        Code::UnknownReplacement,
+                        format!(
+                            "`replaced_by` names `{}`, an alias of `{}`",
+                            r.value, def.owner
+                        ),
+                        r.span.clone(),
+                        "an alias, not a model id",
+                    )
+                    .with_help(format!("write `replaced_by = \"{}\"`", def.owner)),
+                ),
+                None => {
+                    let near = self
+                        .names
+                        .iter()
+                        .filter(|(_, d)| !d.is_alias)
+                        .map(|(name, _)| (strsim::levenshtein(name, &r.value), *name))
+                        .filter(|(d, name)| *d <= name.len() / 3 + 1)
+                        .min();
+                    let mut d = Diagnostic::error(
+                        Code::UnknownReplacement,
+                        format!(
+                            "`replaced_by` names `{}`, which is no model of the file",
+                            r.value
+                        ),
+                        r.span.clone(),
+                        "no such model",
+                    );
+                    d = match near {
+                        Some((_, name)) => d.with_help(format!("did you mean `{name}`?")),
+                        None => d.with_help(
+                            "list the replacement in the file, or write what the page says in `note`",
+                        ),
+                    };
+                    self.diags.push(d);
+                }
+            }
+        }
+    }
+
+    /// Checks a section's `mode`; the mode as written (rows are keyed by
+    /// it, so two sections of one unknown mode still share it).
+    fn mode(&mut self, s: &'d SectionDoc) -> Option<&'d str> {
+        let mode = s.mode.as_ref()?;
+        if Deployment::from_id(&mode.value).is_some() {
+            return Some(&mode.value);
+        }
+        let near = crate::keys::MODES.iter().find(|m| {
+            m.eq_ignore_ascii_case(&mode.value) || strsim::levenshtein(m, &mode.value) <= 1
+        });
+        let modes = "`cn` (Mainland China), `intl` (International), `global`, `us`";
+        self.diags.push(
+            Diagnostic::error(
+                Code::UnknownMode,
+                format!("unknown deployment mode `{}`", mode.value),
+                mode.span.clone(),
+                "not a mode",
+            )
+            .with_help(match near {
+                Some(m) => format!("did you mean `{m}`? the modes are {modes}"),
+                None => format!("the modes are {modes}"),
+            }),
+        );
+        Some(&mode.value)
     }
 
     /// Checks a section and its models; returns the section's Rust name.
@@ -187,51 +309,51 @@ impl<'d> Validator<'_, 'd> {
                 .with_help("add `[[section.group]]` with `qpm`, `tpm` and `models`"),
             );
         }
+        let mode = self.mode(s);
         let groups = s.groups.as_deref().unwrap_or_default();
+        let schema_1 = s.mode.is_none();
         for g in groups {
-            if let (Some(qpm), Some(tpm)) = (&g.qpm, &g.tpm) {
-                if tpm.value < qpm.value {
-                    self.diags.push(
-                        Diagnostic::warning(
-                            Code::TpmBelowQpm,
-                            format!(
-                                "tpm ({}) is lower than qpm ({}): every request would have to use less than one token",
-                                tpm.value, qpm.value
-                            ),
-                            tpm.span.clone(),
-                            "lower than qpm",
-                        )
-                        .with_secondary(qpm.span.clone(), "qpm")
-                        .with_help("were the two numbers swapped?"),
-                    );
-                }
-            }
+            self.group_limits(g, mode, schema_1);
         }
         for pair in groups.windows(2) {
-            let limits = |g: &GroupDoc| {
-                g.qpm
-                    .as_ref()
-                    .zip(g.tpm.as_ref())
-                    .map(|(q, t)| (q.value, t.value))
-            };
-            if let (Some(a), Some(b)) = (limits(&pair[0]), limits(&pair[1])) {
-                if a == b {
-                    self.diags.push(
-                        Diagnostic::warning(
-                            Code::AdjacentEqualGroups,
-                            format!(
-                                "two adjacent groups have the same limits ({} QPM, {} TPM)",
-                                a.0, a.1
-                            ),
-                            pair[1].span.clone(),
-                            "same limits as the group above",
-                        )
-                        .with_secondary(pair[0].span.clone(), "this group")
-                        .with_help(
-                            "merge them, or check the source: a merged cell may have been copied into the wrong row",
-                        ),
-                    );
-                }
+            let (a, b) = (&pair[0], &pair[1]);
+            let same = !a.kinds.is_empty()
+                && a.kinds.len() == b.kinds.len()
+                && a.kinds
+                    .iter()
+                    .zip(&b.kinds)
+                    .all(|(x, y)| x.0 == y.0 && x.1.value == y.1.value)
+                && a.sync_unlimited.as_ref().map(|s| s.value)
+                    == b.sync_unlimited.as_ref().map(|s| s.value)
+                && a.pool.is_none()
+                && b.pool.is_none()
+                && a.retired.is_none()
+                && b.retired.is_none();
+            if same {
+                let shown: Vec<String> = if schema_1 {
+                    // Schema 1's words: "60 QPM, 100000 TPM".
+                    let n = |i: usize| a.kinds.get(i).map_or(0, |k| k.1.value);
+                    vec![format!("{} QPM", n(0)), format!("{} TPM", n(1))]
+                } else {
+                    a.kinds
+                        .iter()
+                        .map(|(k, n)| {
+                            format!("{} {}", crate::group_digits(n.value, ','), k.describe())
+                        })
+                        .collect()
+                };
+                self.diags.push(
+                    Diagnostic::warning(
+                        Code::AdjacentEqualGroups,
+                        format!("two adjacent groups have the same limits ({})", shown.join(", ")),
+                        b.span.clone(),
+                        "same limits as the group above",
+                    )
+                    .with_secondary(a.span.clone(), "this group")
+                    .with_help(
+                        "merge them, or check the source: a merged cell may have been copied into the wrong row",
+                    ),
+                );
             }
         }
         for g in groups {
@@ -244,15 +366,63 @@ impl<'d> Validator<'_, 'd> {
                     "empty `models`",
                 ));
             }
+            let pooled = g.pool.is_some();
             for m in &models.value {
+                self.row += 1;
                 let Some(id) = &m.id else { continue };
-                let id_ok = self.check_id(id, "model id") && self.claim_name(id, &id.value, false);
+                let id_ok = self.check_id(id, "model id")
+                    && self.claim_name(id, &id.value, false)
+                    && self.claim_row(id, mode, pooled, schema_1);
                 for alias in &m.aliases {
                     let _ =
                         self.check_id(alias, "alias") && self.claim_name(alias, &id.value, true);
                 }
+                if let Some(r) = &m.replaced_by {
+                    self.replacements.push(r);
+                }
                 if !id_ok {
                     continue;
+                }
+                if !self.named.insert(&id.value) {
+                    let Some(first) = self.rust_names.get(id.value.as_str()) else {
+                        if let Some(given) = &m.rust_name {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::InvalidRustName,
+                                    format!(
+                                        "`rust_name` of `{}` is given on a later row only",
+                                        id.value
+                                    ),
+                                    given.span.clone(),
+                                    "not on the model's first row",
+                                )
+                                .with_help("give `rust_name` on the model's first row (other rows may repeat it)"),
+                            );
+                        }
+                        continue;
+                    };
+                    // The id's name was checked on its first row; a
+                    // `rust_name` here must agree with it.
+                    if let Some(given) = &m.rust_name {
+                        if given.value != first.value {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::InvalidRustName,
+                                    format!(
+                                        "`rust_name` `{}` differs from `{}`, given to `{}` on another row",
+                                        given.value, first.value, id.value
+                                    ),
+                                    given.span.clone(),
+                                    "another name for the same model",
+                                )
+                                .with_secondary(first.span.clone(), "first given here"),
+                            );
+                        }
+                    }
+                    continue;
+                }
+                if let Some(given) = &m.rust_name {
+                    self.rust_names.insert(&id.value, given);
                 }
                 let named = match &m.rust_name {
                     Some(given) => match ident::check_rust_name(&given.value) {
@@ -351,8 +521,113 @@ impl<'d> Validator<'_, 'd> {
         start..start + len
     }
 
-    /// Records a model id or alias; reports it if already taken.
+    /// Records the row of a model id in a mode; reports a second row of one
+    /// mode (in a schema 1 file, E008 as before modes; else E020). A model
+    /// may also take part in one pool per mode.
+    fn claim_row(
+        &mut self,
+        id: &'d Sp<String>,
+        mode: Option<&'d str>,
+        pooled: bool,
+        schema_1: bool,
+    ) -> bool {
+        let Some(first) = self.rows.get(&(mode, id.value.as_str(), pooled)) else {
+            self.rows.insert((mode, &id.value, pooled), &id.span);
+            return true;
+        };
+        let d = if schema_1 {
+            Diagnostic::error(
+                Code::DuplicateModel,
+                format!("model id `{}` is already defined", id.value),
+                id.span.clone(),
+                "defined again here, as a model id",
+            )
+            .with_secondary((*first).clone(), "first defined here, as a model id")
+        } else {
+            let what = if pooled { "pool" } else { "group" };
+            Diagnostic::error(
+                Code::DuplicateInMode,
+                format!(
+                    "model `{}` is in a second {what} of mode `{}`",
+                    id.value,
+                    mode.unwrap_or_default()
+                ),
+                id.span.clone(),
+                format!("listed again in mode `{}`", mode.unwrap_or_default()),
+            )
+            .with_secondary((*first).clone(), "first listed here")
+            .with_help("a model has one row of limits per mode: keep the row the provider means, and say why in `note`")
+        };
+        self.diags.push(d);
+        false
+    }
+
+    /// Checks a group's limits: at least one kind unless retired, `tpm`
+    /// not below `rpm`, a pool's name once per mode.
+    fn group_limits(&mut self, g: &'d GroupDoc, mode: Option<&'d str>, schema_1: bool) {
+        // A kind written but refused was reported already.
+        if !g.any_kind_key
+            && g.retired.is_none()
+            && !g.sync_unlimited.as_ref().is_some_and(|s| s.value)
+        {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::NoLimits,
+                    "group has no limits",
+                    g.span.clone(),
+                    "no `rpm`, `tpm`, `rps`, `submit_rps`, `submit_rpm`, `query_rps` or `concurrency`",
+                )
+                .with_help("add the limits the page gives, or `retired = ...` for a retired model"),
+            );
+        }
+        let get = |kind| g.kinds.iter().find(|(k, _)| *k == kind).map(|(_, n)| n);
+        if let (Some(rpm), Some(tpm)) = (get(crate::ir::Kind::Rpm), get(crate::ir::Kind::Tpm)) {
+            if tpm.value < rpm.value {
+                let rpm_key = if schema_1 { "qpm" } else { "rpm" };
+                self.diags.push(
+                    Diagnostic::warning(
+                        Code::TpmBelowQpm,
+                        format!(
+                            "tpm ({}) is lower than {rpm_key} ({}): every request would have to use less than one token",
+                            tpm.value, rpm.value
+                        ),
+                        tpm.span.clone(),
+                        format!("lower than {rpm_key}"),
+                    )
+                    .with_secondary(rpm.span.clone(), rpm_key)
+                    .with_help("were the two numbers swapped?"),
+                );
+            }
+        }
+        if let Some(pool) = &g.pool {
+            if self.check_id(pool, "pool name") {
+                if let Some(first) = self.pools.get(&(mode, pool.value.as_str())) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::DuplicatePool,
+                            format!("pool `{}` is on two groups of one mode", pool.value),
+                            pool.span.clone(),
+                            "named again here",
+                        )
+                        .with_secondary((*first).clone(), "first named here")
+                        .with_help("list every model of the budget in one group"),
+                    );
+                } else {
+                    self.pools.insert((mode, &pool.value), &pool.span);
+                }
+            }
+        }
+    }
+
+    /// Records a model id or alias; reports it if it already names another
+    /// model, or is an id and an alias. An id listed again (another mode's
+    /// row) and an alias repeated for the same model pass here.
     fn claim_name(&mut self, name: &'d Sp<String>, owner: &'d str, is_alias: bool) -> bool {
+        if let Some(first) = self.names.get(name.value.as_str()) {
+            if first.owner == owner && first.is_alias == is_alias && first.row != self.row {
+                return true;
+            }
+        }
         let Some(first) = self.names.get(name.value.as_str()) else {
             self.names.insert(
                 &name.value,
@@ -360,6 +635,7 @@ impl<'d> Validator<'_, 'd> {
                     span: &name.span,
                     owner,
                     is_alias,
+                    row: self.row,
                 },
             );
             return true;

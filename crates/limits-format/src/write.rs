@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::ir::{Group, Model, Table};
+use crate::ir::{Group, Model, Retired, Table};
 use crate::{ident, keys};
 
 /// `table` as limits-file text, after `preamble` (comment lines, e.g. the
@@ -32,6 +32,9 @@ pub fn to_toml(table: &Table, preamble: &str) -> String {
     for section in &table.sections {
         out.push_str("\n[[section]]\n");
         line(&mut out, "id", &string(&section.id));
+        if let Some(mode) = section.mode {
+            line(&mut out, "mode", &string(mode.id()));
+        }
         line(&mut out, "title", &string(&section.title));
         if let Some(category) = &section.category {
             line(&mut out, "category", &string(category));
@@ -40,16 +43,33 @@ pub fn to_toml(table: &Table, preamble: &str) -> String {
             line(&mut out, "note", &string(note));
         }
         for group in &section.groups {
-            write_group(&mut out, group);
+            write_group(&mut out, group, table.schema == 1);
         }
     }
     out
 }
 
-fn write_group(out: &mut String, group: &Group) {
+fn write_group(out: &mut String, group: &Group, schema_1: bool) {
     out.push_str("\n[[section.group]]\n");
-    line(out, "qpm", &number(group.qpm));
-    line(out, "tpm", &number(group.tpm));
+    for (kind, n) in group.limits.kinds() {
+        let key = match kind.key() {
+            "rpm" if schema_1 => "qpm",
+            key => key,
+        };
+        line(out, key, &number(n));
+    }
+    if group.limits.sync_unlimited {
+        line(out, "sync_unlimited", "true");
+    }
+    if let Some(pool) = &group.pool {
+        line(out, "pool", &string(pool));
+    }
+    match &group.retired {
+        None => {}
+        Some(Retired::Yes) => line(out, "retired", "true"),
+        // A TOML date, unquoted (validated as YYYY-MM-DD).
+        Some(Retired::On(date)) => line(out, "retired", date),
+    }
     if let Some(note) = &group.note {
         line(out, "note", &string(note));
     }
@@ -72,6 +92,7 @@ impl Model {
     fn contains_table(&self) -> bool {
         !self.aliases.is_empty()
             || self.deprecated.is_some()
+            || self.replaced_by.is_some()
             || self.rust_name != ident::rust_name(&self.id)
     }
 }
@@ -91,6 +112,9 @@ fn model(m: &Model) -> String {
     if let Some(reason) = &m.deprecated {
         fields.push(format!("deprecated = {}", string(reason)));
     }
+    if let Some(by) = &m.replaced_by {
+        fields.push(format!("replaced_by = {}", string(by)));
+    }
     format!("{{ {} }}", fields.join(", "))
 }
 
@@ -104,14 +128,14 @@ fn string(s: &str) -> String {
 }
 
 /// `1000000` as `1_000_000`, as limits.toml writes numbers.
-fn number(n: u32) -> String {
+fn number(n: u64) -> String {
     group_digits(n, '_')
 }
 
 /// `n` with `separator` between groups of three digits: `1,000,000` in
 /// prose and Markdown, `1_000_000` in TOML and Rust.
-pub fn group_digits(n: u32, separator: char) -> String {
-    let digits = n.to_string();
+pub fn group_digits(n: impl Into<u64>, separator: char) -> String {
+    let digits = n.into().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -156,7 +180,7 @@ mod tests {
         }
         assert_eq!(number(1_000_000), "1_000_000");
         assert_eq!(number(999), "999");
-        assert_eq!(group_digits(4_294_967_295, ','), "4,294,967,295");
-        assert_eq!(group_digits(1_000, ','), "1,000");
+        assert_eq!(group_digits(4_294_967_295u32, ','), "4,294,967,295");
+        assert_eq!(group_digits(1_000u32, ','), "1,000");
     }
 }

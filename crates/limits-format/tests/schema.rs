@@ -11,6 +11,12 @@ const BEYOND_THE_SCHEMA: &[(&str, &str)] = &[
     ("alias_repeats_id.toml", "uniqueness across the file"),
     ("duplicate_models.toml", "uniqueness across the file"),
     ("duplicate_sections.toml", "uniqueness across the file"),
+    ("id_twice_in_one_mode.toml", "uniqueness across the file"),
+    ("unknown_replacement.toml", "ids named across the file"),
+    (
+        "group_without_limits.toml",
+        "at least one kind of limit, unless retired: stated in the description only",
+    ),
     ("rust_name_keyword.toml", "Rust names derived from ids"),
     (
         "rust_name_override_twice.toml",

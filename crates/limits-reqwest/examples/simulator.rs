@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use limits_reqwest::ThrottleMiddleware;
 use limits_throttle::{Config, Throttle};
 use modelstudio_limits::runtime::LimitTable;
-use modelstudio_limits::Model;
+use modelstudio_limits::{Deployment, Model};
 use modelstudio_sim::{router, SimConfig};
 use reqwest_middleware::ClientBuilder;
 
@@ -25,6 +25,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         table: LimitTable::published(),
         keys: HashMap::from([("sk-example".to_string(), "my-account".to_string())]),
         window,
+        // The simulator on loopback serves International's table, the
+        // throttle's default mode for hosts that are not DashScope's.
+        deployment: Deployment::International,
     };
     tokio::spawn(async move { axum::serve(listener, router(sim)).await });
 
@@ -36,10 +39,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with(ThrottleMiddleware::new(throttle))
         .build();
     let model = Model::QwqPlus;
-    println!(
-        "{model}: {} requests a minute ({window:?} here)",
-        model.limits().qpm
-    );
+    let rpm = model
+        .limits_in(Deployment::International)
+        .and_then(|l| l.rpm())
+        .ok_or("qwq-plus has an RPM in International")?;
+    println!("{model}: {rpm} requests a minute ({window:?} here)");
     let started = Instant::now();
     let calls = (0..20).map(|i| {
         let (client, base) = (client.clone(), base.clone());

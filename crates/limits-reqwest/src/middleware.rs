@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::Extensions;
-use limits_throttle::{classify, HasLimits, Limits, Permit, Throttle};
+use limits_throttle::{classify, Deployment, HasLimits, Limits, Permit, Throttle};
 use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::Model;
 use reqwest::{Request, Response, StatusCode};
@@ -15,21 +15,56 @@ use crate::estimate::{estimate, usage_tokens, Endpoint};
 use crate::stream::UsageStream;
 
 /// A model the middleware resolved from a request's `model` field: its
-/// canonical id and its limits.
+/// canonical id and its limits in each mode that lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolved {
     /// The canonical id (the throttle's key).
     pub id: String,
-    /// Its limits.
-    pub limits: Limits,
+    /// Its limits, per deployment mode.
+    pub limits: Vec<(Deployment, Limits)>,
+    /// The modes where it takes part in a pooled budget.
+    pub pooled: Vec<Deployment>,
+}
+
+impl Resolved {
+    /// The modes that list the model.
+    pub fn deployments(&self) -> Vec<Deployment> {
+        self.limits.iter().map(|(d, _)| *d).collect()
+    }
 }
 
 impl HasLimits for Resolved {
     fn id(&self) -> &str {
         &self.id
     }
-    fn limits(&self) -> Limits {
+    fn limits_in(&self, deployment: Deployment) -> Option<Limits> {
         self.limits
+            .iter()
+            .find(|(d, _)| *d == deployment)
+            .map(|(_, l)| *l)
+    }
+    fn pooled_in(&self, deployment: Deployment) -> bool {
+        self.pooled.contains(&deployment)
+    }
+}
+
+impl From<Model> for Resolved {
+    /// A published model, with its limits in every mode.
+    fn from(m: Model) -> Resolved {
+        Resolved {
+            id: m.id().to_string(),
+            limits: m
+                .deployments()
+                .iter()
+                .filter_map(|&d| m.limits_in(d).map(|l| (d, l)))
+                .collect(),
+            pooled: m
+                .deployments()
+                .iter()
+                .copied()
+                .filter(|&d| m.pool_in(d).is_some())
+                .collect(),
+        }
     }
 }
 
@@ -55,8 +90,12 @@ pub struct Options {
     /// The most random delay before a retry, on top of the throttle's
     /// cool-down. Default 100 ms.
     pub retry_jitter: Duration,
-    /// Requests to models no table knows. Default [`UnknownModels::Pass`].
+    /// Requests to models no table knows, or that their table does not
+    /// list in the request's mode. Default [`UnknownModels::Pass`].
     pub unknown_models: UnknownModels,
+    /// The deployment mode of every request, instead of the one its host
+    /// says (see [`ThrottleMiddleware`]). Default `None`.
+    pub deployment: Option<Deployment>,
 }
 
 impl Default for Options {
@@ -66,6 +105,7 @@ impl Default for Options {
             retries: 3,
             retry_jitter: Duration::from_millis(100),
             unknown_models: UnknownModels::Pass,
+            deployment: None,
         }
     }
 }
@@ -82,6 +122,14 @@ impl Options {
     /// These options with another number of retries.
     pub fn with_retries(self, retries: u32) -> Self {
         Options { retries, ..self }
+    }
+
+    /// These options with every request in `deployment`, whatever its host.
+    pub fn with_deployment(self, deployment: Deployment) -> Self {
+        Options {
+            deployment: Some(deployment),
+            ..self
+        }
     }
 
     /// These options with another policy for unknown models.
@@ -105,7 +153,7 @@ impl std::fmt::Display for UnknownModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "model `{}` is in no rate-limit table the throttle knows",
+            "model `{}` is in no rate-limit table the throttle knows, or not in the request's deployment mode",
             self.model
         )
     }
@@ -123,6 +171,19 @@ type Resolve = dyn Fn(&str) -> Option<Resolved> + Send + Sync;
 /// stream). A 429 for a rate limit is reported to the throttle (a cool-down
 /// and a lower limit) and sent again, a bounded number of times; any other
 /// answer is returned untouched. Everything else passes through.
+///
+/// **Deployment mode.** Limits differ by mode, and so does the throttle's
+/// state: a request to `dashscope.aliyuncs.com` is Mainland China's,
+/// `dashscope-intl.aliyuncs.com` International's, and
+/// `dashscope-us.aliyuncs.com` US's for a model the US table lists, else
+/// Global's ([`Deployment::of_endpoint`]). Any other host (a proxy, the
+/// simulator) is in the throttle's own mode
+/// ([`Throttle::deployment`]); [`Options::with_deployment`] sets the mode
+/// of every request instead. A model that its table does not list in the
+/// request's mode is treated as an unknown model ([`UnknownModels`]). A
+/// model whose limits there hold kinds the throttle does not enforce yet
+/// (task APIs, tasks in flight, pooled budgets) fails before sending with
+/// the throttle's [`limits_throttle::Refusal::Unenforced`].
 #[derive(Clone)]
 pub struct ThrottleMiddleware {
     throttle: Throttle,
@@ -145,12 +206,7 @@ impl ThrottleMiddleware {
     pub fn new(throttle: Throttle) -> Self {
         ThrottleMiddleware {
             throttle,
-            resolve: Arc::new(|name| {
-                Model::from_id(name).map(|m| Resolved {
-                    id: m.id().to_string(),
-                    limits: m.limits(),
-                })
-            }),
+            resolve: Arc::new(|name| Model::from_id(name).map(Resolved::from)),
             options: Options::default(),
         }
     }
@@ -161,7 +217,8 @@ impl ThrottleMiddleware {
         self.with_resolver(move |name| {
             table.get(name).map(|e| Resolved {
                 id: e.id.clone(),
-                limits: e.limits,
+                limits: e.limits.clone(),
+                pooled: e.pooled.clone(),
             })
         })
     }
@@ -204,7 +261,18 @@ impl Middleware for ThrottleMiddleware {
         let Some(asked) = asked else {
             return next.run(req, extensions).await;
         };
-        let Some(model) = (self.resolve)(&asked.model) else {
+        let resolved = (self.resolve)(&asked.model);
+        let deployment = self.options.deployment.unwrap_or_else(|| {
+            let listed = resolved
+                .as_ref()
+                .map(Resolved::deployments)
+                .unwrap_or_default();
+            req.url()
+                .host_str()
+                .and_then(|host| Deployment::of_endpoint(host, &listed))
+                .unwrap_or(self.throttle.deployment())
+        });
+        let Some(model) = resolved.filter(|m| m.limits_in(deployment).is_some()) else {
             return match self.options.unknown_models {
                 UnknownModels::Refuse => {
                     Err(Error::middleware(UnknownModel { model: asked.model }))
@@ -212,6 +280,7 @@ impl Middleware for ThrottleMiddleware {
                 _ => next.run(req, extensions).await,
             };
         };
+        let throttle = self.throttle.for_deployment(deployment);
         let tokens = asked.total();
         let mut req = req;
         let mut attempt = 0;
@@ -219,8 +288,7 @@ impl Middleware for ThrottleMiddleware {
             let again = (attempt < self.options.retries)
                 .then(|| req.try_clone())
                 .flatten();
-            let permit = self
-                .throttle
+            let permit = throttle
                 .acquire(&model, tokens)
                 .await
                 .map_err(Error::middleware)?;
@@ -238,7 +306,7 @@ impl Middleware for ThrottleMiddleware {
             let Some(tripped) = classify(status.as_u16(), &body) else {
                 return Ok(response);
             };
-            let _ = self.throttle.report(&model, tripped).await;
+            let _ = throttle.report(&model, tripped).await;
             match again {
                 Some(next_try) => {
                     attempt += 1;

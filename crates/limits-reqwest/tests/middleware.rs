@@ -7,24 +7,42 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use limits_reqwest::{Options, Resolved, ThrottleMiddleware, UnknownModel, UnknownModels};
-use limits_throttle::{Config, Limits, Pacing, Throttle};
+use limits_throttle::{Config, Deployment, Limits, Pacing, Throttle};
 use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::Model;
 use modelstudio_sim::{router, SimConfig};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::{json, Value};
 
-/// A simulator on a free loopback port with one key, `sk`; its base URL.
+/// A simulator on a free loopback port with one key, `sk`, serving the
+/// International table; its base URL.
 async fn simulator(window: Duration) -> String {
+    simulator_in(window, Deployment::International).await
+}
+
+/// A simulator serving the table of `deployment`.
+async fn simulator_in(window: Duration, deployment: Deployment) -> String {
     let config = SimConfig {
         table: LimitTable::published(),
         keys: HashMap::from([("sk".to_string(), "acct".to_string())]),
         window,
+        deployment,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(config)).await });
     format!("http://{addr}")
+}
+
+/// A model's requests and tokens per minute in International.
+fn intl(model: Model) -> (u32, u64) {
+    let l = model.limits_in(Deployment::International).unwrap();
+    (l.rpm().unwrap(), l.tpm().unwrap())
+}
+
+/// Limits the same in every mode.
+fn everywhere(limits: Limits) -> Vec<(Deployment, Limits)> {
+    Deployment::ALL.iter().map(|&d| (d, limits)).collect()
 }
 
 fn client(middleware: ThrottleMiddleware) -> ClientWithMiddleware {
@@ -48,15 +66,13 @@ async fn call(client: &ClientWithMiddleware, url: &str, body: Value) -> (u16, St
 
 const CHAT: &str = "/compatible-mode/v1/chat/completions";
 
-/// qwen-plus as the throttle sees it: 36,000 tokens a minute, 600 a
+/// qwen-max as the throttle sees it: 36,000 tokens a minute, 600 a
 /// "second" (bursty pacing: no spacing between requests).
 fn tight() -> Resolved {
     Resolved {
-        id: Model::QwenPlus.id().to_string(),
-        limits: Limits {
-            qpm: 6_000,
-            tpm: 36_000,
-        },
+        id: Model::QwenMax.id().to_string(),
+        limits: everywhere(Limits::NONE.with_rpm(6_000).with_tpm(36_000)),
+        pooled: Vec::new(),
     }
 }
 
@@ -67,7 +83,7 @@ fn tight_middleware() -> ThrottleMiddleware {
     let throttle = Throttle::in_process(config).unwrap();
     ThrottleMiddleware::new(throttle).with_resolver(|name| {
         Model::from_id(name)
-            .filter(|m| *m == Model::QwenPlus)
+            .filter(|m| *m == Model::QwenMax)
             .map(|_| tight())
     })
 }
@@ -89,7 +105,7 @@ async fn calls_are_reconciled_with_the_usage_they_report() {
     let client = client(middleware.clone());
     // No max_tokens: estimated with 512 output tokens, the simulator
     // answers 16. Two such calls fit in 600 tokens only once reconciled.
-    let body = json!({"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]});
+    let body = json!({"model": "qwen-max", "messages": [{"role": "user", "content": "hi"}]});
     for _ in 0..2 {
         let (status, text) = call(&client, &format!("{base}{CHAT}"), body.clone()).await;
         assert_eq!(status, 200, "{text}");
@@ -107,7 +123,7 @@ async fn a_stream_is_reconciled_with_its_last_usage_chunk() {
     let base = simulator(Duration::from_secs(600)).await;
     let middleware = tight_middleware();
     let client = client(middleware.clone());
-    let body = json!({"model": "qwen-plus", "stream": true,
+    let body = json!({"model": "qwen-max", "stream": true,
         "stream_options": {"include_usage": true},
         "messages": [{"role": "user", "content": "hi"}]});
     for _ in 0..2 {
@@ -129,14 +145,20 @@ async fn a_rate_limit_429_is_reported_and_retried() {
     // A real minute: the two calls, 60 s / 600 = 100 ms apart by the
     // throttle's wrong table, fall in one second of the simulator's.
     let base = simulator(Duration::from_secs(60)).await;
-    let model = *Model::ALL.iter().min_by_key(|m| m.limits().qpm).unwrap();
+    let model = *Model::ALL
+        .iter()
+        .filter(|m| {
+            m.limits_in(Deployment::International)
+                .is_some_and(|l| l.rpm().is_some() && l.tpm().is_some() && !l.has_task_kinds())
+        })
+        .min_by_key(|m| intl(**m).0)
+        .unwrap();
+    let (rpm, tpm) = intl(model);
     // The throttle believes in ten times the requests the simulator allows.
     let wrong = Resolved {
         id: model.id().to_string(),
-        limits: Limits {
-            qpm: model.limits().qpm * 10,
-            tpm: model.limits().tpm,
-        },
+        limits: everywhere(Limits::NONE.with_rpm(rpm * 10).with_tpm(tpm)),
+        pooled: Vec::new(),
     };
     // The default reaction: a 1 s cool-down, after which the simulator's
     // second has passed and the retry is accepted.
@@ -159,7 +181,12 @@ async fn a_rate_limit_429_is_reported_and_retried() {
         .map(|r| stats["rejected"][r].as_u64().unwrap())
         .sum();
     assert!(refused >= 1, "{stats}");
-    let effective = middleware.throttle().effective(&wrong).await.unwrap();
+    let effective = middleware
+        .throttle()
+        .effective(&wrong)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(effective.requests_factor < 1.0, "{effective:?}");
 }
 
@@ -172,7 +199,7 @@ async fn other_answers_and_other_requests_are_untouched() {
     let response = client
         .post(format!("{base}{CHAT}"))
         .bearer_auth("wrong")
-        .body(json!({"model": "qwen-plus", "messages": []}).to_string())
+        .body(json!({"model": "qwen-max", "messages": []}).to_string())
         .send()
         .await
         .unwrap();
@@ -199,7 +226,7 @@ async fn other_answers_and_other_requests_are_untouched() {
     };
     assert_eq!(e.downcast_ref::<UnknownModel>().unwrap().model, "mine");
     // The native endpoint and embeddings are throttled and reconciled too.
-    let native = json!({"model": "qwen-plus", "input": {"messages": [
+    let native = json!({"model": "qwen-max", "input": {"messages": [
         {"role": "user", "content": "hi"}]}, "parameters": {"max_tokens": 3}});
     let path = "/api/v1/services/aigc/text-generation/generation";
     let (status, text) = call(&client, &format!("{base}{path}"), native).await;
@@ -247,10 +274,16 @@ models = ["qwen-turbo-1101"]
     // Counted under the canonical id, at the account's limits.
     let key = Resolved {
         id: entry.id.clone(),
-        limits: entry.limits,
+        limits: entry.limits.clone(),
+        pooled: Vec::new(),
     };
-    let effective = middleware.throttle().effective(&key).await.unwrap();
-    assert_eq!(effective.per_window.qpm, 6);
+    let effective = middleware
+        .throttle()
+        .effective(&key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(effective.per_window.rpm(), Some(6));
     assert_ne!(
         entry.id, "qwen-turbo-1101",
         "an alias resolved to its model"
@@ -260,4 +293,77 @@ models = ["qwen-turbo-1101"]
         Err(limits_throttle::Refusal::RetryAfter(wait)) => assert!(wait <= spacing),
         other => panic!("the call was not counted under {}: {other:?}", entry.id),
     }
+}
+
+#[tokio::test]
+async fn the_mode_of_a_call_comes_from_its_host() {
+    // Mainland China's host, resolved to the simulator on loopback (no
+    // request leaves the machine), serving Mainland China's table.
+    let base = simulator_in(Duration::from_secs(600), Deployment::MainlandChina).await;
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let host = "dashscope.aliyuncs.com";
+    let http = reqwest::Client::builder()
+        .resolve(host, addr)
+        .build()
+        .unwrap();
+    let throttle =
+        Throttle::in_process(Config::default().with_window(Duration::from_secs(600))).unwrap();
+    assert_eq!(throttle.deployment(), Deployment::International);
+    let middleware = ThrottleMiddleware::new(throttle.clone());
+    let client = ClientBuilder::new(http).with(middleware).build();
+    // qwen3-max: listed in several modes with other limits in each.
+    let model = Model::Qwen3Max;
+    let cn = model.limits_in(Deployment::MainlandChina).unwrap();
+    assert_ne!(Some(cn), model.limits_in(Deployment::International));
+    let body = json!({"model": model.id(), "max_tokens": 5,
+        "messages": [{"role": "user", "content": "hi"}]});
+    let url = format!("http://{host}:{}{CHAT}", addr.port());
+    let (status, text) = call(&client, &url, body).await;
+    assert_eq!(status, 200, "{text}");
+    // Counted in Mainland China's state, at its limits; International's
+    // state of the model is untouched.
+    let in_cn = throttle.for_deployment(Deployment::MainlandChina);
+    let effective = in_cn.effective(&model).await.unwrap().unwrap();
+    assert_eq!(effective.per_window.rpm(), cn.rpm());
+    assert!(
+        in_cn.try_acquire(&model, 1).await.is_err(),
+        "the call was counted in cn"
+    );
+    assert!(
+        throttle.try_acquire(&model, 1).await.is_ok(),
+        "intl has its own state"
+    );
+}
+
+#[tokio::test]
+async fn a_model_with_kinds_the_throttle_does_not_enforce_fails_plainly() {
+    let base = simulator(Duration::from_secs(60)).await;
+    // An image model: task submissions and tasks in flight.
+    let model = *Model::ALL
+        .iter()
+        .find(|m| {
+            m.limits_in(Deployment::International)
+                .is_some_and(|l| l.has_task_kinds())
+        })
+        .unwrap();
+    let throttle = Throttle::in_process(Config::default()).unwrap();
+    let client = client(ThrottleMiddleware::new(throttle));
+    let err = client
+        .post(format!("{base}{CHAT}"))
+        .body(json!({"model": model.id(), "messages": []}).to_string())
+        .send()
+        .await
+        .unwrap_err();
+    let reqwest_middleware::Error::Middleware(e) = err else {
+        panic!("{err:?}")
+    };
+    let refusal = e.downcast_ref::<limits_throttle::Refusal>().unwrap();
+    assert!(
+        matches!(refusal, limits_throttle::Refusal::Unenforced { kinds, .. } if !kinds.is_empty()),
+        "{refusal:?}"
+    );
+    assert!(
+        refusal.to_string().contains("does not enforce"),
+        "{refusal}"
+    );
 }

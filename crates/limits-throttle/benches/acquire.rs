@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::FutureExt;
 use governor::{Quota, RateLimiter};
-use limits_throttle::{Config, FakeClock, HasLimits, Limits, Pacing, Throttle};
+use limits_throttle::{Config, Deployment, FakeClock, HasLimits, Limits, Pacing, Throttle};
 
 /// Limits so high that every acquire is admitted: the cost measured is the
 /// admission itself.
@@ -24,11 +24,12 @@ impl HasLimits for Huge {
     fn id(&self) -> &str {
         "huge"
     }
-    fn limits(&self) -> Limits {
-        Limits {
-            qpm: u32::MAX,
-            tpm: u32::MAX,
-        }
+    fn limits_in(&self, _: Deployment) -> Option<Limits> {
+        Some(
+            Limits::NONE
+                .with_rpm(u32::MAX)
+                .with_tpm(u64::from(u32::MAX)),
+        )
     }
 }
 

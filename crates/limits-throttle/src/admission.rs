@@ -28,7 +28,7 @@
 
 use std::collections::VecDeque;
 
-use modelstudio_limits::Limits;
+use crate::throttle::Enforced;
 
 use crate::config::{Config, Pacing};
 
@@ -69,7 +69,7 @@ pub(crate) struct Params {
 
 impl Params {
     /// The parameters of `limits` under a validated `config`.
-    pub fn new(limits: Limits, config: &Config) -> Params {
+    pub fn new(limits: Enforced, config: &Config) -> Params {
         let ppm = |fraction: f64| ((fraction * PPM as f64).round() as u64).clamp(1, PPM);
         let a = &config.adaptation;
         let window = config.window.as_micros() as u64;
@@ -102,10 +102,10 @@ impl Params {
 
     /// These parameters for other limits under the same config (what
     /// depends on the config alone is computed once, by [`Params::new`]).
-    pub fn with_limits(self, limits: Limits, headroom: f64) -> Params {
-        let after_headroom = |limit: u32| ((f64::from(limit) * headroom) as u64).max(1);
+    pub fn with_limits(self, limits: Enforced, headroom: f64) -> Params {
+        let after_headroom = |limit: u64| ((limit as f64 * headroom) as u64).max(1);
         Params {
-            rpm: after_headroom(limits.qpm),
+            rpm: after_headroom(limits.rpm),
             tpm: after_headroom(limits.tpm),
             ..self
         }
@@ -561,7 +561,13 @@ mod tests {
     const S: u64 = 1_000_000;
 
     fn params(qpm: u32, tpm: u32, config: Config) -> Params {
-        Params::new(Limits { qpm, tpm }, &config)
+        Params::new(
+            Enforced {
+                rpm: u64::from(qpm),
+                tpm: u64::from(tpm),
+            },
+            &config,
+        )
     }
 
     fn admit(state: &mut KeyState, p: &Params, now: u64, tokens: u64) -> bool {

@@ -1,6 +1,7 @@
 //! Stay under Alibaba Cloud Model Studio's rate limits, the way the provider
-//! enforces them: per model and account, requests and tokens per minute,
-//! and a sixtieth of each per second.
+//! enforces them: per model, account and deployment mode, requests and
+//! tokens per minute and a sixtieth of each per second, and requests per
+//! second.
 //!
 //! A [`Throttle`] admits a request only while every limit of its model
 //! allows it, for any table's models (the published
@@ -11,6 +12,14 @@
 //! never blocking its runtime. When the provider refuses a request anyway,
 //! [`classify`] reads its answer and [`Throttle::report`] cools the key
 //! down and lowers the limit that tripped, fleet-wide.
+//!
+//! A throttle applies one deployment mode's table (International unless
+//! [`Throttle::for_deployment`] says otherwise). It enforces `rpm`, `tpm`
+//! and `rps` (as `60 × rps` a window, paced per second); a model whose
+//! limits also hold task kinds (`submit_rps`, `submit_rpm`, `query_rps`,
+//! `concurrency`) or a pooled budget is refused with
+//! [`Refusal::Unenforced`], and a model its table does not list in the
+//! mode with [`Refusal::NotListed`]: never admitted in silence.
 //!
 //! ```
 //! use std::time::Duration;
@@ -35,8 +44,8 @@
 //! if let Some(tripped) = classify(429, body) {
 //!     throttle.report(&Model::QwqPlus, tripped).await?;
 //! }
-//! let now = throttle.effective(&Model::QwqPlus).await?;
-//! assert_eq!(now.per_window.qpm, 30);
+//! let now = throttle.effective(&Model::QwqPlus).await?.expect("enforced");
+//! assert_eq!(now.per_window.rpm(), Some(30));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -56,6 +65,6 @@ mod throttle;
 pub use classify::{classify, Tripped};
 pub use clock::{Clock, FakeClock, MonotonicClock};
 pub use config::{Adaptation, Config, ConfigError, Pacing};
-pub use modelstudio_limits::{HasLimits, Limits};
+pub use modelstudio_limits::{Deployment, HasLimits, Limits};
 pub use refusal::{Refusal, StoreError, StoreErrorKind};
-pub use throttle::{Effective, Permit, Throttle, DEFAULT_ACCOUNT};
+pub use throttle::{Effective, Permit, Throttle, DEFAULT_ACCOUNT, DEFAULT_DEPLOYMENT};

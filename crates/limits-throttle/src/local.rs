@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
-use modelstudio_limits::Limits;
+use crate::throttle::Enforced;
 
 use crate::admission::{Adapted, KeyState, Lease, Lower, Params, Refused};
 use crate::clock::StoreClock;
@@ -46,10 +46,12 @@ pub(crate) struct Slot {
     /// When the lease ends (us); a shard holds its low 8 bits, to tell
     /// most of the time that the two belong together.
     until: AtomicU64,
-    /// The limits the lease was granted for, by [`limits_key`]: a request
-    /// under other limits decides under the lock. Read by every admission
-    /// from the lease, written by few: off the lease's lines.
-    leased_for: AtomicU64,
+    /// The limits the lease was granted for (requests, tokens per window):
+    /// a request under other limits decides under the lock. Read by every
+    /// admission from the lease, written by few: off the lease's lines.
+    /// Both are written before the shards are published.
+    leased_rpm: AtomicU64,
+    leased_tpm: AtomicU64,
     clock: StoreClock,
     base: Params,
     account: Arc<str>,
@@ -120,12 +122,6 @@ fn unpack(word: u64) -> (u8, u64, u64) {
     )
 }
 
-/// The limits a lease is for, in one word.
-#[inline]
-fn limits_key(limits: Limits) -> u64 {
-    u64::from(limits.qpm) << 32 | u64::from(limits.tpm)
-}
-
 impl Slot {
     /// The key's clock, in microseconds.
     #[inline]
@@ -155,7 +151,7 @@ impl Slot {
     /// no earlier than the `until` read: the request is admitted within
     /// it, and counted at the end of a bucket no later than its own.
     #[inline]
-    pub fn take_from_lease(&self, now: u64, limits: Limits, tokens: u64) -> Option<u64> {
+    pub fn take_from_lease(&self, now: u64, limits: Enforced, tokens: u64) -> Option<u64> {
         let shard = &self.lease[thread_shard() & (self.lease.len() - 1)].0;
         let mut word = shard.load(Ordering::Acquire);
         loop {
@@ -167,7 +163,9 @@ impl Slot {
             if until as u8 != low || now >= until {
                 return None;
             }
-            if self.leased_for.load(Ordering::Acquire) != limits_key(limits) {
+            if self.leased_rpm.load(Ordering::Acquire) != limits.rpm
+                || self.leased_tpm.load(Ordering::Acquire) != limits.tpm
+            {
                 return None;
             }
             // One request and `tokens` fewer: neither field borrows.
@@ -186,7 +184,7 @@ impl Slot {
     pub fn decide(
         &self,
         now: u64,
-        limits: Limits,
+        limits: Enforced,
         p: &Params,
         tokens: u64,
     ) -> Result<u64, Refused> {
@@ -196,7 +194,8 @@ impl Slot {
         let shards = self.lease.len() as u64;
         if let Some(lease) = state.lease(p, shards, SHARD_REQUESTS, SHARD_TOKENS) {
             self.until.store(lease.until, Ordering::Relaxed);
-            self.leased_for.store(limits_key(limits), Ordering::Relaxed);
+            self.leased_rpm.store(limits.rpm, Ordering::Relaxed);
+            self.leased_tpm.store(limits.tpm, Ordering::Relaxed);
             for (shard, part) in self.lease.iter().zip(lease.split(shards)) {
                 let word = if part.requests == 0 { 0 } else { pack(part) };
                 shard.0.store(word, Ordering::Release);
@@ -315,7 +314,8 @@ impl Account {
                 .map(|_| OwnLine(AtomicU64::new(0)))
                 .collect(),
             until: AtomicU64::new(0),
-            leased_for: AtomicU64::new(0),
+            leased_rpm: AtomicU64::new(0),
+            leased_tpm: AtomicU64::new(0),
             clock: self.clock.clone(),
             base: self.base,
             account: Arc::clone(&self.name),
@@ -340,8 +340,8 @@ mod tests {
     use crate::config::{Config, Pacing};
 
     /// Under bursty pacing at 0.2: 12,000 requests and 1.2 M tokens at once.
-    const LIMITS: Limits = Limits {
-        qpm: 60_000,
+    const LIMITS: Enforced = Enforced {
+        rpm: 60_000,
         tpm: 6_000_000,
     };
 
@@ -349,7 +349,7 @@ mod tests {
     /// rules alone beside it.
     fn key(clock: &FakeClock) -> (Arc<Account>, Params) {
         let config = Config::default().with_pacing(Pacing::Bursty { burst: 0.2 });
-        let base = Params::new(Limits { qpm: 1, tpm: 1 }, &config);
+        let base = Params::new(Enforced { rpm: 1, tpm: 1 }, &config);
         let store = LocalStore::new(StoreClock::new(clock.clone()), base);
         (store.account("a"), base.with_limits(LIMITS, 1.0))
     }
@@ -445,7 +445,7 @@ mod tests {
         );
         slot.decide(slot.now(), LIMITS, &p, 1).unwrap();
         assert_ne!(leased(slot), (0, 0));
-        let other = Limits { qpm: 60, ..LIMITS };
+        let other = Enforced { rpm: 60, ..LIMITS };
         assert_eq!(slot.take_from_lease(slot.now(), other, 1), None);
         // The lease ends with its bucket.
         let until = slot.take_from_lease(slot.now(), LIMITS, 1).unwrap() + 1;

@@ -8,8 +8,9 @@
 //! crate loads it again with `SCRIPT LOAD` and retries, so both are survived
 //! with nothing to do). Time is the server's `TIME`, so the
 //! clients' clocks do not matter. The three keys of a model (a hash and two
-//! lists) share one hash tag, so one cluster slot, and expire once nothing in
-//! them matters. Run Redis with an eviction policy that does not evict
+//! lists) share one hash tag, `{PREFIX:ACCOUNT:MODE:MODEL}` (the mode's id:
+//! `cn`, `intl`, `global`, `us`), so one cluster slot, and expire once
+//! nothing in them matters. Run Redis with an eviction policy that does not evict
 //! them (`noeviction`, or `volatile-*` with memory to spare).
 //!
 //! **Lost state.** After a `FLUSHALL`, a restart without persistence, or

@@ -18,7 +18,37 @@ pub enum Refusal {
         /// The most tokens a window admits (the TPM limit after headroom).
         max: u64,
         /// The model's TPM limit.
-        tpm: u32,
+        tpm: u64,
+    },
+    /// The model's table does not list it in the throttle's deployment
+    /// mode (call it where it is listed, or give it limits with
+    /// `Throttle::set_limits`).
+    NotListed {
+        /// The model's id.
+        model: String,
+        /// The throttle's mode.
+        deployment: modelstudio_limits::Deployment,
+    },
+    /// The model's row in the throttle's mode has no limit at all (a
+    /// retired model): nothing to pace by, so nothing is admitted.
+    NoLimits {
+        /// The model's id.
+        model: String,
+        /// The throttle's mode.
+        deployment: modelstudio_limits::Deployment,
+    },
+    /// The model's limits hold kinds this throttle does not enforce yet
+    /// (task submissions and queries, tasks in flight, pooled budgets):
+    /// rather than admit what the provider may refuse, it refuses. Call
+    /// the model without the throttle, or give it limits it enforces with
+    /// `Throttle::set_limits`.
+    Unenforced {
+        /// The model's id.
+        model: String,
+        /// The throttle's mode.
+        deployment: modelstudio_limits::Deployment,
+        /// The keys of the kinds not enforced (`submit_rps`, `pool`, ...).
+        kinds: Vec<&'static str>,
     },
     /// The shared store could not be asked, and the throttle fails closed.
     Unavailable(StoreError),
@@ -28,7 +58,7 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::RetryAfter(d) => write!(f, "rate limited: retry after {d:?}"),
-            Refusal::TooLarge { tokens, max, tpm } if *max >= u64::from(*tpm) => write!(
+            Refusal::TooLarge { tokens, max, tpm } if *max >= *tpm => write!(
                 f,
                 "a request of {tokens} tokens exceeds the model's whole limit of {tpm} tokens \
                  per minute; split it"
@@ -39,6 +69,24 @@ impl fmt::Display for Refusal {
                  uses of the {tpm} TPM limit (its headroom); split it or raise the headroom"
             ),
             Refusal::Unavailable(_) => f.write_str("the throttle's store is unavailable"),
+            Refusal::NotListed { model, deployment } => write!(
+                f,
+                "`{model}` has no limits in deployment mode `{deployment}`: its table does not list it there"
+            ),
+            Refusal::NoLimits { model, deployment } => write!(
+                f,
+                "`{model}` has no limits in deployment mode `{deployment}` (retired?): nothing to pace it by"
+            ),
+            Refusal::Unenforced {
+                model,
+                deployment,
+                kinds,
+            } => write!(
+                f,
+                "`{model}` in mode `{deployment}` has limits this throttle does not enforce yet ({}); \
+                 it refuses rather than admit what the provider may refuse",
+                kinds.join(", ")
+            ),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use modelstudio_limits::{HasLimits, Limits};
+use modelstudio_limits::{Deployment, HasLimits, Limits};
 
 #[cfg(feature = "redis")]
 use crate::admission::Counted;
@@ -27,7 +27,11 @@ use crate::refusal::{Refusal, StoreError};
 pub struct Throttle {
     inner: Arc<Inner>,
     account: Arc<str>,
-    /// Where `account`'s states are.
+    /// The deployment mode whose limits this handle applies.
+    deployment: Deployment,
+    /// The store's name for the account in this mode: `account:mode`.
+    store_account: Arc<str>,
+    /// Where the states of `account` in `deployment` are.
     keyed: Keyed,
 }
 
@@ -60,6 +64,15 @@ enum Store {
 /// otherwise.
 pub const DEFAULT_ACCOUNT: &str = "default";
 
+/// The deployment mode a throttle applies until
+/// [`Throttle::for_deployment`] says otherwise: International, the mode of
+/// the simulator's default table.
+pub const DEFAULT_DEPLOYMENT: Deployment = Deployment::International;
+
+/// What stands in for a kind of limit a row does not have: far above any
+/// limit, and exact in the Lua script's doubles.
+const UNLIMITED: u64 = 1 << 40;
+
 impl Throttle {
     /// A throttle whose state lives in this process, on the monotonic clock.
     pub fn in_process(config: Config) -> Result<Self, ConfigError> {
@@ -83,7 +96,7 @@ impl Throttle {
     /// alone decides.
     fn with_store(config: Config, make: impl FnOnce(Params) -> Store) -> Result<Self, ConfigError> {
         config.validate()?;
-        let base = Params::new(Limits { qpm: 1, tpm: 1 }, &config);
+        let base = Params::new(Enforced { rpm: 1, tpm: 1 }, &config);
         let inner = Arc::new(Inner {
             base,
             config,
@@ -91,19 +104,22 @@ impl Throttle {
             overrides: RwLock::default(),
             any_override: AtomicBool::new(false),
         });
-        Ok(Throttle::on(inner, DEFAULT_ACCOUNT))
+        Ok(Throttle::on(inner, DEFAULT_ACCOUNT, DEFAULT_DEPLOYMENT))
     }
 
-    /// A handle on `inner` keyed by `account`.
-    fn on(inner: Arc<Inner>, account: &str) -> Throttle {
+    /// A handle on `inner` keyed by `account` in `deployment`.
+    fn on(inner: Arc<Inner>, account: &str, deployment: Deployment) -> Throttle {
+        let store_account: Arc<str> = Arc::from(format!("{account}:{}", deployment.id()));
         let keyed = match &inner.store {
-            Store::Local(store) => Keyed::Local(store.account(account)),
+            Store::Local(store) => Keyed::Local(store.account(&store_account)),
             #[cfg(feature = "redis")]
             Store::Redis(store) => Keyed::Redis(Arc::clone(store)),
         };
         Throttle {
             inner,
             account: Arc::from(account),
+            deployment,
+            store_account,
             keyed,
         }
     }
@@ -121,13 +137,28 @@ impl Throttle {
     /// A handle on the same throttle that keys by `account`: the limits are
     /// per account, so each account has its own state.
     pub fn for_account(&self, account: &str) -> Throttle {
-        Throttle::on(Arc::clone(&self.inner), account)
+        Throttle::on(Arc::clone(&self.inner), account, self.deployment)
+    }
+
+    /// The deployment mode whose limits this handle applies.
+    pub fn deployment(&self) -> Deployment {
+        self.deployment
+    }
+
+    /// A handle on the same throttle that applies the limits of
+    /// `deployment` (each mode has its own table, and its own state: the
+    /// provider counts each region apart).
+    pub fn for_deployment(&self, deployment: Deployment) -> Throttle {
+        if deployment == self.deployment {
+            return self.clone();
+        }
+        Throttle::on(Arc::clone(&self.inner), &self.account, deployment)
     }
 
     /// Uses `limits` for the model with canonical id `id` instead of the
-    /// limits its table gives (an account with raised limits). Applies at
-    /// once, to keys already in use too; with Redis, set the same limits in
-    /// every process.
+    /// limits its table gives (an account with raised limits), in every
+    /// mode. Applies at once, to keys already in use too; with Redis, set
+    /// the same limits in every process.
     pub fn set_limits(&self, id: &str, limits: Limits) {
         write(&self.inner.overrides).insert(id.to_string(), limits);
         self.inner.any_override.store(true, Ordering::Release);
@@ -138,22 +169,56 @@ impl Throttle {
         write(&self.inner.overrides).remove(id);
     }
 
-    /// The limits the throttle applies to `model`: those set with
-    /// [`Throttle::set_limits`], else the model's own.
-    pub fn limits_of(&self, model: &(impl HasLimits + ?Sized)) -> Limits {
+    /// The limits the throttle applies to `model` in this handle's mode:
+    /// those set with [`Throttle::set_limits`], else the model's own
+    /// (`None`: its table does not list it in this mode).
+    pub fn limits_of(&self, model: &(impl HasLimits + ?Sized)) -> Option<Limits> {
         if self.inner.any_override.load(Ordering::Acquire) {
             if let Some(limits) = read(&self.inner.overrides).get(model.id()) {
-                return *limits;
+                return Some(*limits);
             }
         }
-        model.limits()
+        model.limits_in(self.deployment)
     }
 
-    fn params(&self, model: &(impl HasLimits + ?Sized)) -> Params {
-        self.params_of(self.limits_of(model))
+    /// What the throttle enforces of `model`'s limits: requests and tokens
+    /// per window, requests per second as that many per sixtieth of the
+    /// window. Refuses, saying so, a model not listed in this mode and a
+    /// model whose limits hold kinds it does not enforce yet.
+    #[inline]
+    fn enforced(&self, model: &(impl HasLimits + ?Sized)) -> Result<Enforced, Refusal> {
+        let Some(limits) = self.limits_of(model) else {
+            return Err(Refusal::NotListed {
+                model: model.id().to_string(),
+                deployment: self.deployment,
+            });
+        };
+        if limits.rpm().is_none()
+            && limits.tpm().is_none()
+            && limits.rps().is_none()
+            && !limits.has_task_kinds()
+            && !model.pooled_in(self.deployment)
+        {
+            return Err(Refusal::NoLimits {
+                model: model.id().to_string(),
+                deployment: self.deployment,
+            });
+        }
+        if limits.has_task_kinds() || model.pooled_in(self.deployment) {
+            return Err(Refusal::Unenforced {
+                model: model.id().to_string(),
+                deployment: self.deployment,
+                kinds: unenforced_kinds(&limits, model.pooled_in(self.deployment)),
+            });
+        }
+        Ok(Enforced::of(&limits))
     }
 
-    fn params_of(&self, limits: Limits) -> Params {
+    fn params(&self, model: &(impl HasLimits + ?Sized)) -> Result<Params, Refusal> {
+        Ok(self.params_of(self.enforced(model)?))
+    }
+
+    fn params_of(&self, limits: Enforced) -> Params {
         self.inner
             .base
             .with_limits(limits, self.inner.config.headroom)
@@ -167,7 +232,7 @@ impl Throttle {
         model: &(impl HasLimits + ?Sized),
         tokens: u64,
     ) -> Result<Permit<'_>, Refusal> {
-        let limits = self.limits_of(model);
+        let limits = self.enforced(model)?;
         let id = model.id();
         let (refused, p) = match &self.keyed {
             Keyed::Local(account) => {
@@ -189,12 +254,12 @@ impl Throttle {
                 let p = self.params_of(limits);
                 let remote = |counted| Remote {
                     store: Arc::clone(store),
-                    account: Arc::clone(&self.account),
+                    account: Arc::clone(&self.store_account),
                     id: Box::from(id),
                     params: p,
                     counted,
                 };
-                let decided = match store.decide(&self.account, id, &p, tokens).await {
+                let decided = match store.decide(&self.store_account, id, &p, tokens).await {
                     Ok(decided) => decided,
                     Err(e) => {
                         return match store.options().on_failure {
@@ -279,6 +344,10 @@ impl Throttle {
         model: &(impl HasLimits + ?Sized),
         tripped: Tripped,
     ) -> Result<(), StoreError> {
+        // A model the throttle does not enforce has no state to lower.
+        let Ok(p) = self.params(model) else {
+            return Ok(());
+        };
         let lower = match tripped {
             Tripped::Requests | Tripped::Burst => Lower {
                 requests: true,
@@ -293,42 +362,101 @@ impl Throttle {
                 tokens: true,
             },
         };
-        let p = self.params(model);
         match &self.keyed {
             Keyed::Local(account) => {
                 account.slot(model.id()).report(&p, lower);
                 Ok(())
             }
             #[cfg(feature = "redis")]
-            Keyed::Redis(store) => store.report(&self.account, model.id(), &p, lower).await,
+            Keyed::Redis(store) => {
+                store
+                    .report(&self.store_account, model.id(), &p, lower)
+                    .await
+            }
         }
     }
 
     /// What the throttle admits for `model` now: the limits after headroom
-    /// and after the decreases that refusals caused.
+    /// and after the decreases that refusals caused (`None`: a model the
+    /// throttle does not enforce in this mode, see [`Refusal::NotListed`]
+    /// and [`Refusal::Unenforced`]). A kind the model lacks shows as
+    /// absent.
     pub async fn effective(
         &self,
         model: &(impl HasLimits + ?Sized),
-    ) -> Result<Effective, StoreError> {
-        let p = self.params(model);
+    ) -> Result<Option<Effective>, StoreError> {
+        let Ok(enforced) = self.enforced(model) else {
+            return Ok(None);
+        };
+        let p = self.params_of(enforced);
         let adapted = match &self.keyed {
             Keyed::Local(account) => account.slot(model.id()).adapted(&p),
             #[cfg(feature = "redis")]
-            Keyed::Redis(store) => store.adapted(&self.account, model.id(), &p).await?,
+            Keyed::Redis(store) => store.adapted(&self.store_account, model.id(), &p).await?,
         };
         let caps = p.caps(adapted.requests_ppm, adapted.tokens_ppm);
-        let limits = |r: u64, t: u64| Limits {
-            qpm: u32::try_from(r).unwrap_or(u32::MAX),
-            tpm: u32::try_from(t).unwrap_or(u32::MAX),
+        let limits = |r: u64, t: u64| {
+            let mut l = Limits::NONE;
+            if enforced.rpm < UNLIMITED {
+                l = l.with_rpm(u32::try_from(r).unwrap_or(u32::MAX));
+            }
+            if enforced.tpm < UNLIMITED {
+                l = l.with_tpm(t);
+            }
+            l
         };
-        Ok(Effective {
+        Ok(Some(Effective {
             per_window: limits(caps.rpm, caps.tpm),
             per_second: limits(caps.rps, caps.tps),
             requests_factor: adapted.requests_ppm as f64 / PPM as f64,
             tokens_factor: adapted.tokens_ppm as f64 / PPM as f64,
             cooldown: Duration::from_micros(adapted.cooldown),
-        })
+        }))
     }
+}
+
+/// The limits the stores enforce: requests and tokens per window, each
+/// [`UNLIMITED`] where the row has no such kind.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Enforced {
+    /// Requests per window: `rpm`, or 60 × `rps` (the per-second pacing
+    /// then admits `rps` a second), the lower of the two.
+    pub rpm: u64,
+    /// Tokens per window.
+    pub tpm: u64,
+}
+
+impl Enforced {
+    #[inline]
+    pub(crate) fn of(limits: &Limits) -> Enforced {
+        let from_rps = limits.rps().map(|n| u64::from(n) * 60);
+        let rpm = match (limits.rpm().map(u64::from), from_rps) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => UNLIMITED,
+        };
+        Enforced {
+            rpm,
+            tpm: limits.tpm().unwrap_or(UNLIMITED).min(UNLIMITED),
+        }
+    }
+}
+
+/// The keys of the kinds a throttle does not enforce yet.
+fn unenforced_kinds(limits: &Limits, pooled: bool) -> Vec<&'static str> {
+    let mut kinds = Vec::new();
+    for (has, key) in [
+        (limits.submit_rps().is_some(), "submit_rps"),
+        (limits.submit_rpm().is_some(), "submit_rpm"),
+        (limits.query_rps().is_some(), "query_rps"),
+        (limits.concurrency().is_some(), "concurrency"),
+        (pooled, "pool"),
+    ] {
+        if has {
+            kinds.push(key);
+        }
+    }
+    kinds
 }
 
 /// Longer than any wait that matters (a century).

@@ -5,28 +5,25 @@
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use limits_throttle::{
-    Adaptation, Clock, Config, FakeClock, HasLimits, Limits, Pacing, Refusal, Throttle,
-};
+use limits_throttle::{Adaptation, Clock, Config, FakeClock, Limits, Pacing, Refusal, Throttle};
 use modelstudio_limits::Model;
 use proptest::prelude::*;
 
 mod common;
-use common::{assert_windows, hammer, Custom, Promise, Workload};
+use common::{assert_windows, hammer, Custom, Intl, Promise, Workload};
 
 /// Models of the published table with the fewest and the most requests per
 /// minute, and the most tokens per request: the shapes that differ.
 fn sample_models() -> Vec<Model> {
+    let models: Vec<Model> = common::intl_models().iter().map(|m| m.0).collect();
     let by = |key: fn(&Model) -> u64| {
-        let min = *Model::ALL.iter().min_by_key(|m| key(m)).unwrap();
-        let max = *Model::ALL.iter().max_by_key(|m| key(m)).unwrap();
+        let min = *models.iter().min_by_key(|m| key(m)).unwrap();
+        let max = *models.iter().max_by_key(|m| key(m)).unwrap();
         [min, max]
     };
-    let mut models: Vec<Model> = by(|m| u64::from(m.limits().qpm))
+    let mut models: Vec<Model> = by(|m| u64::from(m.rpm()))
         .into_iter()
-        .chain(by(|m| {
-            u64::from(m.limits().tpm) / u64::from(m.limits().qpm)
-        }))
+        .chain(by(|m| m.tpm() / u64::from(m.rpm())))
         .collect();
     models.dedup();
     models
@@ -41,7 +38,7 @@ fn run(config: Config, model: Model, w: Workload) -> (Vec<common::Event>, Promis
     clock.advance(Duration::from_secs(1_000));
     let throttle = Throttle::in_process_with_clock(config, clock.clone()).unwrap();
     let events = rt.block_on(hammer(throttle, clock, model, w));
-    (events, Promise::of(model.limits(), &config))
+    (events, Promise::of(model.intl(), &config))
 }
 
 /// 3,000 rounds, an eighth of a second apart on average (about 12
@@ -59,7 +56,7 @@ fn workload(max_tokens: u64, reconcile_to_half: bool, seed: u64) -> Workload {
 
 /// A second's share of the model's tokens.
 fn per_second(model: Model) -> u64 {
-    u64::from(model.limits().tpm) / 60
+    model.tpm() / 60
 }
 
 #[test]
@@ -128,23 +125,22 @@ fn saturate(limits: Limits, tokens: u64, windows: u64) -> (u64, u64) {
 #[test]
 fn the_steady_rate_uses_the_whole_limit() {
     for model in sample_models() {
-        let limits = model.limits();
+        let limits = model.intl();
+        let (rpm, tpm) = (u64::from(model.rpm()), model.tpm());
         // Requests bind: tiny requests.
         let (requests, _) = saturate(limits, 1, 10);
         assert!(
-            requests * 100 >= u64::from(limits.qpm) * 99 && requests <= u64::from(limits.qpm),
-            "{model}: {requests} requests a window of {}",
-            limits.qpm
+            requests * 100 >= rpm * 99 && requests <= rpm,
+            "{model}: {requests} requests a window of {rpm}"
         );
         // Tokens bind: requests of a tenth of a second's share... or at
         // least as many as one request may carry.
-        let tokens = (u64::from(limits.tpm) / 60 / 10).max(1);
-        if tokens * u64::from(limits.qpm) > u64::from(limits.tpm) {
+        let tokens = (tpm / 60 / 10).max(1);
+        if tokens * rpm > tpm {
             let (_, used) = saturate(limits, tokens, 10);
             assert!(
-                used * 100 >= u64::from(limits.tpm) * 99 && used <= u64::from(limits.tpm),
-                "{model}: {used} tokens a window of {}",
-                limits.tpm
+                used * 100 >= tpm * 99 && used <= tpm,
+                "{model}: {used} tokens a window of {tpm}"
             );
         }
     }
@@ -167,7 +163,7 @@ proptest! {
         let config = Config::default().with_headroom(headroom).with_pacing(pacing);
         let clock = FakeClock::new();
         let throttle = Throttle::in_process_with_clock(config, clock.clone()).unwrap();
-        let model = Custom(Limits { qpm, tpm });
+        let model = Custom(Limits::NONE.with_rpm(qpm).with_tpm(u64::from(tpm)));
         let mut refusals = 0;
         for (step, tokens) in steps {
             clock.advance(Duration::from_micros(step));
@@ -203,27 +199,21 @@ fn limits_set_for_a_model_apply_to_its_key_at_once() {
         .unwrap();
     let Err(Refusal::RetryAfter(before)) = throttle.try_acquire(&model, 10).now_or_never().unwrap()
     else {
-        panic!(
-            "the spacing of {} QPM admitted two at once",
-            model.limits().qpm
-        )
+        panic!("the spacing of {} QPM admitted two at once", model.rpm())
     };
-    assert_eq!(before, Duration::from_secs(60) / model.limits().qpm);
+    assert_eq!(before, Duration::from_secs(60) / model.rpm());
     // Ten times the requests: the key in use is spaced ten times closer.
-    let raised = Limits {
-        qpm: model.limits().qpm * 10,
-        ..model.limits()
-    };
+    let raised = model.intl().with_rpm(model.rpm() * 10);
     throttle.set_limits(model.id(), raised);
-    clock.advance(Duration::from_secs(60) / raised.qpm);
+    clock.advance(Duration::from_secs(60) / raised.rpm().unwrap());
     assert!(throttle
         .try_acquire(&model, 10)
         .now_or_never()
         .unwrap()
         .is_ok());
-    assert_eq!(throttle.limits_of(&model), raised);
+    assert_eq!(throttle.limits_of(&model), Some(raised));
     throttle.clear_limits(model.id());
-    assert_eq!(throttle.limits_of(&model), model.limits());
+    assert_eq!(throttle.limits_of(&model), Some(model.intl()));
 }
 
 #[test]
@@ -241,7 +231,7 @@ fn each_account_and_model_has_its_own_state() {
 
 /// An account's raised limit for qwq-plus, as a run-time overrides file.
 const RAISED: &str = r#"
-schema = 1
+schema = 2
 
 [source]
 provider = "Alibaba Cloud Model Studio (our account)"
@@ -249,10 +239,11 @@ url = "https://example.com/ticket/42"
 
 [[section]]
 id = "raised"
+mode = "intl"
 title = "Raised for our account"
 
 [[section.group]]
-qpm = 600
+rpm = 600
 tpm = 1_000_000
 models = ["qwq-plus"]
 "#;
@@ -266,7 +257,12 @@ fn a_run_time_table_with_overrides_is_throttled_by_id() {
         published.get("qwq-plus").unwrap(),
         raised.get("qwq-plus").unwrap(),
     );
-    assert!(after.limits.qpm > before.limits.qpm);
+    let rpm = |e: &modelstudio_limits::runtime::Entry| {
+        e.limits_in(limits_throttle::Deployment::International)
+            .and_then(|l| l.rpm())
+            .unwrap()
+    };
+    assert!(rpm(after) > rpm(before));
     let clock = FakeClock::new();
     let throttle = Throttle::in_process_with_clock(Config::default(), clock.clone()).unwrap();
     // An entry of a run-time table and the published enum share a key.
@@ -281,7 +277,7 @@ fn a_run_time_table_with_overrides_is_throttled_by_id() {
         .unwrap()
         .is_err());
     // The raised entry spaces the same key by its own limits, at once.
-    clock.advance(Duration::from_secs(60) / after.limits.qpm);
+    clock.advance(Duration::from_secs(60) / rpm(after));
     assert!(throttle
         .try_acquire(before, 1)
         .now_or_never()
@@ -299,23 +295,33 @@ fn reports_lower_the_limit_that_tripped_and_cool_the_key_down() {
     let clock = FakeClock::new();
     let throttle = Throttle::in_process_with_clock(Config::default(), clock.clone()).unwrap();
     let model = Model::QwenMax;
-    let full = throttle.effective(&model).now_or_never().unwrap().unwrap();
-    assert_eq!(full.per_window, model.limits());
+    let full = throttle
+        .effective(&model)
+        .now_or_never()
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(full.per_window, model.intl());
     throttle
         .report(&model, limits_throttle::Tripped::Tokens)
         .now_or_never()
         .unwrap()
         .unwrap();
-    let lowered = throttle.effective(&model).now_or_never().unwrap().unwrap();
+    let lowered = throttle
+        .effective(&model)
+        .now_or_never()
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let a = Adaptation::default();
     assert_eq!(
-        lowered.per_window.qpm,
-        model.limits().qpm,
+        lowered.per_window.rpm(),
+        Some(model.rpm()),
         "requests untouched"
     );
     assert_eq!(
-        lowered.per_window.tpm,
-        (f64::from(model.limits().tpm) * a.decrease) as u32
+        lowered.per_window.tpm(),
+        Some(((model.tpm() as f64) * a.decrease) as u64)
     );
     assert_eq!(lowered.cooldown, a.cooldown);
     let Err(Refusal::RetryAfter(wait)) = throttle.try_acquire(&model, 1).now_or_never().unwrap()

@@ -12,7 +12,7 @@ use modelstudio_limits::Model;
 use proptest::prelude::*;
 
 mod common;
-use common::{assert_windows, fresh_prefix, hammer, redis_url, Custom, Promise, Workload};
+use common::{assert_windows, fresh_prefix, hammer, redis_url, Custom, Intl, Promise, Workload};
 
 fn options(test: &str) -> RedisOptions {
     RedisOptions::default()
@@ -91,7 +91,7 @@ async fn apply<'t>(
             throttle.report(model, tripped).await.unwrap();
             Answer::Done
         }
-        Op::Effective => Answer::Effective(throttle.effective(model).await.unwrap()),
+        Op::Effective => Answer::Effective(throttle.effective(model).await.unwrap().unwrap()),
     }
 }
 
@@ -122,7 +122,7 @@ proptest! {
             let local = Throttle::in_process_with_clock(config, clock.clone()).unwrap();
             let store = RedisStore::open(&url, options("same")).unwrap().with_clock(clock.clone());
             let shared = Throttle::redis(store, config).unwrap();
-            let model = Custom(Limits { qpm, tpm });
+            let model = Custom(Limits::NONE.with_rpm(qpm).with_tpm(u64::from(tpm)));
             let (mut held_local, mut held_shared) = (Vec::new(), Vec::new());
             for (i, op) in ops.iter().enumerate() {
                 if let Op::Step(us) = op {
@@ -163,13 +163,13 @@ fn eight_tasks_keep_every_window_through_redis() {
             let w = Workload {
                 rounds: 2_000,
                 max_step: Duration::from_millis(250),
-                max_tokens: u64::from(model.limits().tpm) / 30,
+                max_tokens: model.tpm() / 30,
                 reconcile_to_half: reconcile,
                 seed: 7,
             };
             hammer(throttle, clock, model, w).await
         });
-        let (requests, tokens) = assert_windows(&events, Promise::of(model.limits(), &config));
+        let (requests, tokens) = assert_windows(&events, Promise::of(model.intl(), &config));
         assert!(requests > 0 && tokens > 0, "{model}: nothing admitted");
     }
 }
@@ -192,16 +192,16 @@ fn processes_share_one_state_and_one_cool_down() {
         let Err(Refusal::RetryAfter(wait)) = b.try_acquire(&model, 10).await else {
             panic!("the second process was admitted beside the first")
         };
-        assert!(wait <= Duration::from_secs(60) / model.limits().qpm);
+        assert!(wait <= Duration::from_secs(60) / model.rpm());
         // Another account of the same fleet is not affected.
         assert!(b.for_account("other").try_acquire(&model, 10).await.is_ok());
         // A refusal seen by one process cools down and lowers the limit for all.
         a.report(&Model::QwenMax, Tripped::Tokens).await.unwrap();
-        let seen = b.effective(&Model::QwenMax).await.unwrap();
+        let seen = b.effective(&Model::QwenMax).await.unwrap().unwrap();
         // Halved, and recovering by a tenth of the limit per minute since.
-        let half = Model::QwenMax.limits().tpm / 2;
+        let half = Model::QwenMax.tpm() / 2;
         assert!(
-            (half..half + half / 100).contains(&seen.per_window.tpm),
+            (half..half + half / 100).contains(&seen.per_window.tpm().unwrap()),
             "{seen:?}"
         );
         assert!(seen.cooldown > Duration::ZERO);
@@ -211,9 +211,9 @@ fn processes_share_one_state_and_one_cool_down() {
         ));
         // The same episode reported by the other process changes nothing more.
         b.report(&Model::QwenMax, Tripped::Tokens).await.unwrap();
-        let again = a.effective(&Model::QwenMax).await.unwrap();
+        let again = a.effective(&Model::QwenMax).await.unwrap().unwrap();
         assert!(
-            (half..half + half / 100).contains(&again.per_window.tpm),
+            (half..half + half / 100).contains(&again.per_window.tpm().unwrap()),
             "{again:?}"
         );
     });
@@ -238,10 +238,11 @@ fn one_evalsha_per_call_and_a_flushed_script_is_loaded_again() {
     let Some(url) = redis_url() else { return };
     // Bursty pacing and huge limits: every call is admitted.
     let config = Config::default().with_pacing(Pacing::Bursty { burst: 1.0 });
-    let model = Custom(Limits {
-        qpm: u32::MAX,
-        tpm: u32::MAX,
-    });
+    let model = Custom(
+        Limits::NONE
+            .with_rpm(u32::MAX)
+            .with_tpm(u64::from(u32::MAX)),
+    );
     runtime().block_on(async {
         let t = Throttle::redis(RedisStore::open(&url, options("trips")).unwrap(), config).unwrap();
         t.try_acquire(&model, 1)
@@ -283,7 +284,7 @@ fn acquire_waits_on_the_servers_clock() {
     // A 600 ms "minute": qwq-plus's 60 requests are spaced 10 ms apart.
     let config = Config::default().with_window(Duration::from_millis(600));
     let model = Model::QwqPlus;
-    let spacing = config.window / model.limits().qpm;
+    let spacing = config.window / model.rpm();
     runtime().block_on(async {
         let t = Throttle::redis(RedisStore::open(&url, options("wait")).unwrap(), config).unwrap();
         let started = Instant::now();
@@ -305,10 +306,7 @@ fn acquire_waits_on_the_servers_clock() {
             matches!(err, Refusal::RetryAfter(w) if w <= spacing),
             "{err:?}"
         );
-        let too_large = t
-            .try_acquire(&model, u64::from(model.limits().tpm) + 1)
-            .await
-            .unwrap_err();
+        let too_large = t.try_acquire(&model, model.tpm() + 1).await.unwrap_err();
         assert!(too_large.to_string().contains("whole limit"), "{too_large}");
     });
 }
@@ -319,7 +317,7 @@ fn keys_expire_once_nothing_in_them_matters() {
     let window = Duration::from_secs(6);
     let config = Config::default().with_window(window);
     let options = options("ttl");
-    let tag = format!("{{{}:default:qwq-plus}}", options.prefix);
+    let tag = format!("{{{}:default:intl:qwq-plus}}", options.prefix);
     runtime().block_on(async {
         let t = Throttle::redis(RedisStore::open(&url, options).unwrap(), config).unwrap();
         let mut con = redis::Client::open(url.as_str())

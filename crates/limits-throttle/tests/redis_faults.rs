@@ -127,10 +127,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-const PLENTY: Custom = Custom(Limits {
-    qpm: 6_000_000,
-    tpm: 100_000_000,
-});
+const PLENTY: Custom = Custom(Limits::NONE.with_rpm(6_000_000).with_tpm(100_000_000));
 
 fn throttle(url: &str, timeout: Duration, policy: FailurePolicy) -> Throttle {
     let options = RedisOptions::default()
@@ -239,10 +236,7 @@ fn lost_state_lets_through_at_most_a_seconds_share() {
         return;
     };
     // 120 requests per minute, one request every half second, saturated.
-    let model = Custom(Limits {
-        qpm: 120,
-        tpm: 10_000_000,
-    });
+    let model = Custom(Limits::NONE.with_rpm(120).with_tpm(10_000_000));
     let config = Config::default();
     let clock = FakeClock::new();
     clock.set_ns(1_764_300_000_000_000_000);
@@ -284,7 +278,7 @@ fn lost_state_lets_through_at_most_a_seconds_share() {
     let (most, _) = assert_windows(&events, lenient);
     eprintln!(
         "lost state: at most {most} requests in a window of a {} QPM limit",
-        model.0.qpm
+        model.0.rpm().unwrap()
     );
     // The loss showed: the window around it went over the limit.
     assert!(most > promise.rpm, "{most}: the lost state went unnoticed");

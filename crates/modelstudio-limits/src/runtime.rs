@@ -4,35 +4,41 @@
 //!
 //! ```
 //! use modelstudio_limits::runtime::LimitTable;
-//! use modelstudio_limits::{Limits, Model};
+//! use modelstudio_limits::{Deployment, Limits, Model};
 //!
-//! // Our account has qwen-max raised; everything else is as published.
+//! // Our account has qwen-max raised in Mainland China; everything else is
+//! // as published.
 //! let overrides = r#"
-//! schema = 1
+//! schema = 2
 //! [source]
 //! provider = "Alibaba Cloud Model Studio (account 1234)"
 //! url = "https://example.com/our-quota-ticket"
 //!
 //! [[section]]
 //! id = "raised"
+//! mode = "cn"
 //! title = "Raised limits"
 //!
 //! [[section.group]]
-//! qpm = 1_200
+//! rpm = 2_400
 //! tpm = 2_000_000
 //! models = ["qwen-max"]
 //! "#;
+//! let cn = Deployment::MainlandChina;
+//! let raised = Limits::NONE.with_rpm(2_400).with_tpm(2_000_000);
 //! let table = LimitTable::published_with_overrides(overrides).unwrap();
-//! assert_eq!(table.limits_for("qwen-max"), Some(Limits { qpm: 1_200, tpm: 2_000_000 }));
-//! assert_eq!(table.limits(Model::QwenMax), Some(Limits { qpm: 1_200, tpm: 2_000_000 }));
-//! // Aliases work; unlisted models keep the published limits.
-//! assert_eq!(table.limits_for("qwen-max-0125"), Some(Limits { qpm: 60, tpm: 100_000 }));
-//! assert_eq!(table.limits_for("gpt-4"), None);
+//! assert_eq!(table.limits_for("qwen-max", cn), Some(raised));
+//! assert_eq!(table.limits(Model::QwenMax, cn), Some(raised));
+//! // Other modes, aliases and unlisted models keep the published limits.
+//! let intl = Deployment::International;
+//! assert_eq!(table.limits(Model::QwenMax, intl), Model::QwenMax.limits_in(intl));
+//! assert_eq!(table.limits_for("qwen-max-0125", cn), Model::QwenMax2025_01_25.limits_in(cn));
+//! assert_eq!(table.limits_for("gpt-4", cn), None);
 //!
 //! // Mistakes come back located, as `limits check` prints them.
-//! let bad = overrides.replace("qpm = 1_200", "qpm = -1");
+//! let bad = overrides.replace("rpm = 2_400", "rpm = -1");
 //! let error = LimitTable::from_toml_str("overrides.toml", &bad).unwrap_err();
-//! assert!(error.to_string().contains("--> overrides.toml:12:7"));
+//! assert!(error.to_string().contains("--> overrides.toml:13:7"));
 //! ```
 
 extern crate std;
@@ -48,7 +54,7 @@ use std::vec::Vec;
 /// limits-format's, re-exported because this module returns them.
 pub use limits_format::{LoadError, Report};
 
-use crate::{Limits, Model};
+use crate::{Deployment, Limits, Model};
 
 /// One model of a [`LimitTable`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,18 +63,45 @@ pub struct Entry {
     pub id: String,
     /// Other names of the model.
     pub aliases: Vec<String>,
-    /// Its queries- and tokens-per-minute limits.
-    pub limits: Limits,
-    /// The id of the section that lists it.
+    /// Its limits in each mode that lists it (a pool's, for a model listed
+    /// only in a pooled budget there).
+    pub limits: Vec<(Deployment, Limits)>,
+    /// The modes where the model takes part in a pooled budget.
+    pub pooled: Vec<Deployment>,
+    /// The id of the section that first lists it.
     pub section: String,
+}
+
+impl Entry {
+    /// The model's limits in a mode.
+    pub fn limits_in(&self, deployment: Deployment) -> Option<Limits> {
+        self.limits
+            .iter()
+            .find(|(d, _)| *d == deployment)
+            .map(|(_, l)| *l)
+    }
+
+    /// Sets the limits of one mode (kept in mode order).
+    fn set(&mut self, deployment: Deployment, limits: Limits) {
+        match self.limits.iter_mut().find(|(d, _)| *d == deployment) {
+            Some(slot) => slot.1 = limits,
+            None => {
+                self.limits.push((deployment, limits));
+                self.limits.sort_by_key(|(d, _)| *d);
+            }
+        }
+    }
 }
 
 impl crate::HasLimits for Entry {
     fn id(&self) -> &str {
         &self.id
     }
-    fn limits(&self) -> Limits {
-        self.limits
+    fn limits_in(&self, deployment: Deployment) -> Option<Limits> {
+        Entry::limits_in(self, deployment)
+    }
+    fn pooled_in(&self, deployment: Deployment) -> bool {
+        self.pooled.contains(&deployment)
     }
 }
 
@@ -97,15 +130,55 @@ impl LimitTable {
     fn from_validated(table: limits_format::Table) -> LimitTable {
         let mut out = LimitTable::default();
         for row in table.models() {
-            out.push(Entry {
-                id: row.model.id.clone(),
-                aliases: row.model.aliases.clone(),
-                limits: Limits {
-                    qpm: row.group.qpm,
-                    tpm: row.group.tpm,
-                },
-                section: row.section.id.clone(),
-            });
+            let g = &row.group.limits;
+            let mut limits = Limits::NONE;
+            limits.rpm = g.rpm;
+            limits.tpm = g.tpm;
+            limits.rps = g.rps;
+            limits.submit_rps = g.submit_rps;
+            limits.submit_rpm = g.submit_rpm;
+            limits.query_rps = g.query_rps;
+            limits.concurrency = g.concurrency;
+            limits.sync_unlimited = g.sync_unlimited;
+            // A schema 1 row holds in every mode.
+            let modes: Vec<Deployment> = match row.section.mode {
+                Some(mode) => std::vec![convert(mode)],
+                None => Deployment::ALL.to_vec(),
+            };
+            let i = match out.index.get(&row.model.id) {
+                Some(&i) => i,
+                None => {
+                    out.push(Entry {
+                        id: row.model.id.clone(),
+                        aliases: Vec::new(),
+                        limits: Vec::new(),
+                        pooled: Vec::new(),
+                        section: row.section.id.clone(),
+                    });
+                    out.entries.len() - 1
+                }
+            };
+            for alias in &row.model.aliases {
+                if out.index.insert(alias.clone(), i).is_none() {
+                    out.entries[i].aliases.push(alias.clone());
+                }
+            }
+            let entry = &mut out.entries[i];
+            for mode in modes {
+                if row.group.pool.is_some() {
+                    entry.pooled.push(mode);
+                    if entry.limits_in(mode).is_some() {
+                        continue;
+                    }
+                }
+                entry.set(mode, limits);
+            }
+        }
+        // In mode order, as the published table lists them.
+        for entry in &mut out.entries {
+            entry.limits.sort_by_key(|(d, _)| *d);
+            entry.pooled.sort();
+            entry.pooled.dedup();
         }
         out
     }
@@ -117,7 +190,17 @@ impl LimitTable {
             out.push(Entry {
                 id: model.id().to_string(),
                 aliases: model.aliases().iter().map(|a| a.to_string()).collect(),
-                limits: model.limits(),
+                limits: model
+                    .deployments()
+                    .iter()
+                    .filter_map(|&d| model.limits_in(d).map(|l| (d, l)))
+                    .collect(),
+                pooled: model
+                    .deployments()
+                    .iter()
+                    .copied()
+                    .filter(|&d| model.pool_in(d).is_some())
+                    .collect(),
                 section: model.section().id().to_string(),
             });
         }
@@ -135,7 +218,8 @@ impl LimitTable {
 
     /// This table changed only where `overrides` lists a model: a model
     /// found by its id (or else by one of its aliases) takes the limits of
-    /// the overrides, and their new aliases; a model not found is added.
+    /// the overrides in each mode they list it in (every mode, for a
+    /// schema 1 file), and their new aliases; a model not found is added.
     /// An alias of the overrides that names another model here is an
     /// error, as it would be within one file.
     pub fn with_overrides(mut self, overrides: &LimitTable) -> Result<LimitTable, OverridesError> {
@@ -155,7 +239,9 @@ impl LimitTable {
             }
             match target {
                 Some(i) => {
-                    self.entries[i].limits = entry.limits;
+                    for &(mode, limits) in &entry.limits {
+                        self.entries[i].set(mode, limits);
+                    }
                     for name in names() {
                         if self.index.insert(name.clone(), i).is_none() {
                             self.entries[i].aliases.push(name.clone());
@@ -168,17 +254,22 @@ impl LimitTable {
         Ok(self)
     }
 
-    /// The limits of a model of the published table, looked up here by its
-    /// id (or else one of its aliases); `None` if this table lacks it.
-    pub fn limits(&self, model: Model) -> Option<Limits> {
-        self.limits_for(model.id())
-            .or_else(|| model.aliases().iter().find_map(|a| self.limits_for(a)))
+    /// The limits in a mode of a model of the published table, looked up
+    /// here by its id (or else one of its aliases); `None` if this table
+    /// lacks it there.
+    pub fn limits(&self, model: Model, deployment: Deployment) -> Option<Limits> {
+        self.limits_for(model.id(), deployment).or_else(|| {
+            model
+                .aliases()
+                .iter()
+                .find_map(|a| self.limits_for(a, deployment))
+        })
     }
 
-    /// The limits of the model with this id or alias (exact,
+    /// The limits in a mode of the model with this id or alias (exact,
     /// case-sensitive).
-    pub fn limits_for(&self, name: &str) -> Option<Limits> {
-        self.get(name).map(|entry| entry.limits)
+    pub fn limits_for(&self, name: &str, deployment: Deployment) -> Option<Limits> {
+        self.get(name).and_then(|entry| entry.limits_in(deployment))
     }
 
     /// The model with this id or alias.
@@ -250,3 +341,13 @@ impl fmt::Display for OverridesError {
 }
 
 impl std::error::Error for OverridesError {}
+
+/// The format's mode as this crate's.
+fn convert(mode: limits_format::Deployment) -> Deployment {
+    match mode {
+        limits_format::Deployment::MainlandChina => Deployment::MainlandChina,
+        limits_format::Deployment::International => Deployment::International,
+        limits_format::Deployment::Global => Deployment::Global,
+        limits_format::Deployment::UnitedStates => Deployment::UnitedStates,
+    }
+}

@@ -2,7 +2,7 @@
 //! generated from (the rows themselves are compared with the provider's
 //! page by the repository's tests/source_table.rs).
 
-use modelstudio_limits::{Limits, Model, Section, Usage, SOURCE};
+use modelstudio_limits::{Deployment, Limits, Model, Section, Usage, SOURCE};
 
 #[test]
 fn aliases_resolve_to_their_models() {
@@ -54,23 +54,48 @@ fn lookups_are_const() {
     const FIRST: Model = Model::ALL[0];
     const ID: &str = FIRST.id();
     const FOUND: Option<Model> = Model::from_id(ID);
-    const LIMITS: Limits = FIRST.limits();
+    const MODE: Deployment = FIRST.deployments()[0];
+    const LIMITS: Option<Limits> = FIRST.limits_in(MODE);
     assert_eq!(FOUND, Some(FIRST));
-    assert_eq!(LIMITS, Model::ALL[0].limits());
-    const { assert!(LIMITS.qpm > 0 && LIMITS.tpm > 0) };
+    assert_eq!(LIMITS, Model::ALL[0].limits_in(MODE));
+    const { assert!(LIMITS.is_some()) };
+}
+
+#[test]
+fn every_model_has_limits_in_exactly_the_modes_it_lists() {
+    for &m in Model::ALL {
+        assert!(!m.deployments().is_empty(), "{m}");
+        for &d in Deployment::ALL {
+            let listed = m.deployments().contains(&d);
+            assert_eq!(m.limits_in(d).is_some(), listed, "{m} in {d}");
+            if let Some(pool) = m.pool_in(d) {
+                assert!(listed && !pool.name.is_empty(), "{m} in {d}");
+            }
+        }
+        // A retired model names its replacement, if any, as a model that is.
+        if let Some(by) = m.replaced_by() {
+            assert_ne!(by, m);
+        }
+    }
 }
 
 #[test]
 fn sections_list_every_model_once_in_table_order() {
-    let listed: Vec<Model> = Section::ALL
-        .iter()
-        .flat_map(|s| s.models())
-        .copied()
-        .collect();
-    assert_eq!(listed, Model::ALL);
+    // A model is in one section per mode; its first section comes first.
+    let mut first: Vec<Model> = Vec::new();
+    for s in Section::ALL {
+        for &m in s.models() {
+            if !first.contains(&m) {
+                first.push(m);
+                assert_eq!(m.section(), *s);
+            }
+        }
+    }
+    assert_eq!(first, Model::ALL);
     for s in Section::ALL {
         assert!(!s.models().is_empty());
-        assert!(s.models().iter().all(|m| m.section() == *s));
+        let mode = s.deployment().expect("the published table has modes");
+        assert!(s.models().iter().all(|m| m.deployments().contains(&mode)));
         assert_eq!(s.to_string(), s.title());
     }
 }
@@ -83,8 +108,8 @@ fn source_is_recorded() {
 
 #[test]
 fn check_passes_at_the_limit_and_fails_above_it() {
-    let limits = Model::ALL[0].limits();
-    let (q, t) = (u64::from(limits.qpm), u64::from(limits.tpm));
+    let limits = Model::ALL[0].limits_in(Deployment::MainlandChina).unwrap();
+    let (q, t) = (u64::from(limits.rpm().unwrap()), limits.tpm().unwrap());
     let usage = |requests, tokens| Usage { requests, tokens };
     assert_eq!(limits.check(usage(q, t)), Ok(()));
     assert_eq!(limits.check(Usage::default()), Ok(()));
@@ -92,7 +117,7 @@ fn check_passes_at_the_limit_and_fails_above_it() {
     let qpm = limits.check(usage(q + 1, 0)).unwrap_err();
     assert_eq!(
         qpm.requests().map(|o| (o.limit, o.used, o.excess())),
-        Some((limits.qpm, q + 1, 1))
+        Some((q, q + 1, 1))
     );
     assert_eq!(qpm.tokens(), None);
     assert_eq!(

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use modelstudio_limits::runtime::LimitTable;
+use modelstudio_limits::Deployment;
 use modelstudio_sim::{router, SimConfig};
 
 /// A simulator of Model Studio's rate limits.
@@ -29,6 +30,13 @@ struct Args {
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// The deployment mode whose limits to serve: cn, intl, global or us.
+    #[arg(long, default_value = "intl", value_parser = deployment)]
+    deployment: Deployment,
+}
+
+fn deployment(s: &str) -> Result<Deployment, String> {
+    Deployment::from_id(s).ok_or_else(|| format!("`{s}` is not a mode: cn, intl, global or us"))
 }
 
 fn key_account(s: &str) -> Result<(String, String), String> {
@@ -74,6 +82,7 @@ async fn main() -> ExitCode {
         table,
         keys,
         window,
+        deployment: args.deployment,
     });
     match axum::serve(listener, app).await {
         Ok(()) => ExitCode::SUCCESS,

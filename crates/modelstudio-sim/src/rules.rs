@@ -115,9 +115,14 @@ impl Windows {
         for w in [&mut self.minute, &mut self.second, &mut self.tenth] {
             w.slide(now);
         }
-        let rpm = u64::from(self.limits.qpm);
-        let tpm = u64::from(self.limits.tpm);
-        let rps = rpm.div_ceil(60);
+        // A kind the row lacks does not limit; `rps` limits each second
+        // beside `rpm / 60`.
+        let rpm = self.limits.rpm().map_or(u64::MAX, u64::from);
+        let tpm = self.limits.tpm().unwrap_or(u64::MAX);
+        let rps = match self.limits.rps() {
+            Some(rps) => rpm.div_ceil(60).min(u64::from(rps)),
+            None => rpm.div_ceil(60),
+        };
         let tps = tpm.div_ceil(60);
         if self.tenth.requests + 1 > 2 * rps.div_ceil(10) {
             return Err(Reason::Burst);
@@ -125,13 +130,13 @@ impl Windows {
         if self.second.requests + 1 > rps {
             return Err(Reason::Rps);
         }
-        if self.second.requests > 0 && self.second.tokens + tokens > tps {
+        if self.second.requests > 0 && self.second.tokens.saturating_add(tokens) > tps {
             return Err(Reason::Tps);
         }
-        if self.minute.requests + 1 > rpm {
+        if self.minute.requests.saturating_add(1) > rpm {
             return Err(Reason::Rpm);
         }
-        if self.minute.tokens + tokens > tpm {
+        if self.minute.tokens.saturating_add(tokens) > tpm {
             return Err(Reason::Tpm);
         }
         for w in [&mut self.minute, &mut self.second, &mut self.tenth] {
@@ -150,13 +155,7 @@ mod tests {
     #[test]
     fn each_rule_refuses_what_it_should() {
         // 120 RPM: 2 a second; 6,000 TPM: 100 tokens a second.
-        let mut w = Windows::new(
-            Limits {
-                qpm: 120,
-                tpm: 6_000,
-            },
-            60 * S,
-        );
+        let mut w = Windows::new(Limits::NONE.with_rpm(120).with_tpm(6_000), 60 * S);
         assert_eq!(w.admit(0, 10), Ok(()));
         assert_eq!(w.admit(S / 2, 100), Err(Reason::Tps));
         assert_eq!(w.admit(S / 2, 90), Ok(()));
@@ -168,26 +167,14 @@ mod tests {
         assert_eq!(w.admit(5 * S, 5_401), Err(Reason::Tpm));
         assert_eq!(w.admit(5 * S, 5_400), Ok(()));
         // 1,200 RPM: 20 a second, evenly; at most 4 in a tenth of a second.
-        let mut w = Windows::new(
-            Limits {
-                qpm: 1_200,
-                tpm: 1_000_000,
-            },
-            60 * S,
-        );
+        let mut w = Windows::new(Limits::NONE.with_rpm(1_200).with_tpm(1_000_000), 60 * S);
         for i in 0..4 {
             assert_eq!(w.admit(i, 1), Ok(()));
         }
         assert_eq!(w.admit(4, 1), Err(Reason::Burst));
         assert_eq!(w.admit(S / 10, 1), Ok(()));
         // 90 requests a minute (2 a second, so the minute binds first).
-        let mut w = Windows::new(
-            Limits {
-                qpm: 90,
-                tpm: 1_000_000,
-            },
-            60 * S,
-        );
+        let mut w = Windows::new(Limits::NONE.with_rpm(90).with_tpm(1_000_000), 60 * S);
         for i in 0..90 {
             assert_eq!(w.admit(i * S / 2, 1), Ok(()), "{i}");
         }
@@ -195,5 +182,20 @@ mod tests {
         // 60 s after the first, the first has left the window.
         assert_eq!(w.admit(60 * S - 1, 1), Err(Reason::Rpm));
         assert_eq!(w.admit(60 * S, 1), Ok(()));
+    }
+
+    #[test]
+    fn requests_per_second_and_rows_with_one_kind() {
+        // 30 RPS and a TPM (text embeddings in Mainland China).
+        let mut w = Windows::new(Limits::NONE.with_rps(30).with_tpm(1_200_000), 60 * S);
+        for i in 0..30 {
+            assert_eq!(w.admit(i * S / 30, 1), Ok(()), "{i}");
+        }
+        assert_eq!(w.admit(S - 1, 1), Err(Reason::Rps));
+        assert_eq!(w.admit(S, 1), Ok(()));
+        // RPM only (speech synthesis): tokens never refuse.
+        let mut w = Windows::new(Limits::NONE.with_rpm(180), 60 * S);
+        assert_eq!(w.admit(0, u64::MAX / 2), Ok(()));
+        assert_eq!(w.admit(S, u64::MAX / 2), Ok(()));
     }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use modelstudio_limits::runtime::LimitTable;
+use modelstudio_limits::Deployment;
 use serde_json::{json, Value};
 
 use crate::api::{self, Style};
@@ -27,6 +28,8 @@ pub struct SimConfig {
     pub keys: HashMap<String, String>,
     /// The length of a "minute"; every other window scales with it.
     pub window: Duration,
+    /// The deployment mode whose limits the simulator serves.
+    pub deployment: Deployment,
 }
 
 #[derive(Debug, Default)]
@@ -108,7 +111,9 @@ fn answer(sim: &Sim, style: Style, headers: &HeaderMap, body: &[u8]) -> Response
         Ok(asked) => asked,
         Err(why) => return fail(StatusCode::BAD_REQUEST, "InvalidParameter", &why),
     };
-    let Some(entry) = sim.config.table.get(&asked.model) else {
+    let entry = sim.config.table.get(&asked.model);
+    let Some((entry, limits)) = entry.and_then(|e| Some((e, e.limits_in(sim.config.deployment)?)))
+    else {
         let message = format!("The model `{}` does not exist.", asked.model);
         return fail(StatusCode::NOT_FOUND, "model_not_found", &message);
     };
@@ -117,7 +122,7 @@ fn answer(sim: &Sim, style: Style, headers: &HeaderMap, body: &[u8]) -> Response
     let tokens = asked.input + asked.output;
     let verdict = lock(&sim.windows)
         .entry((account.clone(), entry.id.clone()))
-        .or_insert_with(|| Windows::new(entry.limits, window))
+        .or_insert_with(|| Windows::new(limits, window))
         .admit(now, tokens);
     let mut stats = lock(&sim.stats);
     if let Err(reason) = verdict {

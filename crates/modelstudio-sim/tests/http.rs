@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use limits_throttle::{classify, Tripped};
-use modelstudio_limits::Model;
+use modelstudio_limits::{Deployment, Model};
 use serde_json::{json, Value};
 
 /// A simulator process, stopped when dropped.
@@ -25,8 +25,17 @@ impl Drop for Sim {
 /// A "minute" of 600 s: a "second" is 10 s, so requests sent one after the
 /// other fall in one "second" however slow the machine.
 fn start() -> Sim {
+    start_in(None)
+}
+
+/// [`start`], serving the limits of `mode` (default: International).
+fn start_in(mode: Option<&str>) -> Sim {
     let table = concat!(env!("CARGO_MANIFEST_DIR"), "/../../limits.toml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_modelstudio-sim"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_modelstudio-sim"));
+    if let Some(mode) = mode {
+        command.args(["--deployment", mode]);
+    }
+    let mut child = command
         .args(["--table", table, "--window-seconds", "600"])
         .args([
             "--key",
@@ -85,16 +94,28 @@ fn chat(model: &str, max_tokens: u64) -> Value {
         "messages": [{"role": "user", "content": PROMPT}]})
 }
 
+/// The published models with requests and tokens per minute in
+/// International (the simulator's default mode), with those limits.
+fn intl() -> Vec<(Model, u64, u64)> {
+    Model::ALL
+        .iter()
+        .filter_map(|&m| {
+            let l = m.limits_in(Deployment::International)?;
+            Some((m, u64::from(l.rpm()?), l.tpm()?))
+        })
+        .collect()
+}
+
 /// The published model with the fewest requests per minute.
-fn slowest() -> Model {
-    *Model::ALL.iter().min_by_key(|m| m.limits().qpm).unwrap()
+fn slowest() -> (Model, u64, u64) {
+    *intl().iter().min_by_key(|m| m.1).unwrap()
 }
 
 #[tokio::test]
 async fn keys_of_one_account_share_its_limits_and_other_accounts_do_not() {
     let sim = start();
-    let model = slowest();
-    assert!(model.limits().qpm <= 60, "a second's share of one request");
+    let (model, rpm, _) = slowest();
+    assert!(rpm <= 60, "a second's share of one request");
     let (status, body, _) = post(&sim, CHAT, "k1", chat(model.id(), 10)).await;
     assert_eq!(status, 200, "{body}");
     // The account's other key: the same "second", refused.
@@ -118,8 +139,7 @@ async fn keys_of_one_account_share_its_limits_and_other_accounts_do_not() {
 #[tokio::test]
 async fn token_limits_refuse_in_both_styles() {
     let sim = start();
-    let model = slowest();
-    let tpm = u64::from(model.limits().tpm);
+    let (model, _, tpm) = slowest();
     // More than a minute's tokens: refused, the request limit untouched.
     let (status, body, text) = post(&sim, CHAT, "k1", chat(model.id(), tpm)).await;
     assert_eq!(status, 429);
@@ -134,13 +154,12 @@ async fn token_limits_refuse_in_both_styles() {
     assert_eq!(classify(429, text.as_bytes()), Some(Tripped::Tokens));
     // More than a second's share goes alone: the next request in the
     // "second" is refused for its tokens.
-    let fast = Model::ALL
+    let (fast, _, fast_tpm) = *intl()
         .iter()
-        .copied()
-        .filter(|m| m.limits().qpm >= 120)
-        .min_by_key(|m| m.limits().tpm)
+        .filter(|m| m.1 >= 120)
+        .min_by_key(|m| m.2)
         .unwrap();
-    let share = u64::from(fast.limits().tpm).div_ceil(60);
+    let share = fast_tpm.div_ceil(60);
     assert_eq!(post(&sim, CHAT, "k1", chat(fast.id(), share)).await.0, 200);
     let (status, body, _) = post(&sim, CHAT, "k2", chat(fast.id(), 1)).await;
     assert_eq!(status, 429, "{body}");
@@ -152,8 +171,8 @@ async fn token_limits_refuse_in_both_styles() {
 #[tokio::test]
 async fn a_burst_trips_burst_protection() {
     let sim = start();
-    let model = *Model::ALL.iter().max_by_key(|m| m.limits().qpm).unwrap();
-    let rps = u64::from(model.limits().qpm).div_ceil(60);
+    let (model, rpm, _) = *intl().iter().max_by_key(|m| m.1).unwrap();
+    let rps = rpm.div_ceil(60);
     let cap = 2 * rps.div_ceil(10);
     let mut tripped = None;
     for i in 0..=cap {
@@ -183,7 +202,7 @@ async fn a_burst_trips_burst_protection() {
 #[tokio::test]
 async fn usage_is_computed_from_the_request_and_streams_end_with_it() {
     let sim = start();
-    let model = Model::QwenPlus;
+    let model = Model::QwenMax;
     let (status, body, _) = post(&sim, CHAT, "k1", chat(model.id(), 7)).await;
     assert_eq!(status, 200, "{body}");
     let prompt = PROMPT.len() as u64;
@@ -204,4 +223,45 @@ async fn usage_is_computed_from_the_request_and_streams_end_with_it() {
     assert_eq!(usage["usage"]["completion_tokens"], 7);
     let (status, body, _) = post(&sim, CHAT, "k1", json!({"model": "no-such-model"})).await;
     assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test]
+async fn each_mode_serves_its_own_table() {
+    // A model that only Mainland China lists, and one with requests per
+    // second there (text embeddings: RPS and TPM).
+    let cn_only = *Model::ALL
+        .iter()
+        .find(|m| {
+            m.deployments() == [Deployment::MainlandChina]
+                && m.limits_in(Deployment::MainlandChina)
+                    .is_some_and(|l| l.rpm().is_some_and(|r| r >= 60) && l.tpm().is_some())
+        })
+        .unwrap();
+    let (per_second, rps) = Model::ALL
+        .iter()
+        .find_map(|&m| {
+            let l = m.limits_in(Deployment::MainlandChina)?;
+            Some((
+                m,
+                l.rps().filter(|_| l.rpm().is_none() && l.tpm().is_some())?,
+            ))
+        })
+        .unwrap();
+    let intl_sim = start();
+    let (status, body, _) = post(&intl_sim, CHAT, "k1", chat(cn_only.id(), 1)).await;
+    assert_eq!(status, 404, "{cn_only} is not International's: {body}");
+    let cn = start_in(Some("cn"));
+    let (status, body, _) = post(&cn, CHAT, "k1", chat(cn_only.id(), 1)).await;
+    assert_eq!(status, 200, "{body}");
+    // Requests per second: `rps` in one "second", the next refused.
+    let embed = json!({"model": per_second.id(), "input": "x"});
+    let mut statuses = Vec::new();
+    for _ in 0..=rps {
+        statuses.push(post(&cn, EMBED, "k3", embed.clone()).await.0);
+    }
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert!(refused >= 1, "{statuses:?}");
+    let s = stats(&cn).await;
+    let by_rule = s["rejected"]["rps"].as_u64().unwrap() + s["rejected"]["burst"].as_u64().unwrap();
+    assert_eq!(by_rule as usize, refused, "{s}");
 }

@@ -1,7 +1,7 @@
 //! The API that limits_codegen::Builder generated from acme.toml.
 
 use acme_limits::{AcmeModel, AcmeSection, SOURCE};
-use modelstudio_limits::{Limits, UnknownModel};
+use modelstudio_limits::{Deployment, Limits, UnknownModel};
 use strum::{EnumCount, IntoEnumIterator};
 
 #[test]
@@ -16,13 +16,15 @@ fn the_table_becomes_the_enums() {
             "acme-embed-v3"
         ]
     );
-    assert_eq!(
-        AcmeModel::AcmeLargePreview.limits(),
-        Limits {
-            qpm: 120,
-            tpm: 400_000
-        }
-    );
+    // A schema 1 table holds in every deployment mode.
+    for &mode in Deployment::ALL {
+        assert_eq!(
+            AcmeModel::AcmeLargePreview.limits_in(mode),
+            Some(Limits::NONE.with_rpm(120).with_tpm(400_000))
+        );
+    }
+    assert_eq!(AcmeModel::AcmeLargePreview.deployments(), Deployment::ALL);
+    assert_eq!(AcmeSection::Text.deployment(), None);
     assert_eq!(AcmeModel::EmbedV3.section(), AcmeSection::Vectors);
     assert_eq!(AcmeSection::Vectors.id(), "vectors");
     assert_eq!(AcmeSection::Text.category(), Some("Generation"));
@@ -37,8 +39,8 @@ fn the_table_becomes_the_enums() {
     );
     assert_eq!(SOURCE.provider, "Acme AI");
     assert_eq!(SOURCE.region, Some("Moon (Tranquility Base)"));
-    const EMBED: Limits = AcmeModel::EmbedV3.limits();
-    assert_eq!(EMBED.tpm, 5_000_000);
+    const EMBED: Option<Limits> = AcmeModel::EmbedV3.limits_in(Deployment::MainlandChina);
+    assert_eq!(EMBED.and_then(|l| l.tpm()), Some(5_000_000));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use acme_limits::AcmeModel;
 use futures_util::FutureExt;
-use limits_throttle::{Config, FakeClock, HasLimits, Refusal, Throttle};
+use limits_throttle::{Config, Deployment, FakeClock, HasLimits, Refusal, Throttle};
 
 #[test]
 fn the_throttle_paces_each_acme_model_by_its_own_limits() {
@@ -14,11 +14,13 @@ fn the_throttle_paces_each_acme_model_by_its_own_limits() {
     let acquire = |model: AcmeModel| throttle.try_acquire(&model, 1).now_or_never().unwrap();
     for &model in AcmeModel::ALL {
         assert_eq!(HasLimits::id(&model), model.id());
-        assert_eq!(HasLimits::limits(&model), model.limits());
+        let mode = throttle.deployment();
+        assert_eq!(HasLimits::limits_in(&model, mode), model.limits_in(mode));
         assert!(acquire(model).is_ok(), "{model}");
         // The next request of the same model waits for its spacing,
         // a minute over the model's own requests per minute.
-        let spacing = Duration::from_secs(60) / model.limits().qpm;
+        let rpm = model.limits_in(mode).and_then(|l| l.rpm()).unwrap();
+        let spacing = Duration::from_secs(60) / rpm;
         match acquire(model) {
             Err(Refusal::RetryAfter(wait)) => assert_eq!(wait, spacing, "{model}"),
             other => panic!("{model}: {other:?}"),
@@ -29,4 +31,7 @@ fn the_throttle_paces_each_acme_model_by_its_own_limits() {
     assert!(acquire(alias).is_err());
     clock.advance(Duration::from_secs(60));
     assert!(acquire(alias).is_ok());
+    // A schema 1 table holds in every mode: another mode has its own state.
+    let cn = throttle.for_deployment(Deployment::MainlandChina);
+    assert!(cn.try_acquire(&alias, 1).now_or_never().unwrap().is_ok());
 }

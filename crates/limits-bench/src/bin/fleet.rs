@@ -35,7 +35,7 @@ use clap::{Parser, ValueEnum};
 use governor::{Quota, RateLimiter};
 use limits_reqwest::{Options, Resolved, ThrottleMiddleware};
 use limits_throttle::redis::{RedisOptions, RedisStore};
-use limits_throttle::{Adaptation, Config, Limits, Throttle};
+use limits_throttle::{Adaptation, Config, Deployment, Throttle};
 use modelstudio_limits::runtime::LimitTable;
 use modelstudio_sim::{router, SimConfig};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
@@ -82,6 +82,10 @@ struct Args {
     /// The model called (an id or alias of limits.toml).
     #[arg(long, default_value = "qwq-plus")]
     model: String,
+    /// The deployment mode whose limits the simulator serves and the
+    /// throttles apply: cn, intl, global or us.
+    #[arg(long, default_value = "intl", value_parser = deployment)]
+    deployment: Deployment,
     /// The strategies, in order.
     #[arg(
         long,
@@ -142,14 +146,39 @@ fn main() -> ExitCode {
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-fn model_limits(name: &str) -> Result<Resolved, Error> {
+fn deployment(s: &str) -> Result<Deployment, String> {
+    Deployment::from_id(s).ok_or_else(|| format!("`{s}` is not a mode: cn, intl, global or us"))
+}
+
+/// The model called, and its requests and tokens per minute in the mode.
+struct Called {
+    resolved: Resolved,
+    rpm: u32,
+    tpm: u64,
+}
+
+fn model_limits(name: &str, mode: Deployment) -> Result<Called, Error> {
     let table = LimitTable::published();
     let entry = table
         .get(name)
         .ok_or_else(|| format!("`{name}` is no model of limits.toml"))?;
-    Ok(Resolved {
-        id: entry.id.clone(),
-        limits: entry.limits,
+    let limits = entry
+        .limits_in(mode)
+        .ok_or_else(|| format!("`{name}` has no limits in mode `{mode}`"))?;
+    let (Some(rpm), Some(tpm)) = (limits.rpm(), limits.tpm()) else {
+        return Err(format!(
+            "`{name}` in mode `{mode}` has no requests and tokens per minute, which this scenario needs"
+        )
+        .into());
+    };
+    Ok(Called {
+        resolved: Resolved {
+            id: entry.id.clone(),
+            limits: entry.limits.clone(),
+            pooled: entry.pooled.clone(),
+        },
+        rpm,
+        tpm,
     })
 }
 
@@ -180,7 +209,7 @@ fn rejected(stats: &Value) -> u64 {
 }
 
 async fn parent(args: &Args) -> Result<(), Error> {
-    let model = model_limits(&args.model)?;
+    let model = model_limits(&args.model, args.deployment)?;
     let window = Duration::try_from_secs_f64(args.window_seconds)?;
     if args.strategies.contains(&Strategy::Redis) && std::env::var("REDIS_URL").is_err() {
         return Err("strategy `redis` needs REDIS_URL (redis://127.0.0.1:PORT/)".into());
@@ -196,6 +225,7 @@ async fn parent(args: &Args) -> Result<(), Error> {
         table: LimitTable::published(),
         keys,
         window,
+        deployment: args.deployment,
     };
     tokio::spawn(async move { axum::serve(listener, router(sim)).await });
     let exe = std::env::current_exe()?;
@@ -214,6 +244,7 @@ async fn parent(args: &Args) -> Result<(), Error> {
                 .args(["--seconds", &args.seconds.to_string()])
                 .args(["--window-seconds", &args.window_seconds.to_string()])
                 .args(["--model", &args.model, "--strategies", strategy.name()])
+                .args(["--deployment", args.deployment.id()])
                 .args(["--headroom", &args.headroom.to_string()])
                 .args(["--seed", &args.seed.to_string()])
                 .stdout(Stdio::piped())
@@ -247,8 +278,8 @@ async fn parent(args: &Args) -> Result<(), Error> {
             |key: &str| after[key].as_u64().unwrap_or(0) - before[key].as_u64().unwrap_or(0);
         let (accepted, tokens) = (delta("accepted"), delta("tokens"));
         let share = args.seconds / args.window_seconds;
-        let utilization = (accepted as f64 / (f64::from(model.limits.qpm) * share))
-            .max(tokens as f64 / (f64::from(model.limits.tpm) * share));
+        let utilization = (accepted as f64 / (f64::from(model.rpm) * share))
+            .max(tokens as f64 / (model.tpm as f64 * share));
         waits.sort_unstable();
         let at = |q: f64| {
             waits
@@ -268,7 +299,7 @@ async fn parent(args: &Args) -> Result<(), Error> {
         outcomes.push(outcome);
     }
     if let Some(path) = &args.plot {
-        plot(path, args, &model.limits, &outcomes)?;
+        plot(path, args, (model.rpm, model.tpm), &outcomes)?;
     }
     Ok(())
 }
@@ -330,17 +361,21 @@ type Limiter = governor::DefaultDirectRateLimiter;
 
 async fn client(args: &Args, index: u32) -> Result<(), Error> {
     let strategy = *args.strategies.first().ok_or("no strategy")?;
-    let model = model_limits(&args.model)?;
+    let model = model_limits(&args.model, args.deployment)?;
     let window = Duration::try_from_secs_f64(args.window_seconds)?;
     let config = Config::default()
         .with_window(window)
         .with_max_wait(Duration::try_from_secs_f64(args.seconds)?)
         .with_adaptation(Adaptation::default().with_cooldown(window / 60));
     let throttled = |throttle: Throttle| {
-        let resolved = model.clone();
+        let resolved = model.resolved.clone();
         let middleware = ThrottleMiddleware::new(throttle)
             .with_resolver(move |_| Some(resolved.clone()))
-            .with_options(Options::default().with_retries(3));
+            .with_options(
+                Options::default()
+                    .with_retries(3)
+                    .with_deployment(args.deployment),
+            );
         ClientBuilder::new(reqwest::Client::new())
             .with(middleware)
             .build()
@@ -363,16 +398,18 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
     // Governor: a process's share of each limit, as a per-minute quota
     // (which lets the whole share go at once).
     let governors = (strategy == Strategy::Governor).then(|| {
-        let quota = |limit: u32| {
-            let share = (limit / args.processes).max(1);
+        let quota = |limit: u64| {
+            let share = u32::try_from(limit / u64::from(args.processes))
+                .unwrap_or(u32::MAX)
+                .max(1);
             let per = window / share;
             Quota::with_period(per)
                 .expect("a positive period")
                 .allow_burst(NonZeroU32::new(share).expect("at least one"))
         };
         Arc::new((
-            RateLimiter::direct(quota(model.limits.qpm)),
-            RateLimiter::direct(quota(model.limits.tpm)),
+            RateLimiter::direct(quota(u64::from(model.rpm))),
+            RateLimiter::direct(quota(model.tpm)),
         ))
     });
     let epoch = UNIX_EPOCH + Duration::from_millis(args.epoch_ms);
@@ -395,7 +432,7 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
         let mut rng = fastrand::Rng::with_seed(
             args.seed ^ (u64::from(index) << 32) ^ u64::from(task).wrapping_mul(0x9e37_79b9),
         );
-        let model_id = model.id.clone();
+        let model_id = model.resolved.id.clone();
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 let (body, tokens) = body(&mut rng, &model_id);
@@ -499,16 +536,21 @@ async fn call(
 
 /// Two panels, requests and tokens per second, one line per strategy, with
 /// the limit as a dashed line.
-fn plot(path: &PathBuf, args: &Args, limits: &Limits, outcomes: &[Outcome]) -> Result<(), Error> {
+fn plot(
+    path: &PathBuf,
+    args: &Args,
+    (rpm, tpm): (u32, u64),
+    outcomes: &[Outcome],
+) -> Result<(), Error> {
     use plotters::prelude::*;
     let root = SVGBackend::new(path, (960, 720)).into_drawing_area();
     root.fill(&WHITE)?;
     let panels = root.split_evenly((2, 1));
-    let per_second = |limit: u32| f64::from(limit) / args.window_seconds;
+    let per_second = |limit: u64| limit as f64 / args.window_seconds;
     let colors = [RED, BLUE, GREEN, MAGENTA];
     for (panel, (what, limit, pick)) in panels.iter().zip([
-        ("requests per second", per_second(limits.qpm), 0usize),
-        ("tokens per second", per_second(limits.tpm), 1usize),
+        ("requests per second", per_second(u64::from(rpm)), 0usize),
+        ("tokens per second", per_second(tpm), 1usize),
     ]) {
         let value = |(r, t): &(u64, u64)| if pick == 0 { *r as f64 } else { *t as f64 };
         let top = outcomes

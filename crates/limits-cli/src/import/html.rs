@@ -73,10 +73,10 @@ pub fn read(source: &str) -> Result<Page, PageError> {
             }
             let at = lines.find_after(table_line, &name.text);
             let (id, aliases) = name_cell(&name.text, at)?;
-            let limit = |column: usize, what: &str| -> Result<(u32, Option<String>), PageError> {
+            let limit = |column: usize, what: &str| -> Result<(u64, Option<String>), PageError> {
                 match cells.get(column).and_then(Option::as_ref) {
                     Some(cell) if !cell.text.is_empty() => {
-                        let n = number_cell(&cell.text, at)? as u32;
+                        let n = number_cell(&cell.text, at)?;
                         let from = (cell.row != r).then(|| {
                             let origin = &grid[cell.row].cells[0];
                             let origin = origin.as_ref().map(|c| c.text.as_str()).unwrap_or("");
@@ -90,23 +90,15 @@ pub fn read(source: &str) -> Result<Page, PageError> {
                     }),
                 }
             };
-            let (qpm, qpm_from) = limit(1, "QPM")?;
-            let (tpm, tpm_from) = limit(2, "TPM")?;
+            let rpm = limit(1, "QPM")?;
+            let tpm = limit(2, "TPM")?;
             if cells.len() > 3 && cells[3..].iter().flatten().any(|c| !c.text.is_empty()) {
                 return Err(PageError {
                     line: at,
                     message: format!("`{id}` has more than two numbers; a row has QPM and TPM"),
                 });
             }
-            rows.push(PageRow {
-                line: at,
-                id,
-                aliases,
-                qpm,
-                tpm,
-                qpm_from,
-                tpm_from,
-            });
+            rows.push(PageRow::per_minute(at, id, aliases, rpm, tpm));
         }
         if rows.is_empty() {
             return Err(PageError {
@@ -118,6 +110,9 @@ pub fn read(source: &str) -> Result<Page, PageError> {
             title,
             category: category.clone(),
             line: table_line,
+            mode: None,
+            retired: None,
+            note: None,
             rows,
         });
     }

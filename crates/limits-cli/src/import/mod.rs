@@ -5,6 +5,7 @@
 //! tests read the saved page through them too.
 
 pub mod html;
+pub mod markdown;
 pub mod page;
 pub mod text;
 
@@ -12,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::Path;
 
-use limits_format::ir::{Group, Model, Section, Source, Table};
+use limits_format::ir::{Group, Kind, Model, Section, Source, Table};
 use limits_format::{ident, Checked, Colors};
 
 pub use page::{Page, PageError, PageRow, PageSection};
@@ -25,13 +26,25 @@ pub const PROVIDER: &str = "Alibaba Cloud Model Studio";
 /// The page `limits import` reads (its URL, for `[source]`).
 pub const PAGE_URL: &str = "https://www.alibabacloud.com/help/en/model-studio/rate-limit";
 
-/// Reads a page, as HTML when it starts with a tag, else as scraped text.
+/// The page `limits import` reads in its Chinese form, as markdown.
+pub const PAGE_URL_ZH: &str = "https://help.aliyun.com/zh/model-studio/rate-limit";
+
+/// Reads a page: as HTML when it starts with a tag, as markdown when a line
+/// starts with `|` (the Chinese page's form), else as scraped text.
 pub fn read_page(text: &str) -> Result<Page, PageError> {
-    let page = if text.trim_start().starts_with('<') {
-        html::read(text)?
-    } else {
-        text::read(text)?
-    };
+    if text.trim_start().starts_with('<') {
+        return once_each(html::read(text)?);
+    }
+    if text.lines().any(|l| l.trim_start().starts_with('|')) {
+        // Several modes: a name may stand in several tables; the markdown
+        // reader reports repeats within one mode itself.
+        return markdown::read(text);
+    }
+    once_each(text::read(text)?)
+}
+
+/// A page without modes names each model once.
+fn once_each(page: Page) -> Result<Page, PageError> {
     let mut seen = HashSet::new();
     for row in page.sections.iter().flat_map(|s| &s.rows) {
         for name in std::iter::once(&row.id).chain(&row.aliases) {
@@ -51,51 +64,98 @@ pub fn read_page(text: &str) -> Result<Page, PageError> {
 /// on each group whose limits come from a merged cell of a row above it.
 pub fn table_of(page: &Page) -> Table {
     let mut ids = HashSet::new();
+    // A table whose every row was kept out (a family name) leaves its note
+    // to the file's source note.
+    let kept_out: Vec<String> = page
+        .sections
+        .iter()
+        .filter(|s| s.rows.is_empty())
+        .filter_map(|s| s.note.as_ref().map(|n| format!("{}: {n}", s.title)))
+        .collect();
     let sections = page
         .sections
         .iter()
+        .filter(|s| !s.rows.is_empty())
         .map(|s| Section {
-            id: unique(&mut ids, slug(&s.title)),
+            id: unique(
+                &mut ids,
+                match s.mode {
+                    Some(mode) => format!("{}-{}", markdown::slug(&s.title), mode.id()),
+                    None => slug(&s.title),
+                },
+            ),
             rust_name: String::new(),
             title: s.title.clone(),
             category: s.category.clone(),
-            note: None,
-            groups: groups(&s.rows),
+            note: s.note.clone(),
+            mode: s.mode,
+            groups: groups(s),
         })
         .map(|mut s| {
             s.rust_name = ident::rust_name(&s.id);
             s
         })
         .collect();
+    let moded = page.sections.iter().any(|s| s.mode.is_some());
     Table {
-        schema: limits_format::SCHEMA_VERSION,
+        schema: if moded {
+            limits_format::SCHEMA_VERSION
+        } else {
+            1
+        },
         source: Source {
             provider: PROVIDER.to_string(),
-            url: PAGE_URL.to_string(),
+            url: if moded { PAGE_URL_ZH } else { PAGE_URL }.to_string(),
             region: None,
-            retrieved: None,
-            note: None,
+            retrieved: page.updated.clone(),
+            note: (!kept_out.is_empty()).then(|| kept_out.join(" ")),
         },
         sections,
         input_sha256: String::new(),
     }
 }
 
-fn groups(rows: &[PageRow]) -> Vec<Group> {
+fn groups(section: &PageSection) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    for row in rows {
+    let v1 = section.mode.is_none();
+    for row in &section.rows {
         let model = Model {
             id: row.id.clone(),
             aliases: row.aliases.clone(),
             rust_name: ident::rust_name(&row.id),
             deprecated: None,
+            replaced_by: row.replaced_by.clone(),
         };
-        match groups.last_mut() {
-            Some(g) if (g.qpm, g.tpm) == (row.qpm, row.tpm) => g.models.push(model),
-            _ => groups.push(Group {
-                qpm: row.qpm,
-                tpm: row.tpm,
-                note: merged_note(row),
+        let note = row_note(row, v1);
+        // A pool is one group; otherwise consecutive rows with the same
+        // limits are one, noted as its first row is, plus what the page
+        // says of each later row.
+        let same = |g: &Group| {
+            g.limits == row.limits && g.pool == row.pool && g.retired == section.retired
+        };
+        let joins = match &row.pool {
+            Some(_) => groups.iter().position(|g| g.pool == row.pool),
+            None => groups.len().checked_sub(1).filter(|&i| same(&groups[i])),
+        };
+        match joins {
+            Some(i) => {
+                let g = &mut groups[i];
+                g.models.push(model);
+                if let Some(own) = &row.note {
+                    let has = g.note.as_deref().is_some_and(|n| n.contains(own.as_str()));
+                    if !has {
+                        g.note = Some(match g.note.take() {
+                            Some(n) => format!("{n} {own}"),
+                            None => own.clone(),
+                        });
+                    }
+                }
+            }
+            None => groups.push(Group {
+                limits: row.limits,
+                pool: row.pool.clone(),
+                retired: section.retired.clone(),
+                note,
                 models: vec![model],
             }),
         }
@@ -104,15 +164,21 @@ fn groups(rows: &[PageRow]) -> Vec<Group> {
 }
 
 /// "QPM read from a merged cell shared with X." for each limit of the
-/// group's first row that another row's cell gave.
-fn merged_note(row: &PageRow) -> Option<String> {
-    let notes: Vec<String> = [("QPM", &row.qpm_from), ("TPM", &row.tpm_from)]
-        .into_iter()
-        .filter_map(|(what, from)| {
-            from.as_ref()
-                .map(|id| format!("{what} read from a merged cell shared with {id}."))
+/// group's first row that another row's cell gave, then the row's own note.
+fn row_note(row: &PageRow, v1: bool) -> Option<String> {
+    let mut notes: Vec<String> = row
+        .from
+        .iter()
+        .map(|(kind, id)| {
+            let what = match kind {
+                Kind::Rpm if v1 => "QPM".to_string(),
+                Kind::Rpm | Kind::Tpm | Kind::Rps => kind.key().to_uppercase(),
+                other => format!("`{}`", other.key()),
+            };
+            format!("{what} read from a merged cell shared with {id}.")
         })
         .collect();
+    notes.extend(row.note.clone());
     (!notes.is_empty()).then(|| notes.join(" "))
 }
 
@@ -144,8 +210,9 @@ fn unique(taken: &mut HashSet<String>, id: String) -> String {
 }
 
 /// The page's table with what `onto` adds that the page does not say: its
-/// `[source]`, each section's id and note (sections matched by title), each
-/// model's `rust_name` and deprecation (by id), and the note of any group
+/// `[source]`, each section's id and note (sections matched by title and
+/// mode; the file's note wins over the page's), each model's `rust_name`
+/// and deprecation (by id), and the note of any group of the same section
 /// whose models and limits are unchanged.
 pub fn onto(page: Table, onto: &Table) -> Table {
     let mut used = HashSet::new();
@@ -154,32 +221,35 @@ pub fn onto(page: Table, onto: &Table) -> Table {
         .models()
         .map(|row| (row.model.id.as_str(), row.model))
         .collect();
-    let old_groups: Vec<&Group> = onto.sections.iter().flat_map(|s| &s.groups).collect();
     let sections = page
         .sections
         .into_iter()
         .map(|mut section| {
-            let old = onto
-                .sections
-                .iter()
-                .enumerate()
-                .find(|(i, s)| s.title == section.title && !used.contains(i));
-            match old {
+            let old = onto.sections.iter().enumerate().find(|(i, s)| {
+                s.title == section.title && s.mode == section.mode && !used.contains(i)
+            });
+            let old_groups: &[Group] = match old {
                 Some((i, old)) => {
                     used.insert(i);
                     section.id = old.id.clone();
                     section.rust_name = old.rust_name.clone();
-                    section.note = old.note.clone();
+                    // A note of the file wins over what the page says.
+                    if old.note.is_some() {
+                        section.note = old.note.clone();
+                    }
+                    &old.groups
                 }
                 None => {
                     ids.remove(&section.id);
                     section.id = unique(&mut ids, section.id.clone());
                     section.rust_name = ident::rust_name(&section.id);
+                    &[]
                 }
-            }
+            };
             for group in &mut section.groups {
+                // A note people wrote on the same group of the same section.
                 let same = old_groups.iter().find(|g| {
-                    (g.qpm, g.tpm) == (group.qpm, group.tpm)
+                    g.limits == group.limits
                         && g.models
                             .iter()
                             .map(|m| &m.id)
@@ -204,6 +274,40 @@ pub fn onto(page: Table, onto: &Table) -> Table {
         ..page
     }
 }
+
+/// The comment lines that open a file imported from the Chinese page.
+pub const PREAMBLE: &str = "#:schema ./limits.schema.json
+# Rate limits of Alibaba Cloud Model Studio (DashScope), every deployment mode:
+# `cn` Mainland China (Beijing, dashscope.aliyuncs.com), `intl` International
+# (Singapore, dashscope-intl.aliyuncs.com), `global` and `us` (Virginia,
+# dashscope-us.aliyuncs.com; the `us` table lists the `-us` models).
+#
+# Imported from the provider's page (zh-CN) by `limits import`; the copy read
+# is tests/data/rate-limit.zh-CN.md. To update: save the page there, run
+# `cargo run -p limits-cli -- import tests/data/rate-limit.zh-CN.md --onto
+# limits.toml -o limits.toml`, then `limits gen`: see \"Edit a limit\" in
+# README.md, which also describes the format.
+#
+# How the page was read (the rules of crates/limits-cli/src/import/markdown.rs):
+# - A merged cell appears only in its first row: a row takes the cells it
+#   lacks from the rows above, and its group's note says from which row.
+# - A row with fewer numbers than columns puts each number in the column
+#   whose value above is nearest on a log scale; where that does not settle
+#   it (another column within a factor of ten), in the leftmost such column,
+#   and the import warns with the page line (qwen-long-latest's 60,000 is
+#   read as RPM with the TPM of qwen-long; see the warnings of the import).
+# - A table without its own mode line is the next tab's (the third tables
+#   of 千问Coder and 千问翻译模型); tables under sub-tabs (千问3-TTS-Flash,
+#   声音复刻, ...) keep their mode and add the sub-tab to their title.
+# - `同步接口无限制` is `sync_unlimited`, `异步接口 N` is `concurrency = N`,
+#   `N 次/分钟` in a submission column is `submit_rpm`.
+# - A name that is no model (Sambert系列模型) and a model listed twice in one
+#   mode (kimi-k2.5 in Mainland China) are kept out after the first row and
+#   said in a note, never dropped silently.
+# - Retired models have no mode on the page: they are filed under `cn`, and
+#   their page limits (0) are left out. Six retired tables stand under four
+#   dated tabs: the first four take the dates in order, the last two none.
+";
 
 /// The comment lines that open a limits file (kept by `--onto`).
 fn preamble(text: &str) -> String {
@@ -235,9 +339,19 @@ pub(crate) fn run(
             return Ok(EXIT_INVALID);
         }
     };
+    for warning in &page.warnings {
+        writeln!(
+            io.stderr,
+            "warning: {shown}:{}: {}",
+            warning.line, warning.message
+        )?;
+    }
     let imported = table_of(&page);
     let text = match onto_path {
-        None => limits_format::to_toml(&imported, "#:schema ./limits.schema.json\n"),
+        None if imported.schema == 1 => {
+            limits_format::to_toml(&imported, "#:schema ./limits.schema.json\n")
+        }
+        None => limits_format::to_toml(&imported, PREAMBLE),
         Some(path) => {
             let checked = crate::input::read(path)?;
             let Some(old) = checked.table.clone() else {

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use limits_format::{Deployment, Kind, Limits, Retired};
+
 /// QPM values on the page are below this, TPM values are not: how a lone
 /// number's size says its column.
 pub const SMALLEST_TPM: u64 = 10_000;
@@ -13,6 +15,10 @@ pub const SMALLEST_TPM: u64 = 10_000;
 pub struct Page {
     /// One per table of the page.
     pub sections: Vec<PageSection>,
+    /// What the rules read by a choice, or kept out, each with its line.
+    pub warnings: Vec<PageError>,
+    /// The page's update time (`YYYY-MM-DD`), when it states one.
+    pub updated: Option<String>,
 }
 
 /// One table of the page.
@@ -24,6 +30,12 @@ pub struct PageSection {
     pub category: Option<String>,
     /// The page line of its heading.
     pub line: usize,
+    /// The deployment mode of its limits (`None`: a page without modes).
+    pub mode: Option<Deployment>,
+    /// Whether (and when) its models were retired.
+    pub retired: Option<Retired>,
+    /// What the page says of the table that no row holds.
+    pub note: Option<String>,
     /// Its rows, in order.
     pub rows: Vec<PageRow>,
 }
@@ -37,15 +49,47 @@ pub struct PageRow {
     pub id: String,
     /// Its aliases (`id (alias)` on the page).
     pub aliases: Vec<String>,
-    /// Queries per minute.
-    pub qpm: u32,
-    /// Tokens per minute.
-    pub tpm: u32,
-    /// The id of the row whose cell gave the QPM, when it is another row's
-    /// (a merged cell).
-    pub qpm_from: Option<String>,
-    /// The same for the TPM.
-    pub tpm_from: Option<String>,
+    /// Its limits.
+    pub limits: Limits,
+    /// Each limit that another row's cell gave (a merged cell), with that
+    /// row's id.
+    pub from: Vec<(Kind, String)>,
+    /// What the page says of the row beside its numbers.
+    pub note: Option<String>,
+    /// The pooled budget its limits are, if the page says they are shared.
+    pub pool: Option<String>,
+    /// The replacement of a retired model, when the page names a model.
+    pub replaced_by: Option<String>,
+}
+
+impl PageRow {
+    /// A row with requests and tokens per minute (the English page's two
+    /// columns), each maybe from another row.
+    pub(crate) fn per_minute(
+        line: usize,
+        id: String,
+        aliases: Vec<String>,
+        (rpm, rpm_from): (u64, Option<String>),
+        (tpm, tpm_from): (u64, Option<String>),
+    ) -> PageRow {
+        let mut limits = Limits::default();
+        limits.set(Kind::Rpm, rpm);
+        limits.set(Kind::Tpm, tpm);
+        let from = [(Kind::Rpm, rpm_from), (Kind::Tpm, tpm_from)]
+            .into_iter()
+            .filter_map(|(k, f)| f.map(|f| (k, f)))
+            .collect();
+        PageRow {
+            line,
+            id,
+            aliases,
+            limits,
+            from,
+            note: None,
+            pool: None,
+            replaced_by: None,
+        }
+    }
 }
 
 /// Why a page could not be read: where, and what.
@@ -165,17 +209,9 @@ impl Carried {
                 ),
             }),
         };
-        let (qpm, qpm_from) = take(qpm, &mut self.qpm, "QPM")?;
-        let (tpm, tpm_from) = take(tpm, &mut self.tpm, "TPM")?;
-        Ok(PageRow {
-            line,
-            id,
-            aliases,
-            qpm: qpm as u32,
-            tpm: tpm as u32,
-            qpm_from,
-            tpm_from,
-        })
+        let rpm = take(qpm, &mut self.qpm, "QPM")?;
+        let tpm = take(tpm, &mut self.tpm, "TPM")?;
+        Ok(PageRow::per_minute(line, id, aliases, rpm, tpm))
     }
 }
 

@@ -5,9 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use limits_throttle::{Clock, Config, FakeClock, HasLimits, Limits, Pacing, Refusal, Throttle};
+use limits_throttle::{
+    Clock, Config, Deployment, FakeClock, HasLimits, Limits, Pacing, Refusal, Throttle,
+};
+use modelstudio_limits::Model;
 
-/// A model of no table: limits for a test.
+/// A model of no table: limits for a test, the same in every mode.
 #[derive(Clone, Debug)]
 pub struct Custom(pub Limits);
 
@@ -15,9 +18,49 @@ impl HasLimits for Custom {
     fn id(&self) -> &str {
         "custom"
     }
-    fn limits(&self) -> Limits {
-        self.0
+    fn limits_in(&self, _: Deployment) -> Option<Limits> {
+        Some(self.0)
     }
+}
+
+/// A published model's limits in the default throttle's mode.
+pub trait Intl {
+    /// Its limits in International.
+    fn intl(&self) -> Limits;
+    /// Its requests per minute there.
+    fn rpm(&self) -> u32 {
+        self.intl().rpm().unwrap()
+    }
+    /// Its tokens per minute there.
+    fn tpm(&self) -> u64 {
+        self.intl().tpm().unwrap()
+    }
+}
+
+impl Intl for Model {
+    fn intl(&self) -> Limits {
+        self.limits_in(Deployment::International).unwrap()
+    }
+}
+
+/// Requests and tokens per minute of `limits` (a row that has both).
+pub fn per_minute(limits: Limits) -> (u32, u64) {
+    (limits.rpm().unwrap(), limits.tpm().unwrap())
+}
+
+/// The published models the default throttle (International) enforces by
+/// requests and tokens per minute, with those limits.
+pub fn intl_models() -> Vec<(Model, u32, u64)> {
+    Model::ALL
+        .iter()
+        .filter_map(|&m| {
+            let l = m.limits_in(Deployment::International)?;
+            if l.has_task_kinds() || m.pool_in(Deployment::International).is_some() {
+                return None;
+            }
+            Some((m, l.rpm()?, l.tpm()?))
+        })
+        .collect()
 }
 
 /// An admission: when (us on the store's clock) and the tokens it used.
@@ -111,8 +154,9 @@ pub struct Promise {
 
 impl Promise {
     pub fn of(limits: Limits, config: &Config) -> Promise {
-        let rpm = (f64::from(limits.qpm) * config.headroom) as u64;
-        let tpm = (f64::from(limits.tpm) * config.headroom) as u64;
+        let (rpm, tpm) = per_minute(limits);
+        let rpm = (f64::from(rpm) * config.headroom) as u64;
+        let tpm = (tpm as f64 * config.headroom) as u64;
         let share = |n: u64| match config.pacing {
             Pacing::PerSecond => n.div_ceil(60),
             Pacing::Bursty { burst } => n.div_ceil(60).max((n as f64 * burst) as u64),
