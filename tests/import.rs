@@ -139,6 +139,60 @@ fn the_page_copy_onto_limits_toml_gives_limits_toml_back() {
     assert_eq!(fresh.stdout, std::fs::read_to_string(&onto).unwrap());
 }
 
+/// The page copy with what the whole page has besides its tables: a FAQ
+/// (prose, a list, a quote, a table of error messages), a code sample
+/// whose lines look like table rows, and prose between the tables.
+fn whole_page(page: &str) -> String {
+    let faq = "## 常见问题\n\n### 触发限流后如何处理？\n\n限流触发后，请求会失败，通常一分钟内恢复。\n\n\
+               - 降低请求频率。\n- 使用 Batch API。\n\n> 提示：限流按账号计算。\n\n\
+               | **报错信息** | **原因** |\n| --- | --- |\n| Requests rate limit exceeded | 请求过快 |\n\n\
+               ```python\nimport os\n# | qwen-max | 1 | 1 |\nprint(\"| fake | 2 |\")\n```\n\n";
+    let (head, rest) = page.split_at(page.find("## ").unwrap());
+    let prose = "\n这是一段说明文字，位于两个表格之间。\n\n";
+    let rest = rest.replacen("### **千问VL", &format!("{prose}### **千问VL"), 1);
+    format!("{head}{faq}{rest}\n## 代码示例\n\n```bash\ncurl -X POST | jq\n| a | 1 |\n```\n")
+}
+
+#[test]
+fn prose_lists_quotes_code_and_the_faq_are_skipped() {
+    let copy = std::fs::read_to_string(path("tests/data/rate-limit.zh-CN.md")).unwrap();
+    let whole = whole_page(&copy);
+    assert_ne!(whole, copy);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("whole.md");
+    std::fs::write(&file, &whole).unwrap();
+    let run = limits(&["import", file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let plain = limits(&[
+        "import",
+        &path("tests/data/rate-limit.zh-CN.md").to_string_lossy(),
+    ]);
+    // The same table; only the page line of each note moved.
+    let unlined = |text: &str| {
+        let re = |s: &str| {
+            s.split("(line ")
+                .map(|part| part.trim_start_matches(|c: char| c.is_ascii_digit()))
+                .collect::<Vec<_>>()
+                .join("(line ")
+        };
+        re(text)
+    };
+    assert_eq!(unlined(&run.stdout), unlined(&plain.stdout));
+    // The FAQ's table is said to be skipped, with its line.
+    let faq_table = whole
+        .lines()
+        .position(|l| l.contains("**报错信息**"))
+        .unwrap()
+        + 1;
+    assert!(
+        run.stderr.contains(&format!(
+            ":{faq_table}: a table with no model or limit column"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn what_the_rules_cannot_read_is_located_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();

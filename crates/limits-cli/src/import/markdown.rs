@@ -12,7 +12,7 @@
 //!   next mode of the section's tab list (the third tables of 千问Coder and
 //!   千问翻译模型). Retired models (`已下线模型`) have no mode on the page:
 //!   they are read as Mainland China, and the file says so.
-//! - **Kinds** from the header cells ([`kind_of_header`]); a cell's unit
+//! - **Kinds** from the header cells (`kind_of_header`); a cell's unit
 //!   (`次/秒`, `次/分钟`) settles a submission limit's kind;
 //!   `同步接口无限制` is "synchronous calls unlimited", `异步接口 N` is N
 //!   tasks in flight.
@@ -470,6 +470,7 @@ impl Reader {
             self.tables_in_mode += 1;
             let mut columns = Vec::new();
             let (mut category, mut replacement) = (false, false);
+            let mut unknown: Option<String> = None;
             let names = header_rows
                 .first()
                 .map_or(0, |h| h.iter().filter(|c| plain(c) == "模型名称").count());
@@ -481,17 +482,27 @@ impl Reader {
                         category |= text == "模型服务" || text == "类别";
                         replacement |= text == "替代模型";
                     }
-                    Err(()) => {
-                        return Err(PageError {
-                            line: first,
-                            message: format!(
-                                "header cell `{text}` names no kind of limit this reader knows"
-                            ),
-                        })
-                    }
+                    Err(()) => unknown = unknown.or(Some(text)),
                 }
             }
             category |= names == 2;
+            if columns.is_empty() && names == 0 && !category {
+                // No model and no limit column: a table of the prose (the
+                // FAQ's error messages), not a rate-limit table.
+                self.warn(
+                    first,
+                    "a table with no model or limit column: skipped, as prose".into(),
+                );
+                return Ok(());
+            }
+            if let Some(text) = unknown {
+                return Err(PageError {
+                    line: first,
+                    message: format!(
+                        "header cell `{text}` names no kind of limit this reader knows"
+                    ),
+                });
+            }
             if columns.is_empty() {
                 return Err(PageError {
                     line: first,
