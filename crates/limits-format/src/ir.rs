@@ -232,7 +232,7 @@ pub enum Deployment {
 }
 
 impl Deployment {
-    /// Every mode, in the order of the format's ids.
+    /// Every mode, in the order of the format's ids ([`crate::keys::MODES`]).
     pub const ALL: [Deployment; 4] = [
         Deployment::MainlandChina,
         Deployment::International,
@@ -297,7 +297,8 @@ impl Kind {
         Kind::Concurrency,
     ];
 
-    /// The key in a limits file and in `limits export`.
+    /// The key in a limits file and in `limits export` (one of
+    /// [`crate::keys::KINDS`], in the same order).
     pub const fn key(self) -> &'static str {
         match self {
             Kind::Rpm => "rpm",
@@ -403,4 +404,29 @@ pub enum Retired {
     Yes,
     /// Retired on this date (`YYYY-MM-DD`).
     On(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_modes_are_the_formats_keys_in_order() {
+        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.key()).collect();
+        assert_eq!(kinds, crate::keys::KINDS);
+        let modes: Vec<&str> = Deployment::ALL.iter().map(|d| d.id()).collect();
+        assert_eq!(modes, crate::keys::MODES);
+        for d in Deployment::ALL {
+            assert_eq!(Deployment::from_id(d.id()), Some(d));
+        }
+        let mut l = Limits::default();
+        for (i, k) in Kind::ALL.into_iter().enumerate() {
+            l.set(k, i as u64 + 1);
+        }
+        assert_eq!(
+            l.kinds().map(|(_, n)| n).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 6, 7]
+        );
+        assert!(Limits::default().is_empty() && !l.is_empty());
+    }
 }

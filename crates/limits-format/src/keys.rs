@@ -12,16 +12,9 @@ pub const SOURCE: &[&str] = &["provider", "url", "region", "retrieved", "note"];
 pub const SECTION: &[&str] = &["id", "mode", "title", "category", "note", "group"];
 /// `[[section]]` in schema 1 (no `mode`).
 pub const SECTION_V1: &[&str] = &["id", "title", "category", "note", "group"];
-/// The kinds of limit a group may hold, as `crate::ir::Kind::key` names them.
-pub const KINDS: &[&str] = &[
-    "rpm",
-    "tpm",
-    "rps",
-    "submit_rps",
-    "submit_rpm",
-    "query_rps",
-    "concurrency",
-];
+/// The kinds of limit a group may hold, as `crate::ir::Kind::key` names them:
+/// the first keys of [`GROUP`].
+pub const KINDS: &[&str] = GROUP.split_at(7).0;
 /// `[[section.group]]`: the kinds, then the rest.
 pub const GROUP: &[&str] = &[
     "rpm",

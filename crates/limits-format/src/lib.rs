@@ -10,30 +10,41 @@
 //! same files. Feature `schema` adds [`json_schema`].
 //!
 //! ```
+//! use limits_format::Deployment;
+//!
 //! let input = r#"
-//! schema = 1
+//! schema = 2
 //! [source]
 //! provider = "Example"
 //! url = "https://example.com/limits"
 //!
 //! [[section]]
 //! id = "chat"
+//! mode = "cn"
 //! title = "Chat models"
 //!
 //! [[section.group]]
-//! qpm = 60
+//! rpm = 60
 //! tpm = 100_000
 //! models = ["chat-small", { id = "chat-large-2025-01-01", aliases = ["chat-large"] }]
+//!
+//! [[section.group]]
+//! submit_rps = 5
+//! concurrency = 5
+//! models = ["video-t2v"]
 //! "#;
 //! let table = limits_format::parse("limits.toml", input).unwrap();
-//! assert_eq!(table.summary().to_string(), "2 models, 1 aliases, 1 sections, 1 groups");
+//! assert_eq!(table.summary().to_string(), "3 models, 1 aliases, 1 sections, 2 groups");
+//! let video = table.models().find(|r| r.model.id == "video-t2v").unwrap();
+//! assert_eq!(video.section.mode, Some(Deployment::MainlandChina));
+//! assert_eq!(video.group.limits.concurrency, Some(5));
 //!
 //! // Mistakes come back located; the report renders them as rustc would.
-//! let bad = input.replace("qpm = 60", "qpm = 0");
+//! let bad = input.replace("rpm = 60", "rpm = 0");
 //! let report = limits_format::parse("limits.toml", &bad).unwrap_err();
 //! let text = report.to_string();
 //! assert!(text.starts_with("error[E005]"));
-//! assert!(text.contains("--> limits.toml:12:7"));
+//! assert!(text.contains("--> limits.toml:13:7"));
 //! ```
 //!
 //! A file is read with [`read`]; [`check`] keeps the warnings of a valid
