@@ -1,8 +1,9 @@
-//! Lookup of a model by id: the generated `from_id` (the `match` that
-//! `Lookup::Auto` picks for the real table, and the perfect hash) against phf, std's
+//! Lookup of a model by id: the generated `from_id` (what `Lookup::Auto`
+//! picks for the published table, and each strategy: the `match` on the
+//! name's bytes, the perfect hash) against phf, std's
 //! HashMap and a sequential `match` (what strum's EnumString generates), on
 //! the real table and on a synthetic one of 10,000 models; and the cost of
-//! `id()`, `limits()` and `Limits::check`; and feature `runtime`: its
+//! `id()`, `limits_in()` and `Limits::check`; and feature `runtime`: its
 //! HashMap lookup, and loading a table at run time.
 //!
 //! `cargo bench -p limits-bench --bench lookup`
@@ -11,7 +12,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use limits_bench::{
-    big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, real_hash, synthetic,
+    big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, real_hash,
+    real_match, synthetic,
 };
 use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::{Deployment, Model, Usage};
@@ -30,6 +32,9 @@ fn real_table(c: &mut Criterion) {
         g.bench_function("generated", |b| b.iter(|| Model::from_id(black_box(name))));
         g.bench_function("generated-hash", |b| {
             b.iter(|| real_hash::Model::from_id(black_box(name)))
+        });
+        g.bench_function("generated-match", |b| {
+            b.iter(|| real_match::Model::from_id(black_box(name)))
         });
         g.bench_function("phf", |b| b.iter(|| from_id_phf(black_box(name))));
         g.bench_function("hashmap", |b| b.iter(|| map.get(black_box(name)).copied()));
