@@ -200,60 +200,102 @@ impl fmt::Display for Deployment {
 /// assert_eq!(CHAT.rpm(), Some(600));
 /// assert_eq!(CHAT.rps(), None);
 /// ```
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Limits {
-    rpm: Option<u32>,
-    tpm: Option<u64>,
-    rps: Option<u32>,
-    submit_rps: Option<u32>,
-    submit_rpm: Option<u32>,
-    query_rps: Option<u32>,
-    concurrency: Option<u32>,
+    // The numbers, and which of them the row has (bit `1 << kind`): a
+    // limit of 0 is a limit, the absence of a kind is none. An absent
+    // kind's number stays 0, so the derived equality is the limits'. Kept
+    // to 40 bytes: a throttle copies these on every admission.
+    rpm: u32,
+    rps: u32,
+    submit_rps: u32,
+    submit_rpm: u32,
+    query_rps: u32,
+    concurrency: u32,
+    tpm: u64,
+    present: u8,
     sync_unlimited: bool,
+}
+
+const RPM: u8 = 1;
+const TPM: u8 = 1 << 1;
+const RPS: u8 = 1 << 2;
+const SUBMIT_RPS: u8 = 1 << 3;
+const SUBMIT_RPM: u8 = 1 << 4;
+const QUERY_RPS: u8 = 1 << 5;
+const CONCURRENCY: u8 = 1 << 6;
+
+impl fmt::Debug for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Limits")
+            .field("rpm", &self.rpm())
+            .field("tpm", &self.tpm())
+            .field("rps", &self.rps())
+            .field("submit_rps", &self.submit_rps())
+            .field("submit_rpm", &self.submit_rpm())
+            .field("query_rps", &self.query_rps())
+            .field("concurrency", &self.concurrency())
+            .field("sync_unlimited", &self.sync_unlimited)
+            .finish()
+    }
+}
+
+/// `Some(n)` when `bit` is set in `present`.
+const fn some_if(present: u8, bit: u8, n: u32) -> Option<u32> {
+    if present & bit != 0 {
+        Some(n)
+    } else {
+        None
+    }
 }
 
 impl Limits {
     /// No limit of any kind.
     pub const NONE: Limits = Limits {
-        rpm: None,
-        tpm: None,
-        rps: None,
-        submit_rps: None,
-        submit_rpm: None,
-        query_rps: None,
-        concurrency: None,
+        rpm: 0,
+        rps: 0,
+        submit_rps: 0,
+        submit_rpm: 0,
+        query_rps: 0,
+        concurrency: 0,
+        tpm: 0,
+        present: 0,
         sync_unlimited: false,
     };
 
     /// Requests per minute.
     pub const fn rpm(&self) -> Option<u32> {
-        self.rpm
+        some_if(self.present, RPM, self.rpm)
     }
     /// Tokens per minute (input and output, unless the table's note says
     /// input only).
     pub const fn tpm(&self) -> Option<u64> {
-        self.tpm
+        if self.present & TPM != 0 {
+            Some(self.tpm)
+        } else {
+            None
+        }
     }
     /// Requests per second.
     pub const fn rps(&self) -> Option<u32> {
-        self.rps
+        some_if(self.present, RPS, self.rps)
     }
     /// Task submissions per second (asynchronous task APIs).
     pub const fn submit_rps(&self) -> Option<u32> {
-        self.submit_rps
+        some_if(self.present, SUBMIT_RPS, self.submit_rps)
     }
     /// Task submissions per minute.
     pub const fn submit_rpm(&self) -> Option<u32> {
-        self.submit_rpm
+        some_if(self.present, SUBMIT_RPM, self.submit_rpm)
     }
     /// Task queries per second.
     pub const fn query_rps(&self) -> Option<u32> {
-        self.query_rps
+        some_if(self.present, QUERY_RPS, self.query_rps)
     }
     /// Tasks in flight (asynchronous calls).
     pub const fn concurrency(&self) -> Option<u32> {
-        self.concurrency
+        some_if(self.present, CONCURRENCY, self.concurrency)
     }
     /// Whether synchronous calls are not limited in number in flight.
     pub const fn sync_unlimited(&self) -> bool {
@@ -262,37 +304,44 @@ impl Limits {
 
     /// These limits with requests per minute.
     pub const fn with_rpm(mut self, n: u32) -> Self {
-        self.rpm = Some(n);
+        self.rpm = n;
+        self.present |= RPM;
         self
     }
     /// These limits with tokens per minute.
     pub const fn with_tpm(mut self, n: u64) -> Self {
-        self.tpm = Some(n);
+        self.tpm = n;
+        self.present |= TPM;
         self
     }
     /// These limits with requests per second.
     pub const fn with_rps(mut self, n: u32) -> Self {
-        self.rps = Some(n);
+        self.rps = n;
+        self.present |= RPS;
         self
     }
     /// These limits with task submissions per second.
     pub const fn with_submit_rps(mut self, n: u32) -> Self {
-        self.submit_rps = Some(n);
+        self.submit_rps = n;
+        self.present |= SUBMIT_RPS;
         self
     }
     /// These limits with task submissions per minute.
     pub const fn with_submit_rpm(mut self, n: u32) -> Self {
-        self.submit_rpm = Some(n);
+        self.submit_rpm = n;
+        self.present |= SUBMIT_RPM;
         self
     }
     /// These limits with task queries per second.
     pub const fn with_query_rps(mut self, n: u32) -> Self {
-        self.query_rps = Some(n);
+        self.query_rps = n;
+        self.present |= QUERY_RPS;
         self
     }
     /// These limits with a number of tasks in flight.
     pub const fn with_concurrency(mut self, n: u32) -> Self {
-        self.concurrency = Some(n);
+        self.concurrency = n;
+        self.present |= CONCURRENCY;
         self
     }
     /// These limits with synchronous calls unlimited in number in flight.
@@ -304,10 +353,7 @@ impl Limits {
     /// Whether the limits hold a kind other than requests and tokens per
     /// minute and requests per second: a task API's or a number in flight.
     pub const fn has_task_kinds(&self) -> bool {
-        self.submit_rps.is_some()
-            || self.submit_rpm.is_some()
-            || self.query_rps.is_some()
-            || self.concurrency.is_some()
+        self.present & (SUBMIT_RPS | SUBMIT_RPM | QUERY_RPS | CONCURRENCY) != 0
     }
 }
 
@@ -442,11 +488,11 @@ impl Limits {
     /// assert!(rpm_only.check(Usage { requests: 1, tokens: u64::MAX }).is_ok());
     /// ```
     pub const fn check(self, usage: Usage) -> Result<(), Exceeded> {
-        let requests = match self.rpm {
+        let requests = match self.rpm() {
             Some(limit) => over(limit as u64, usage.requests),
             None => None,
         };
-        let tokens = match self.tpm {
+        let tokens = match self.tpm() {
             Some(limit) => over(limit, usage.tokens),
             None => None,
         };

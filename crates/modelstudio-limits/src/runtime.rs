@@ -132,14 +132,30 @@ impl LimitTable {
         for row in table.models() {
             let g = &row.group.limits;
             let mut limits = Limits::NONE;
-            limits.rpm = g.rpm;
-            limits.tpm = g.tpm;
-            limits.rps = g.rps;
-            limits.submit_rps = g.submit_rps;
-            limits.submit_rpm = g.submit_rpm;
-            limits.query_rps = g.query_rps;
-            limits.concurrency = g.concurrency;
-            limits.sync_unlimited = g.sync_unlimited;
+            if let Some(n) = g.rpm {
+                limits = limits.with_rpm(n);
+            }
+            if let Some(n) = g.tpm {
+                limits = limits.with_tpm(n);
+            }
+            if let Some(n) = g.rps {
+                limits = limits.with_rps(n);
+            }
+            if let Some(n) = g.submit_rps {
+                limits = limits.with_submit_rps(n);
+            }
+            if let Some(n) = g.submit_rpm {
+                limits = limits.with_submit_rpm(n);
+            }
+            if let Some(n) = g.query_rps {
+                limits = limits.with_query_rps(n);
+            }
+            if let Some(n) = g.concurrency {
+                limits = limits.with_concurrency(n);
+            }
+            if g.sync_unlimited {
+                limits = limits.with_sync_unlimited();
+            }
             // A schema 1 row holds in every mode.
             let modes: Vec<Deployment> = match row.section.mode {
                 Some(mode) => std::vec![convert(mode)],
