@@ -10,6 +10,7 @@ use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::Model;
 use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Error, Middleware, Next, Result};
+use tracing::Instrument;
 
 use crate::estimate::{estimate, usage_tokens, Endpoint};
 use crate::stream::UsageStream;
@@ -163,6 +164,28 @@ impl std::error::Error for UnknownModel {}
 
 type Resolve = dyn Fn(&str) -> Option<Resolved> + Send + Sync;
 
+/// The most distinct unknown models warned about (the names come from
+/// requests, so the set is bounded).
+const MOST_WARNED: usize = 256;
+
+/// Models already warned about, so that each is warned once.
+#[derive(Default)]
+struct Warned(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl Warned {
+    /// Whether `model` is new here (and there is room to remember it).
+    fn first(&self, model: &str) -> bool {
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.contains(model) || seen.len() >= MOST_WARNED {
+            return false;
+        }
+        seen.insert(model.to_string())
+    }
+}
+
 /// Model Studio's rate limits as [`reqwest_middleware`] middleware: for a
 /// POST to one of the three endpoints (OpenAI-compatible chat completions
 /// and embeddings, native text generation) it reads `model` and estimates
@@ -189,6 +212,7 @@ pub struct ThrottleMiddleware {
     throttle: Throttle,
     resolve: Arc<Resolve>,
     options: Options,
+    warned: Arc<Warned>,
 }
 
 impl std::fmt::Debug for ThrottleMiddleware {
@@ -208,6 +232,7 @@ impl ThrottleMiddleware {
             throttle,
             resolve: Arc::new(|name| Model::from_id(name).map(Resolved::from)),
             options: Options::default(),
+            warned: Arc::default(),
         }
     }
 
@@ -273,6 +298,15 @@ impl Middleware for ThrottleMiddleware {
                 .unwrap_or(self.throttle.deployment())
         });
         let Some(model) = resolved.filter(|m| m.limits_in(deployment).is_some()) else {
+            if self.warned.first(&asked.model) {
+                tracing::warn!(
+                    model = asked.model.as_str(),
+                    deployment = deployment.id(),
+                    policy = ?self.options.unknown_models,
+                    "limits-reqwest: a model no table lists in this mode: its calls are not paced \
+                     (passed or refused by policy; warned once per model)"
+                );
+            }
             return match self.options.unknown_models {
                 UnknownModels::Refuse => {
                     Err(Error::middleware(UnknownModel { model: asked.model }))
@@ -281,7 +315,30 @@ impl Middleware for ThrottleMiddleware {
             };
         };
         let throttle = self.throttle.for_deployment(deployment);
-        let tokens = asked.total();
+        let span = tracing::debug_span!(
+            "limits_request",
+            model = model.id.as_str(),
+            deployment = deployment.id()
+        );
+        self.throttled(req, extensions, next, throttle, model, asked.total())
+            .instrument(span)
+            .await
+    }
+}
+
+impl ThrottleMiddleware {
+    /// Sends a request of a known model through `throttle`: waits, sends,
+    /// reconciles, reports and retries 429s.
+    async fn throttled(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+        throttle: Throttle,
+        model: Resolved,
+        tokens: u64,
+    ) -> Result<Response> {
+        let deployment = throttle.deployment();
         let mut req = req;
         let mut attempt = 0;
         loop {
@@ -306,6 +363,14 @@ impl Middleware for ThrottleMiddleware {
             let Some(tripped) = classify(status.as_u16(), &body) else {
                 return Ok(response);
             };
+            tracing::warn!(
+                model = model.id.as_str(),
+                deployment = deployment.id(),
+                ?tripped,
+                attempt,
+                retry = again.is_some(),
+                "limits-reqwest: the provider answered 429; reported to the throttle"
+            );
             let _ = throttle.report(&model, tripped).await;
             match again {
                 Some(next_try) => {

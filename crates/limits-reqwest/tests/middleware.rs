@@ -367,3 +367,78 @@ async fn a_model_with_kinds_the_throttle_does_not_enforce_fails_plainly() {
         "{refusal}"
     );
 }
+
+/// A `tracing` subscriber writing to a buffer.
+fn captured() -> (
+    impl tracing::Subscriber,
+    std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+) {
+    #[derive(Clone)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writer = Buffer(std::sync::Arc::clone(&out));
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (subscriber, out)
+}
+
+#[tokio::test]
+async fn an_unknown_model_is_warned_once_and_a_429_is_traced() {
+    let (subscriber, out) = captured();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let base = simulator(Duration::from_secs(60)).await;
+    let throttle = Throttle::in_process(Config::default()).unwrap();
+    let plain = client(ThrottleMiddleware::new(throttle));
+    for _ in 0..3 {
+        let (status, _) = call(&plain, &format!("{base}{CHAT}"), json!({"model": "mine"})).await;
+        assert_eq!(status, 404);
+    }
+    // The throttle believes in more than the simulator allows: a 429.
+    let model = Model::QwenMax;
+    let wrong = Resolved {
+        id: model.id().to_string(),
+        limits: everywhere(Limits::NONE.with_rpm(60_000).with_tpm(100_000_000)),
+        pooled: Vec::new(),
+    };
+    let throttle = Throttle::in_process(Config::default()).unwrap();
+    let middleware = ThrottleMiddleware::new(throttle)
+        .with_resolver(move |_| Some(wrong.clone()))
+        .with_options(Options::default().with_retries(0));
+    let wrong_client = client(middleware);
+    let body = json!({"model": model.id(), "max_tokens": 1,
+        "messages": [{"role": "user", "content": "hi"}]});
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(
+            call(&wrong_client, &format!("{base}{CHAT}"), body.clone())
+                .await
+                .0,
+        );
+        if statuses.last() == Some(&429) {
+            break;
+        }
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+    let unknown = text
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("model=\"mine\""))
+        .count();
+    assert_eq!(unknown, 1, "{text}");
+    assert!(
+        text.contains("the provider answered 429") && text.contains("limits_request"),
+        "{text}"
+    );
+}

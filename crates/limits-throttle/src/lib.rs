@@ -56,6 +56,7 @@ mod classify;
 mod clock;
 mod config;
 mod local;
+pub mod observe;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod refusal;

@@ -57,6 +57,10 @@ pub(crate) struct Slot {
     account: Arc<str>,
     id: Arc<str>,
     state: Mutex<KeyState>,
+    /// The key's metrics, registered when it is made (`observe`).
+    pub(crate) admitted: metrics::Counter,
+    refused_wait: metrics::Counter,
+    refused_too_large: metrics::Counter,
 }
 
 /// Bits of a lease shard for its requests, and for its tokens: enough that
@@ -123,6 +127,21 @@ fn unpack(word: u64) -> (u8, u64, u64) {
 }
 
 impl Slot {
+    /// Counts a refusal of this key on its own counters, and says it.
+    pub(crate) fn observe_refusal(&self, refusal: &crate::refusal::Refusal) {
+        use crate::refusal::Refusal;
+        match refusal {
+            Refusal::RetryAfter(wait) => {
+                crate::observe::not_now(&self.account, &self.id, *wait);
+                self.refused_wait.increment(1);
+            }
+            other => {
+                crate::observe::refused_event(&self.account, &self.id, other);
+                self.refused_too_large.increment(1);
+            }
+        }
+    }
+
     /// The key's clock, in microseconds.
     #[inline]
     pub fn now(&self) -> u64 {
@@ -321,6 +340,9 @@ impl Account {
             account: Arc::clone(&self.name),
             id: Arc::from(id),
             state: Mutex::default(),
+            admitted: crate::observe::admitted_counter(&self.name, id),
+            refused_wait: crate::observe::refused_counter(&self.name, id, "retry_after"),
+            refused_too_large: crate::observe::refused_counter(&self.name, id, "too_large"),
         })
     }
 }

@@ -54,7 +54,7 @@ pub enum FailurePolicy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RedisOptions {
-    /// Prefix of every key: `"limits"` gives `{limits:ACCOUNT:MODEL}:h`.
+    /// Prefix of every key: `"limits"` gives `{limits:ACCOUNT:MODE:MODEL}:h`.
     pub prefix: String,
     /// The longest any call may take, queued, connecting and answering
     /// included. Default 100 ms.

@@ -25,7 +25,7 @@ pub enum Refusal {
     /// `Throttle::set_limits`).
     NotListed {
         /// The model's id.
-        model: String,
+        model: Box<str>,
         /// The throttle's mode.
         deployment: modelstudio_limits::Deployment,
     },
@@ -33,7 +33,7 @@ pub enum Refusal {
     /// retired model): nothing to pace by, so nothing is admitted.
     NoLimits {
         /// The model's id.
-        model: String,
+        model: Box<str>,
         /// The throttle's mode.
         deployment: modelstudio_limits::Deployment,
     },
@@ -44,11 +44,11 @@ pub enum Refusal {
     /// `Throttle::set_limits`.
     Unenforced {
         /// The model's id.
-        model: String,
+        model: Box<str>,
         /// The throttle's mode.
         deployment: modelstudio_limits::Deployment,
         /// The keys of the kinds not enforced (`submit_rps`, `pool`, ...).
-        kinds: Vec<&'static str>,
+        kinds: Box<[&'static str]>,
     },
     /// The shared store could not be asked, and the throttle fails closed.
     Unavailable(StoreError),

@@ -14,6 +14,7 @@ use crate::classify::Tripped;
 use crate::clock::{Clock, MonotonicClock, StoreClock};
 use crate::config::{Config, ConfigError};
 use crate::local::{read, write, Account, LocalStore, Slot};
+use crate::observe;
 use crate::refusal::{Refusal, StoreError};
 
 /// Admits requests only while every limit of their model allows them, for
@@ -188,30 +189,33 @@ impl Throttle {
     #[inline]
     fn enforced(&self, model: &(impl HasLimits + ?Sized)) -> Result<Enforced, Refusal> {
         let Some(limits) = self.limits_of(model) else {
-            return Err(Refusal::NotListed {
-                model: model.id().to_string(),
-                deployment: self.deployment,
-            });
+            return Err(self.not_enforced(model.id(), None, false));
         };
-        if limits.rpm().is_none()
-            && limits.tpm().is_none()
-            && limits.rps().is_none()
-            && !limits.has_task_kinds()
-            && !model.pooled_in(self.deployment)
-        {
-            return Err(Refusal::NoLimits {
-                model: model.id().to_string(),
-                deployment: self.deployment,
-            });
+        let pooled = model.pooled_in(self.deployment);
+        let enforced = Enforced::of(&limits);
+        if limits.has_task_kinds() || pooled || enforced.is_unlimited() {
+            return Err(self.not_enforced(model.id(), Some(&limits), pooled));
         }
-        if limits.has_task_kinds() || model.pooled_in(self.deployment) {
-            return Err(Refusal::Unenforced {
-                model: model.id().to_string(),
-                deployment: self.deployment,
-                kinds: unenforced_kinds(&limits, model.pooled_in(self.deployment)),
-            });
+        Ok(enforced)
+    }
+
+    /// Why a model's limits are not enforced (out of the admission's hot
+    /// path): not listed in the mode, kinds the throttle does not enforce,
+    /// or no limit at all.
+    #[cold]
+    #[inline(never)]
+    fn not_enforced(&self, id: &str, limits: Option<&Limits>, pooled: bool) -> Refusal {
+        let deployment = self.deployment;
+        let model: Box<str> = id.into();
+        match limits {
+            None => Refusal::NotListed { model, deployment },
+            Some(l) if l.has_task_kinds() || pooled => Refusal::Unenforced {
+                model,
+                deployment,
+                kinds: unenforced_kinds(l, pooled).into(),
+            },
+            Some(_) => Refusal::NoLimits { model, deployment },
         }
-        Ok(Enforced::of(&limits))
     }
 
     fn params(&self, model: &(impl HasLimits + ?Sized)) -> Result<Params, Refusal> {
@@ -227,25 +231,61 @@ impl Throttle {
     /// Admits a request of `tokens` (an estimate: input plus expected
     /// output) to `model` if every limit allows it now, and counts it;
     /// never waits for the limits. A refusal counts nothing.
-    pub async fn try_acquire(
+    ///
+    /// (The future is [`Throttle::attempt`]'s itself, not one around it:
+    /// an admission's result is built where the caller reads it.)
+    #[inline]
+    pub fn try_acquire<'a, 'm, M: HasLimits + ?Sized>(
+        &'a self,
+        model: &'m M,
+        tokens: u64,
+    ) -> impl std::future::Future<Output = Result<Permit<'a>, Refusal>> + use<'a, 'm, M> {
+        self.attempt::<true, M>(model, tokens)
+    }
+
+    /// Counts a refusal (`observe`): the key's own counters in process, the
+    /// labelled facade otherwise.
+    fn observe_refusal(&self, id: &str, refusal: &Refusal) {
+        match (&self.keyed, refusal) {
+            (Keyed::Local(account), Refusal::RetryAfter(_) | Refusal::TooLarge { .. }) => {
+                account.slot(id).observe_refusal(refusal);
+            }
+            _ => observe::refused(&self.store_account, id, refusal),
+        }
+    }
+
+    /// [`Throttle::try_acquire`]; a refusal is observed (`observe`) when
+    /// `OBSERVE` (`acquire` observes only the refusal it returns).
+    #[inline]
+    async fn attempt<const OBSERVE: bool, M: HasLimits + ?Sized>(
         &self,
-        model: &(impl HasLimits + ?Sized),
+        model: &M,
         tokens: u64,
     ) -> Result<Permit<'_>, Refusal> {
-        let limits = self.enforced(model)?;
+        let refused = |refusal: Refusal| {
+            if OBSERVE {
+                self.observe_refusal(model.id(), &refusal);
+            }
+            refusal
+        };
+        let limits = self.enforced(model).map_err(refused)?;
         let id = model.id();
-        let (refused, p) = match &self.keyed {
+        let (decision, p) = match &self.keyed {
             Keyed::Local(account) => {
                 let slot = account.slot(id);
                 // Read once: most admissions under `Pacing::PerSecond` find
                 // no lease and decide by the rules.
                 let now = slot.now();
                 if let Some(at) = slot.take_from_lease(now, limits, tokens) {
+                    slot.admitted.increment(1);
                     return Ok(Permit::local(slot, at, tokens));
                 }
                 let p = self.params_of(limits);
                 match slot.decide(now, limits, &p, tokens) {
-                    Ok(at) => return Ok(Permit::local(slot, at, tokens)),
+                    Ok(at) => {
+                        slot.admitted.increment(1);
+                        return Ok(Permit::local(slot, at, tokens));
+                    }
                     Err(refused) => (refused, p),
                 }
             }
@@ -262,36 +302,41 @@ impl Throttle {
                 let decided = match store.decide(&self.store_account, id, &p, tokens).await {
                     Ok(decided) => decided,
                     Err(e) => {
-                        return match store.options().on_failure {
-                            crate::redis::FailurePolicy::FailOpen => Ok(Permit {
+                        let open =
+                            store.options().on_failure == crate::redis::FailurePolicy::FailOpen;
+                        observe::store_error(&self.store_account, id, &e, open);
+                        return if open {
+                            Ok(Permit {
                                 held: Held::Remote(Box::new(remote(None))),
                                 tokens,
                                 unchecked: Some(Box::new(e)),
-                            }),
-                            _ => Err(Refusal::Unavailable(e)),
+                            })
+                        } else {
+                            Err(refused(Refusal::Unavailable(e)))
                         };
                     }
                 };
                 match decided {
                     Ok(counted) => {
+                        observe::admitted(&self.store_account, id);
                         return Ok(Permit {
                             held: Held::Remote(Box::new(remote(Some(counted)))),
                             tokens,
                             unchecked: None,
-                        })
+                        });
                     }
                     Err(refused) => (refused, p),
                 }
             }
         };
-        Err(match refused {
+        Err(refused(match decision {
             Refused::Wait(us) => Refusal::RetryAfter(Duration::from_micros(us)),
             Refused::TooLarge => Refusal::TooLarge {
                 tokens,
                 max: p.tpm,
                 tpm: limits.tpm,
             },
-        })
+        }))
     }
 
     /// Admits a request, waiting (with jitter, on Tokio's timer) while the
@@ -320,16 +365,25 @@ impl Throttle {
             now.checked_add(by).unwrap_or(now + FOREVER)
         };
         let deadline = later(max_wait);
+        let started = tokio::time::Instant::now();
+        let mut waited = false;
         loop {
-            match self.try_acquire(model, tokens).await {
-                Err(Refusal::RetryAfter(wait)) => {
-                    let wake = later(wait);
-                    if wake > deadline {
-                        return Err(Refusal::RetryAfter(wait));
-                    }
-                    tokio::time::sleep_until((wake + jitter(wait)).min(deadline)).await;
+            match self.attempt::<false, _>(model, tokens).await {
+                Err(Refusal::RetryAfter(wait)) if later(wait) <= deadline => {
+                    observe::waiting(&self.store_account, model.id(), wait);
+                    waited = true;
+                    tokio::time::sleep_until((later(wait) + jitter(wait)).min(deadline)).await;
                 }
-                other => return other,
+                Err(refusal) => {
+                    self.observe_refusal(model.id(), &refusal);
+                    return Err(refusal);
+                }
+                Ok(permit) => {
+                    if waited {
+                        observe::waited(&self.store_account, model.id(), started.elapsed());
+                    }
+                    return Ok(permit);
+                }
             }
         }
     }
@@ -348,6 +402,7 @@ impl Throttle {
         let Ok(p) = self.params(model) else {
             return Ok(());
         };
+        observe::reported(&self.store_account, model.id(), tripped);
         let lower = match tripped {
             Tripped::Requests | Tripped::Burst => Lower {
                 requests: true,
@@ -427,6 +482,13 @@ pub(crate) struct Enforced {
 }
 
 impl Enforced {
+    /// Whether neither requests nor tokens are limited (a row without
+    /// `rpm`, `tpm` or `rps`).
+    #[inline]
+    fn is_unlimited(&self) -> bool {
+        self.rpm >= UNLIMITED && self.tpm >= UNLIMITED
+    }
+
     #[inline]
     pub(crate) fn of(limits: &Limits) -> Enforced {
         let from_rps = limits.rps().map(|n| u64::from(n) * 60);
