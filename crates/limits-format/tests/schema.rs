@@ -12,7 +12,10 @@ const BEYOND_THE_SCHEMA: &[(&str, &str)] = &[
     ("duplicate_models.toml", "uniqueness across the file"),
     ("duplicate_sections.toml", "uniqueness across the file"),
     ("id_twice_in_one_mode.toml", "uniqueness across the file"),
-    ("rust_name_per_row.toml", "agreement between rows of one model"),
+    (
+        "rust_name_per_row.toml",
+        "agreement between rows of one model",
+    ),
     ("unknown_replacement.toml", "ids named across the file"),
     (
         "group_without_limits.toml",

@@ -94,14 +94,14 @@ pub(crate) fn refused_counter(store_account: &str, model: &str, reason: &'static
 
 /// "Not now": a debug event (a wait is the throttle working).
 pub(crate) fn not_now(store_account: &str, model: &str, wait: Duration) {
+    wait_event(store_account, model, wait, "throttle: not now");
+}
+
+/// A debug event about a wait.
+fn wait_event(store_account: &str, model: &str, wait: Duration, what: &str) {
     let (account, deployment) = split(store_account);
-    tracing::debug!(
-        account,
-        deployment,
-        model,
-        wait_ms = wait.as_millis() as u64,
-        "throttle: not now"
-    );
+    let wait_ms = wait.as_millis() as u64;
+    tracing::debug!(account, deployment, model, wait_ms, "{what}");
 }
 
 /// A refusal that waiting will not end: a warning.
@@ -128,14 +128,7 @@ pub(crate) fn refused(store_account: &str, model: &str, refusal: &Refusal) {
 
 /// An `acquire` that waits `wait` before trying again.
 pub(crate) fn waiting(store_account: &str, model: &str, wait: Duration) {
-    let (account, deployment) = split(store_account);
-    tracing::debug!(
-        account,
-        deployment,
-        model,
-        wait_ms = wait.as_millis() as u64,
-        "throttle: waiting"
-    );
+    wait_event(store_account, model, wait, "throttle: waiting");
 }
 
 /// An `acquire` admitted after waiting `waited` in all.
