@@ -4,6 +4,7 @@
 //! The reading rules live here once ([`text`], [`html`]); the repository's
 //! tests read the saved page through them too.
 
+mod cells;
 pub mod html;
 pub mod markdown;
 pub mod page;
