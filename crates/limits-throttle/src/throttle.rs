@@ -232,7 +232,7 @@ impl Throttle {
     /// output) to `model` if every limit allows it now, and counts it;
     /// never waits for the limits. A refusal counts nothing.
     ///
-    /// (The future is [`Throttle::attempt`]'s itself, not one around it:
+    /// (The future is the admission's own, not one awaiting it:
     /// an admission's result is built where the caller reads it.)
     #[inline]
     pub fn try_acquire<'a, 'm, M: HasLimits + ?Sized>(
