@@ -262,8 +262,9 @@ impl Builder {
     }
 
     /// The table as Markdown, for documentation: per section a heading of
-    /// level `heading` (e.g. `"##"`) and a row per model (id, aliases, QPM,
-    /// TPM). Free text is escaped; nothing in it can open a link or HTML.
+    /// level `heading` (e.g. `"##"`, with the section's mode) and a row per
+    /// model (id, aliases, the limits in words: RPM, TPM and the other
+    /// kinds). Free text is escaped; nothing in it can open a link or HTML.
     pub fn markdown_table(&self, table: &Table, heading: &str) -> String {
         let name = self.shown_input_name();
         format!(

@@ -1,6 +1,7 @@
 //! Generates typed Rust from a `limits.toml` rate-limit table (the format
-//! of [`limits_format`]): a model enum with `const` QPM/TPM limits, one row
-//! per model, a `const fn` lookup by id or alias, `FromStr`, and serde.
+//! of [`limits_format`]): a model enum with `const` limits per deployment
+//! mode (one line per model and mode), a `const fn` lookup by id or alias,
+//! `FromStr`, and serde. Schema 1 tables (this example) hold in every mode.
 //!
 //! The stages: [`limits_format`] reads and validates the file; `emit`
 //! (quote) turns the validated table into tokens, one item at a time;
@@ -31,6 +32,7 @@
 //!     .unwrap();
 //! assert!(code.starts_with("// @generated"));
 //! assert!(code.contains("ChatLarge2025_01_01"));
+//! assert!(code.contains("pub const fn limits_in("));
 //! ```
 #![warn(missing_docs)]
 
