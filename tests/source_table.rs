@@ -215,4 +215,14 @@ fn what_the_page_leaves_unclear_is_warned_about_with_its_line() {
         .collect();
     assert!(notes.iter().any(|n| n.contains("Sambert系列模型")));
     assert!(notes.iter().any(|n| n.contains("kimi-k2.5")));
+    // A lone number read by the rule is noted on its row's group.
+    let long = table
+        .models()
+        .find(|r| r.model.id == "qwen-long-latest")
+        .unwrap();
+    let note = long.group.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("read as `rpm` by the import's rule"),
+        "{note}"
+    );
 }

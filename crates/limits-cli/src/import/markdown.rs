@@ -394,13 +394,15 @@ impl Reader {
         let ncols = table.columns.len();
         // Values to columns: all of them in order, or by nearness.
         let mut stated: Vec<Option<Value>> = vec![None; ncols];
+        // Columns a lone number was put in by the rule, not by its size.
+        let mut judged: Vec<usize> = Vec::new();
         if values.len() >= ncols {
             for (k, (_, v)) in values.into_iter().take(ncols).enumerate() {
                 stated[k] = Some(v);
             }
         } else {
             for (_, v) in values {
-                let k = nearest_column(
+                let (k, unsettled) = nearest_column(
                     &table.carried[..ncols],
                     &v,
                     &mut stated,
@@ -408,6 +410,9 @@ impl Reader {
                     &id,
                     &mut self.page.warnings,
                 );
+                if unsettled {
+                    judged.push(k);
+                }
                 stated[k] = Some(v);
             }
         }
@@ -458,6 +463,13 @@ impl Reader {
                 limits.set(kind, n);
                 if let Some(origin) = origin {
                     from.push((kind, origin));
+                }
+                if judged.contains(&k) {
+                    notes.push(format!(
+                        "The row's lone number {} is read as `{}` by the import's rule: its size does not settle its column.",
+                        limits_format::group_digits(n, ','),
+                        kind.key()
+                    ));
                 }
             }
             if let Some(note) = &value.note {
@@ -560,7 +572,8 @@ impl Reader {
 /// other is more than ten times further off); otherwise the leftmost of
 /// the columns within that margin (the cells a row leaves out are merged
 /// from above, and the page's merged cells are mostly its right-hand
-/// ones), warned about with the row's line.
+/// ones), warned about with the row's line. Also whether the magnitudes
+/// left it unsettled.
 fn nearest_column(
     carried: &[Option<(Value, String)>],
     value: &Value,
@@ -568,7 +581,7 @@ fn nearest_column(
     line: usize,
     id: &str,
     warnings: &mut Vec<PageError>,
-) -> usize {
+) -> (usize, bool) {
     let n = value.number.unwrap_or(0).max(1) as f64;
     let distances: Vec<(f64, usize)> = carried
         .iter()
@@ -580,7 +593,7 @@ fn nearest_column(
         })
         .collect();
     let Some(best) = distances.iter().map(|d| d.0).min_by(f64::total_cmp) else {
-        return taken.len().saturating_sub(1);
+        return (taken.len().saturating_sub(1), false);
     };
     let close: Vec<usize> = distances
         .iter()
@@ -598,5 +611,5 @@ fn nearest_column(
             ),
         });
     }
-    k
+    (k, close.len() > 1)
 }
