@@ -49,29 +49,23 @@ pub(crate) enum Piece {
 /// caller can format them one at a time: a large table is never held as
 /// one token stream or one syntax tree.
 pub(crate) fn emit(table: &Table, options: &Options, sink: &mut dyn FnMut(Piece)) {
-    let all_rows: Vec<_> = table.models().collect();
     // One variant per model: its first row names it; its rows in every
-    // mode are gathered below.
-    let rows: Vec<_> = table.distinct_models().collect();
-    let model_paths: Vec<_> = rows
+    // mode make its data.
+    let grouped = table.rows_by_model();
+    let model_paths: Vec<_> = grouped
         .iter()
-        .map(|r| variant(&options.model, &r.model.rust_name))
+        .map(|rows| variant(&options.model, &rows[0].model.rust_name))
         .collect();
-    let mut models: Vec<ModelData<'_>> = rows.iter().map(|r| ModelData::of(r, &all_rows)).collect();
     // The validator checked that every replacement names a model id.
-    let names: std::collections::HashMap<&str, &str> = rows
+    let names: std::collections::HashMap<&str, &TokenStream> = grouped
         .iter()
-        .map(|r| (r.model.id.as_str(), r.model.rust_name.as_str()))
+        .zip(&model_paths)
+        .map(|(rows, path)| (rows[0].model.id.as_str(), path))
         .collect();
-    for m in &mut models {
-        let by = all_rows
-            .iter()
-            .filter(|r| r.model.id == m.row.model.id)
-            .find_map(|r| r.model.replaced_by.as_deref());
-        m.replacement = by
-            .and_then(|by| names.get(by))
-            .map(|name| variant(&options.model, name));
-    }
+    let models: Vec<ModelData<'_>> = grouped
+        .iter()
+        .map(|rows| ModelData::of(rows, |by| names.get(by).map(|p| (*p).clone())))
+        .collect();
     // Items that name every variant must not warn about deprecated ones.
     let allow = models
         .iter()
@@ -124,17 +118,11 @@ struct ModelData<'t> {
 }
 
 impl<'t> ModelData<'t> {
-    fn of(first: &'t ModelRow<'t>, all: &'t [ModelRow<'t>]) -> Self {
-        let id = &first.model.id;
-        let rows: Vec<&ModelRow<'_>> = all.iter().filter(|r| r.model.id == *id).collect();
-        let mut aliases: Vec<&str> = Vec::new();
-        for r in &rows {
-            for a in &r.model.aliases {
-                if !aliases.contains(&a.as_str()) {
-                    aliases.push(a);
-                }
-            }
-        }
+    /// The data of a model's `rows` (its first names it); `path_of` is the
+    /// path of the model with an id, for its replacement.
+    fn of(rows: &'t [ModelRow<'t>], path_of: impl Fn(&str) -> Option<TokenStream>) -> Self {
+        let first = &rows[0];
+        let aliases = limits_format::ir::aliases_of(rows);
         let mut modes = Vec::new();
         for d in Deployment::ALL {
             let mut own = None;
@@ -153,13 +141,14 @@ impl<'t> ModelData<'t> {
             }
         }
         let retired = rows.iter().all(|r| r.group.retired.is_some());
+        let replaced_by = rows.iter().find_map(|r| r.model.replaced_by.as_deref());
         let deprecation = first.model.deprecated.clone().or_else(|| {
             retired.then(|| {
-                let when = match &rows[0].group.retired {
+                let when = match &first.group.retired {
                     Some(Retired::On(date)) => format!("retired on {date}"),
                     _ => "retired".to_string(),
                 };
-                match rows.iter().find_map(|r| r.model.replaced_by.as_ref()) {
+                match replaced_by {
                     Some(by) => format!("{when}; replaced by {by}"),
                     None => when,
                 }
@@ -170,7 +159,7 @@ impl<'t> ModelData<'t> {
             aliases,
             modes,
             deprecation,
-            replacement: None,
+            replacement: replaced_by.and_then(path_of),
         }
     }
 }

@@ -116,6 +116,24 @@ impl Table {
             .filter(move |r| seen.insert(r.model.id.as_str()))
     }
 
+    /// Every model's rows, grouped: one entry per distinct id, in the order
+    /// of its first row (that of [`Table::distinct_models`]), holding its
+    /// rows in file order.
+    pub fn rows_by_model(&self) -> Vec<Vec<ModelRow<'_>>> {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut grouped: Vec<Vec<ModelRow<'_>>> = Vec::new();
+        for r in self.models() {
+            match index.get(r.model.id.as_str()) {
+                Some(&i) => grouped[i].push(r),
+                None => {
+                    index.insert(&r.model.id, grouped.len());
+                    grouped.push(vec![r]);
+                }
+            }
+        }
+        grouped
+    }
+
     /// Counts of what the table holds (models and aliases counted once,
     /// whatever the number of modes that list them).
     pub fn summary(&self) -> Summary {
@@ -130,6 +148,19 @@ impl Table {
             groups: self.sections.iter().map(|s| s.groups.len()).sum(),
         }
     }
+}
+
+/// Every alias of one model's `rows`, once, in file order.
+pub fn aliases_of<'a>(rows: &[ModelRow<'a>]) -> Vec<&'a str> {
+    let mut aliases: Vec<&'a str> = Vec::new();
+    for r in rows {
+        for a in &r.model.aliases {
+            if !aliases.contains(&a.as_str()) {
+                aliases.push(a);
+            }
+        }
+    }
+    aliases
 }
 
 /// Counts of what a table holds in one deployment mode.
