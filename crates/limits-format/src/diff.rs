@@ -552,6 +552,7 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
         .collect();
     let new_ids: BTreeSet<&str> = new.models().map(|r| r.model.id.as_str()).collect();
     let (moved, members) = regroup(old, new);
+    let (old_aliases, new_aliases) = (aliases_by_id(old), aliases_by_id(new));
     let mut seen_ids = BTreeSet::new();
     for r in new.models() {
         let id = &r.model.id;
@@ -577,7 +578,9 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
             continue;
         };
         if first_row {
-            model_changes(&mut changes, old, om, new);
+            let was = old_aliases.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+            let now = new_aliases.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+            model_changes(&mut changes, om, &r, was, now);
         }
         let pooled = r.group.pool.is_some();
         let Some(o) = old_rows.get(&(mode, pooled, id.as_str())) else {
@@ -668,12 +671,26 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
     changes
 }
 
-/// What changed of a model itself (its first row in each table): Rust
-/// name, aliases (over all its rows), deprecation.
-fn model_changes(changes: &mut Vec<Change>, old: &Table, o: &ModelRow<'_>, new: &Table) {
+/// Every model's aliases (over all its rows), by id.
+fn aliases_by_id(table: &Table) -> HashMap<&str, Vec<&str>> {
+    table
+        .rows_by_model()
+        .iter()
+        .map(|rows| (rows[0].model.id.as_str(), crate::ir::aliases_of(rows)))
+        .collect()
+}
+
+/// What changed of a model itself between its first row in the old table,
+/// `o`, and in the new, `r`: Rust name, aliases (over all its rows: `was`
+/// and `now`), deprecation.
+fn model_changes(
+    changes: &mut Vec<Change>,
+    o: &ModelRow<'_>,
+    r: &ModelRow<'_>,
+    was: &[&str],
+    now: &[&str],
+) {
     let id = &o.model.id;
-    let first_new = new.models().find(|x| x.model.id == *id);
-    let Some(r) = first_new else { return };
     if o.model.rust_name != r.model.rust_name {
         changes.push(Change::RustNameChanged {
             id: id.clone(),
@@ -681,28 +698,16 @@ fn model_changes(changes: &mut Vec<Change>, old: &Table, o: &ModelRow<'_>, new: 
             new: r.model.rust_name.clone(),
         });
     }
-    let aliases_of = |t: &Table| -> Vec<String> {
-        let mut all: Vec<String> = Vec::new();
-        for x in t.models().filter(|x| x.model.id == *id) {
-            for a in &x.model.aliases {
-                if !all.contains(a) {
-                    all.push(a.clone());
-                }
-            }
-        }
-        all
-    };
-    let (was, now) = (aliases_of(old), aliases_of(new));
     for alias in now.iter().filter(|a| !was.contains(a)) {
         changes.push(Change::AliasAdded {
             id: id.clone(),
-            alias: alias.clone(),
+            alias: alias.to_string(),
         });
     }
     for alias in was.iter().filter(|a| !now.contains(a)) {
         changes.push(Change::AliasRemoved {
             id: id.clone(),
-            alias: alias.clone(),
+            alias: alias.to_string(),
         });
     }
     if o.model.deprecated != r.model.deprecated {
