@@ -1,7 +1,7 @@
 //! `limits import`: pages in both forms, `--onto`, a revised page's diff,
 //! every error a page can have, and a closed stdout.
 
-use limits_e2e::{limits, path};
+use limits_e2e::{limits, path, Run};
 
 fn data(file: &str) -> String {
     path(&format!("tests/data/import/{file}"))
@@ -42,25 +42,27 @@ fn seed_table() -> String {
     data("seed-limits.toml")
 }
 
-#[test]
-fn the_seed_page_onto_its_table_gives_the_table_back() {
-    let dir = tempfile::tempdir().unwrap();
+/// Imports `page` onto the table `onto` into a file in `dir`, asserts that
+/// it succeeds and gives `onto` back byte for byte; returns the run and the
+/// file written.
+fn import_gives_back(dir: &tempfile::TempDir, page: &str, onto: &str) -> (Run, String) {
     let out = dir.path().join("limits.toml");
-    let onto = seed_table();
-    let run = limits(&[
-        "import",
-        &seed_page(),
-        "--onto",
-        &onto,
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let out = out.to_str().unwrap().to_owned();
+    let run = limits(&["import", page, "--onto", onto, "-o", &out]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
-        std::fs::read_to_string(&onto).unwrap()
+        std::fs::read_to_string(onto).unwrap()
     );
-    let diff = limits(&["diff", &onto, out.to_str().unwrap()]);
+    (run, out)
+}
+
+#[test]
+fn the_seed_page_onto_its_table_gives_the_table_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let onto = seed_table();
+    let (_, out) = import_gives_back(&dir, &seed_page(), &onto);
+    let diff = limits(&["diff", &onto, &out]);
     assert!(diff.stdout.ends_with("no changes\n"), "{}", diff.stdout);
 }
 
@@ -108,24 +110,11 @@ fn a_revised_page_yields_exactly_its_changes() {
 #[test]
 fn the_page_copy_onto_limits_toml_gives_limits_toml_back() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("limits.toml");
     let onto = path("limits.toml").to_string_lossy().into_owned();
     let page = path("tests/data/rate-limit.zh-CN.md")
         .to_string_lossy()
         .into_owned();
-    let run = limits(&[
-        "import",
-        &page,
-        "--onto",
-        &onto,
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(
-        std::fs::read_to_string(&out).unwrap(),
-        std::fs::read_to_string(&onto).unwrap()
-    );
+    let (run, _) = import_gives_back(&dir, &page, &onto);
     // What the rules read by a choice is warned about on stderr, located.
     assert!(
         run.stderr.lines().all(|l| l.starts_with("warning: ")),
