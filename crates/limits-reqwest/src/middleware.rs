@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Extensions;
 use limits_throttle::{classify, Deployment, HasLimits, Limits, Permit, Throttle};
-use modelstudio_limits::runtime::LimitTable;
+use modelstudio_limits::runtime::{Budget, LimitTable};
 use modelstudio_limits::Model;
 use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Error, Middleware, Next, Result};
@@ -23,8 +23,8 @@ pub struct Resolved {
     pub id: String,
     /// Its limits, per deployment mode.
     pub limits: Vec<(Deployment, Limits)>,
-    /// The modes where it takes part in a pooled budget.
-    pub pooled: Vec<Deployment>,
+    /// The pooled budgets it takes part in, one per mode at most.
+    pub pools: Vec<Budget>,
 }
 
 impl Resolved {
@@ -44,8 +44,8 @@ impl HasLimits for Resolved {
             .find(|(d, _)| *d == deployment)
             .map(|(_, l)| *l)
     }
-    fn pooled_in(&self, deployment: Deployment) -> bool {
-        self.pooled.contains(&deployment)
+    fn budget_in(&self, deployment: Deployment) -> Option<(&str, Limits)> {
+        Budget::find(&self.pools, deployment)
     }
 }
 
@@ -59,12 +59,7 @@ impl From<Model> for Resolved {
                 .iter()
                 .filter_map(|&d| m.limits_in(d).map(|l| (d, l)))
                 .collect(),
-            pooled: m
-                .deployments()
-                .iter()
-                .copied()
-                .filter(|&d| m.pool_in(d).is_some())
-                .collect(),
+            pools: Budget::of(m),
         }
     }
 }
@@ -204,9 +199,8 @@ impl Warned {
 /// ([`Throttle::deployment`]); [`Options::with_deployment`] sets the mode
 /// of every request instead. A model that its table does not list in the
 /// request's mode is treated as an unknown model ([`UnknownModels`]). A
-/// model whose limits there hold kinds the throttle does not enforce yet
-/// (task APIs, tasks in flight, pooled budgets) fails before sending with
-/// the throttle's [`limits_throttle::Refusal::Unenforced`].
+/// synchronous call to a model whose row limits only its task APIs takes
+/// nothing.
 #[derive(Clone)]
 pub struct ThrottleMiddleware {
     throttle: Throttle,
@@ -243,7 +237,7 @@ impl ThrottleMiddleware {
             table.get(name).map(|e| Resolved {
                 id: e.id.clone(),
                 limits: e.limits.clone(),
-                pooled: e.pooled.clone(),
+                pools: e.pools.clone(),
             })
         })
     }

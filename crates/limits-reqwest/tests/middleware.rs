@@ -72,7 +72,7 @@ fn tight() -> Resolved {
     Resolved {
         id: Model::QwenMax.id().to_string(),
         limits: everywhere(Limits::NONE.with_rpm(6_000).with_tpm(36_000)),
-        pooled: Vec::new(),
+        pools: Vec::new(),
     }
 }
 
@@ -158,7 +158,7 @@ async fn a_rate_limit_429_is_reported_and_retried() {
     let wrong = Resolved {
         id: model.id().to_string(),
         limits: everywhere(Limits::NONE.with_rpm(rpm * 10).with_tpm(tpm)),
-        pooled: Vec::new(),
+        pools: Vec::new(),
     };
     // The default reaction: a 1 s cool-down, after which the simulator's
     // second has passed and the retry is accepted.
@@ -275,7 +275,7 @@ models = ["qwen-turbo-1101"]
     let key = Resolved {
         id: entry.id.clone(),
         limits: entry.limits.clone(),
-        pooled: Vec::new(),
+        pools: Vec::new(),
     };
     let effective = middleware
         .throttle()
@@ -336,39 +336,31 @@ async fn the_mode_of_a_call_comes_from_its_host() {
 }
 
 #[tokio::test]
-async fn a_model_with_kinds_the_throttle_does_not_enforce_fails_plainly() {
+async fn a_synchronous_call_to_a_row_of_task_limits_only_takes_nothing() {
     let base = simulator(Duration::from_secs(60)).await;
-    // An image model: task submissions and tasks in flight.
+    // An image model whose row limits only its task APIs.
     let model = *Model::ALL
         .iter()
         .find(|m| {
-            m.limits_in(Deployment::International)
-                .is_some_and(|l| l.has_task_kinds())
+            m.limits_in(Deployment::International).is_some_and(|l| {
+                l.has_task_kinds() && l.rpm().is_none() && l.tpm().is_none() && l.rps().is_none()
+            })
         })
         .unwrap();
     let throttle = Throttle::in_process(Config::default()).unwrap();
-    let client = client(ThrottleMiddleware::new(throttle));
-    let err = client
+    let client = client(ThrottleMiddleware::new(throttle.clone()));
+    let response = client
         .post(format!("{base}{CHAT}"))
         .body(json!({"model": model.id(), "messages": []}).to_string())
         .send()
         .await
-        .unwrap_err();
-    let reqwest_middleware::Error::Middleware(e) = err else {
-        panic!("{err:?}")
-    };
-    let refusal = e.downcast_ref::<limits_throttle::Refusal>().unwrap();
-    assert!(
-        matches!(refusal, limits_throttle::Refusal::Unenforced { kinds, .. } if !kinds.is_empty()),
-        "{refusal:?}"
-    );
-    assert!(
-        refusal.to_string().contains("does not enforce"),
-        "{refusal}"
-    );
+        .unwrap();
+    // Sent, whatever the simulator answers; nothing was counted.
+    assert_ne!(response.status(), 429);
+    assert_eq!(throttle.effective(&model).await.unwrap(), None);
+    assert_eq!(throttle.tasks_in_flight(&model).await.unwrap(), 0);
 }
 
-/// A `tracing` subscriber writing to a buffer.
 fn captured() -> (
     impl tracing::Subscriber,
     std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
@@ -410,7 +402,7 @@ async fn an_unknown_model_is_warned_once_and_a_429_is_traced() {
     let wrong = Resolved {
         id: model.id().to_string(),
         limits: everywhere(Limits::NONE.with_rpm(60_000).with_tpm(100_000_000)),
-        pooled: Vec::new(),
+        pools: Vec::new(),
     };
     let throttle = Throttle::in_process(Config::default()).unwrap();
     let middleware = ThrottleMiddleware::new(throttle)

@@ -14,12 +14,19 @@
 //! down and lowers the limit that tripped, fleet-wide.
 //!
 //! A throttle applies one deployment mode's table (International unless
-//! [`Throttle::for_deployment`] says otherwise). It enforces `rpm`, `tpm`
-//! and `rps` (as `60 × rps` a window, paced per second); a model whose
-//! limits also hold task kinds (`submit_rps`, `submit_rpm`, `query_rps`,
-//! `concurrency`) or a pooled budget is refused with
-//! [`Refusal::Unenforced`], and a model its table does not list in the
-//! mode with [`Refusal::NotListed`]: never admitted in silence.
+//! [`Throttle::for_deployment`] says otherwise) and keeps every kind of
+//! limit the table holds: `rpm`, `tpm` and `rps` (as `60 × rps` a window,
+//! paced per second) on synchronous calls ([`Throttle::acquire`]);
+//! `submit_rps`, `submit_rpm` and `concurrency` on task submissions
+//! ([`Throttle::submit`], whose [`Task`] holds a slot of the tasks in
+//! flight until it ends); `query_rps` and the account's
+//! [`TASK_QUERIES_PER_SECOND`] on task queries ([`Throttle::query`]); a
+//! pooled budget on its pool's key ([`Throttle::acquire_pooled`]). A row
+//! that limits only its task APIs, or says synchronous calls are
+//! unlimited, lets synchronous calls pass uncounted; a model its table
+//! does not list in the mode is refused with [`Refusal::NotListed`], a
+//! row without any limit with [`Refusal::NoLimits`]: never admitted in
+//! silence.
 //!
 //! ```
 //! use std::time::Duration;
@@ -61,6 +68,7 @@ pub mod observe;
 pub mod redis;
 mod refusal;
 mod slots;
+mod tasks;
 mod throttle;
 
 pub use classify::{classify, Tripped};
@@ -68,4 +76,5 @@ pub use clock::{Clock, FakeClock, MonotonicClock};
 pub use config::{Adaptation, Config, ConfigError, Pacing};
 pub use modelstudio_limits::{Deployment, HasLimits, Limits};
 pub use refusal::{Refusal, StoreError, StoreErrorKind};
+pub use tasks::{Task, TASK_QUERIES_PER_SECOND};
 pub use throttle::{Effective, Permit, Throttle, DEFAULT_ACCOUNT, DEFAULT_DEPLOYMENT};

@@ -35,6 +35,8 @@ pub(crate) struct Account {
     /// Shards of each lease.
     shards: usize,
     models: SlotMap<Slot>,
+    /// The account's tasks in flight, per model.
+    pub(crate) tasks: crate::tasks::AccountSlots,
 }
 
 /// One key's state, its lease, and what a permit needs to reconcile.
@@ -318,6 +320,7 @@ impl LocalStore {
                 base: self.base,
                 shards: self.shards,
                 models: SlotMap::default(),
+                tasks: Default::default(),
             })
         });
         Arc::clone(known)

@@ -9,7 +9,9 @@
 //! - `limits_throttle_admitted_total` ([`ADMITTED`]): admissions;
 //! - `limits_throttle_refused_total` ([`REFUSED`]): refusals, with `reason`
 //!   (`retry_after`, `too_large`, `unavailable`, `not_listed`,
-//!   `unenforced`, `no_limits`);
+//!   `not_pooled`, `no_limits`, `tasks_in_flight`);
+//! - `limits_throttle_tasks_in_flight` ([`TASKS`]): task slots this
+//!   process holds (a gauge);
 //! - `limits_throttle_wait_seconds` ([`WAITED`]): seconds an `acquire`
 //!   waited before its admission (a histogram);
 //! - `limits_throttle_reported_total` ([`REPORTED`]): the provider's
@@ -41,6 +43,8 @@ pub const REFUSED: &str = "limits_throttle_refused_total";
 pub const WAITED: &str = "limits_throttle_wait_seconds";
 /// Counter: the provider's refusals reported to the throttle, by `tripped`.
 pub const REPORTED: &str = "limits_throttle_reported_total";
+/// Gauge: task slots held.
+pub const TASKS: &str = "limits_throttle_tasks_in_flight";
 /// Counter: calls the store could not answer, by `policy`.
 pub const STORE_ERRORS: &str = "limits_throttle_store_errors_total";
 
@@ -80,7 +84,8 @@ fn reason(refusal: &Refusal) -> &'static str {
         Refusal::TooLarge { .. } => "too_large",
         Refusal::Unavailable(_) => "unavailable",
         Refusal::NotListed { .. } => "not_listed",
-        Refusal::Unenforced { .. } => "unenforced",
+        Refusal::NotPooled { .. } => "not_pooled",
+        Refusal::TasksInFlight { .. } => "tasks_in_flight",
         Refusal::NoLimits { .. } => "no_limits",
     }
 }
@@ -154,6 +159,18 @@ pub(crate) fn reported(store_account: &str, model: &str, tripped: Tripped) {
 
 /// The store could not answer; `admitted` says whether the call went on
 /// unchecked (fail open).
+pub(crate) fn task_held(store_account: &str, model: &str) {
+    let (account, deployment) = split(store_account);
+    tracing::debug!(account, deployment, model, "throttle: task slot held");
+    metrics::gauge!(TASKS, &labels(store_account, model)).increment(1.0);
+}
+
+pub(crate) fn task_freed(store_account: &str, model: &str) {
+    let (account, deployment) = split(store_account);
+    tracing::debug!(account, deployment, model, "throttle: task slot freed");
+    metrics::gauge!(TASKS, &labels(store_account, model)).decrement(1.0);
+}
+
 #[cfg(feature = "redis")]
 pub(crate) fn store_error(store_account: &str, model: &str, error: &StoreError, admitted: bool) {
     let (account, deployment) = split(store_account);

@@ -39,6 +39,7 @@ use crate::clock::Clock;
 use crate::refusal::{StoreError, StoreErrorKind};
 
 const SCRIPT: &str = include_str!("admission.lua");
+const TASKS: &str = include_str!("tasks.lua");
 
 /// What to do when Redis cannot be asked.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -61,6 +62,17 @@ pub struct RedisOptions {
     pub timeout: Duration,
     /// What an unreachable Redis means. Default [`FailurePolicy::FailClosed`].
     pub on_failure: FailurePolicy,
+    /// How long a task slot stays held without being renewed: a task
+    /// renews its lease every third of it while it lives, so a process
+    /// that dies (or loses Redis) frees its slots within this time.
+    /// Default 30 s: a few missed renewals (a Redis failover, a stalled
+    /// process) do not free a live task's slot, and a crashed fleet's
+    /// slots are back within half a minute.
+    pub task_lease: Duration,
+    /// How often a submission waiting for a task slot asks again (it
+    /// cannot be woken: the slot may be freed by another process).
+    /// Default 50 ms.
+    pub task_poll: Duration,
 }
 
 impl Default for RedisOptions {
@@ -69,6 +81,8 @@ impl Default for RedisOptions {
             prefix: "limits".to_string(),
             timeout: Duration::from_millis(100),
             on_failure: FailurePolicy::FailClosed,
+            task_lease: Duration::from_secs(30),
+            task_poll: Duration::from_millis(50),
         }
     }
 }
@@ -91,6 +105,24 @@ impl RedisOptions {
     pub fn with_failure_policy(self, on_failure: FailurePolicy) -> Self {
         RedisOptions { on_failure, ..self }
     }
+
+    /// These options with another task lease (at least 3 ms, so that a
+    /// renewal every third of it is a timer of at least 1 ms).
+    pub fn with_task_lease(self, task_lease: Duration) -> Self {
+        RedisOptions {
+            task_lease: task_lease.max(Duration::from_millis(3)),
+            ..self
+        }
+    }
+
+    /// These options with another poll of a submission waiting for a task
+    /// slot (at least 1 ms).
+    pub fn with_task_poll(self, task_poll: Duration) -> Self {
+        RedisOptions {
+            task_poll: task_poll.max(Duration::from_millis(1)),
+            ..self
+        }
+    }
 }
 
 /// Where a [`Throttle`](crate::Throttle) keeps its state to share it with
@@ -99,6 +131,7 @@ impl RedisOptions {
 pub struct RedisStore {
     manager: ConnectionManager,
     script: Arc<redis::Script>,
+    tasks: Arc<redis::Script>,
     options: RedisOptions,
     clock: Option<Arc<dyn Clock>>,
 }
@@ -138,6 +171,7 @@ impl RedisStore {
         RedisStore {
             manager,
             script: Arc::new(redis::Script::new(SCRIPT)),
+            tasks: Arc::new(redis::Script::new(TASKS)),
             options,
             clock: None,
         }
@@ -275,6 +309,153 @@ impl RedisStore {
             tokens_ppm: u(1),
             cooldown: u(2),
         })
+    }
+}
+
+/// A task slot held in Redis: a lease renewed in the background while
+/// the task lives.
+pub(crate) struct Lease {
+    store: RedisStore,
+    key: Arc<str>,
+    holder: Arc<str>,
+    renewing: tokio::task::AbortHandle,
+}
+
+impl Lease {
+    /// Frees the slot now.
+    pub(crate) async fn release(self) -> Result<(), StoreError> {
+        self.renewing.abort();
+        self.store
+            .slot_op(&self.key, "release", 0, &self.holder)
+            .await
+            .map(drop)
+    }
+
+    /// Frees the slot without waiting: on the runtime if there is one,
+    /// else when the lease ends.
+    pub(crate) fn release_in_background(self) {
+        self.renewing.abort();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = self.release().await {
+                    tracing::warn!("throttle: a task slot stays held until its lease ends: {e}");
+                }
+            });
+        }
+    }
+}
+
+impl RedisStore {
+    /// The set of task leases of `id` (`MODEL#tasks`) for `account`.
+    fn slots_key(&self, account: &str, id: &str) -> String {
+        format!("{}:z", self.key(account, id))
+    }
+
+    /// One call of the tasks script on `key`: `{ok, held, wait}`.
+    async fn slot_op(
+        &self,
+        key: &str,
+        op: &str,
+        limit: u32,
+        holder: &str,
+    ) -> Result<[i64; 3], StoreError> {
+        let mut call = self.tasks.prepare_invoke();
+        call.key(key)
+            .arg(op)
+            .arg(
+                self.clock
+                    .as_ref()
+                    .map(|c| (c.now_ns() / 1_000).to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(limit)
+            .arg(self.options.task_lease.as_micros() as u64)
+            .arg(holder);
+        let mut manager = self.manager.clone();
+        let timeout = self.options.timeout;
+        match tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut manager)).await {
+            Ok(Ok(reply)) if reply.len() == 3 => Ok([reply[0], reply[1], reply[2]]),
+            Ok(Ok(reply)) => Err(StoreError::new(
+                StoreErrorKind::Server,
+                format!("Redis: the throttle's tasks script answered {reply:?}"),
+                None,
+            )),
+            Ok(Err(e)) => Err(store_error(e, timeout)),
+            Err(_) => Err(StoreError::new(
+                StoreErrorKind::Timeout,
+                format!("Redis did not answer within {timeout:?}"),
+                None,
+            )),
+        }
+    }
+
+    /// Takes one of `limit` slots of `id` for `account`, asking again every
+    /// [`RedisOptions::task_poll`] (jittered) until `deadline`; `None` if
+    /// none was freed by then.
+    pub(crate) async fn take_slot(
+        &self,
+        account: &str,
+        id: &str,
+        limit: u32,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Lease>, StoreError> {
+        let key: Arc<str> = Arc::from(self.slots_key(account, id));
+        let holder: Arc<str> = Arc::from(format!("{:016x}", fastrand::u64(..)));
+        loop {
+            let [ok, _, wait] = self.slot_op(&key, "take", limit, &holder).await?;
+            if ok == 1 {
+                let renewing = self.renew(Arc::clone(&key), Arc::clone(&holder));
+                return Ok(Some(Lease {
+                    store: self.clone(),
+                    key,
+                    holder,
+                    renewing,
+                }));
+            }
+            let poll = self.options.task_poll;
+            let wait = Duration::from_micros(wait.max(1) as u64).min(poll);
+            let wait = wait + poll.mul_f64(fastrand::f64() / 4.0);
+            let at = tokio::time::Instant::now() + wait;
+            if at > deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    /// Renews the lease of `holder` every third of the lease time, until
+    /// aborted or the lease is found ended.
+    fn renew(&self, key: Arc<str>, holder: Arc<str>) -> tokio::task::AbortHandle {
+        let store = self.clone();
+        let every = self.options.task_lease / 3;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match store.slot_op(&key, "renew", 0, &holder).await {
+                    Ok([1, ..]) => {}
+                    Ok(_) => {
+                        tracing::warn!(
+                            key = &*key,
+                            "throttle: a task's lease ended before it was renewed; \
+                             its slot may be given to another task"
+                        );
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(key = &*key, "throttle: a task's lease was not renewed: {e}")
+                    }
+                }
+            }
+        })
+        .abort_handle()
+    }
+
+    /// How many leases of `id`'s slots for `account` are live.
+    pub(crate) async fn slots_held(&self, account: &str, id: &str) -> Result<u32, StoreError> {
+        let [_, held, _] = self
+            .slot_op(&self.slots_key(account, id), "count", 0, "")
+            .await?;
+        Ok(held.max(0) as u32)
     }
 }
 

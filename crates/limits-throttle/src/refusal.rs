@@ -37,18 +37,19 @@ pub enum Refusal {
         /// The throttle's mode.
         deployment: modelstudio_limits::Deployment,
     },
-    /// The model's limits hold kinds this throttle does not enforce yet
-    /// (task submissions and queries, tasks in flight, pooled budgets):
-    /// rather than admit what the provider may refuse, it refuses. Call
-    /// the model without the throttle, or give it limits it enforces with
-    /// `Throttle::set_limits`.
-    Unenforced {
+    /// The model takes part in no pooled budget in the throttle's mode
+    /// (`Throttle::acquire_pooled` was asked for one).
+    NotPooled {
         /// The model's id.
         model: Box<str>,
         /// The throttle's mode.
         deployment: modelstudio_limits::Deployment,
-        /// The keys of the kinds not enforced (`submit_rps`, `pool`, ...).
-        kinds: Box<[&'static str]>,
+    },
+    /// Every slot of the model's tasks in flight is held (a submission
+    /// that could not wait for one to be freed).
+    TasksInFlight {
+        /// The model's limit of tasks in flight.
+        limit: u32,
     },
     /// The shared store could not be asked, and the throttle fails closed.
     Unavailable(StoreError),
@@ -77,15 +78,13 @@ impl fmt::Display for Refusal {
                 f,
                 "`{model}` has no limits in deployment mode `{deployment}` (retired?): nothing to pace it by"
             ),
-            Refusal::Unenforced {
-                model,
-                deployment,
-                kinds,
-            } => write!(
+            Refusal::TasksInFlight { limit } => write!(
                 f,
-                "`{model}` in mode `{deployment}` has limits this throttle does not enforce yet ({}); \
-                 it refuses rather than admit what the provider may refuse",
-                kinds.join(", ")
+                "all {limit} of the model's tasks in flight are running: submit when one ends"
+            ),
+            Refusal::NotPooled { model, deployment } => write!(
+                f,
+                "`{model}` takes part in no pooled budget in deployment mode `{deployment}`"
             ),
         }
     }

@@ -31,14 +31,14 @@ pub struct Throttle {
     /// The deployment mode whose limits this handle applies.
     deployment: Deployment,
     /// The store's name for the account in this mode: `account:mode`.
-    store_account: Arc<str>,
+    pub(crate) store_account: Arc<str>,
     /// Where the states of `account` in `deployment` are.
-    keyed: Keyed,
+    pub(crate) keyed: Keyed,
 }
 
 /// A handle's store: in process, its account's states themselves.
 #[derive(Clone, Debug)]
-enum Keyed {
+pub(crate) enum Keyed {
     Local(Arc<Account>),
     #[cfg(feature = "redis")]
     Redis(Arc<crate::redis::RedisStore>),
@@ -72,7 +72,7 @@ pub const DEFAULT_DEPLOYMENT: Deployment = Deployment::International;
 
 /// What stands in for a kind of limit a row does not have: far above any
 /// limit, and exact in the Lua script's doubles.
-const UNLIMITED: u64 = 1 << 40;
+pub(crate) const UNLIMITED: u64 = 1 << 40;
 
 impl Throttle {
     /// A throttle whose state lives in this process, on the monotonic clock.
@@ -182,47 +182,49 @@ impl Throttle {
         model.limits_in(self.deployment)
     }
 
-    /// What the throttle enforces of `model`'s limits: requests and tokens
-    /// per window, requests per second as that many per sixtieth of the
-    /// window. Refuses, saying so, a model not listed in this mode and a
-    /// model whose limits hold kinds it does not enforce yet.
+    /// What a synchronous call to `model` takes: requests and tokens per
+    /// window, requests per second as that many per sixtieth of the window
+    /// (`Some`), or nothing (`None`: a row whose only limits are its task
+    /// APIs' or that says synchronous calls are unlimited). Refuses, saying
+    /// so, a model not listed in this mode and a row without any limit.
     #[inline]
-    fn enforced(&self, model: &(impl HasLimits + ?Sized)) -> Result<Enforced, Refusal> {
+    pub(crate) fn enforced(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+    ) -> Result<Option<Enforced>, Refusal> {
         let Some(limits) = self.limits_of(model) else {
-            return Err(self.not_enforced(model.id(), None, false));
+            return Err(self.not_enforced(model.id(), false));
         };
-        let pooled = model.pooled_in(self.deployment);
         let enforced = Enforced::of(&limits);
-        if limits.has_task_kinds() || pooled || enforced.is_unlimited() {
-            return Err(self.not_enforced(model.id(), Some(&limits), pooled));
+        if !enforced.is_unlimited() {
+            return Ok(Some(enforced));
         }
-        Ok(enforced)
+        if limits.has_task_kinds() || limits.sync_unlimited() {
+            return Ok(None);
+        }
+        Err(self.not_enforced(model.id(), true))
     }
 
     /// Why a model's limits are not enforced (out of the admission's hot
-    /// path): not listed in the mode, kinds the throttle does not enforce,
-    /// or no limit at all.
+    /// path): not listed in the mode, or listed with no limit at all.
     #[cold]
     #[inline(never)]
-    fn not_enforced(&self, id: &str, limits: Option<&Limits>, pooled: bool) -> Refusal {
+    pub(crate) fn not_enforced(&self, id: &str, listed: bool) -> Refusal {
         let deployment = self.deployment;
         let model: Box<str> = id.into();
-        match limits {
-            None => Refusal::NotListed { model, deployment },
-            Some(l) if l.has_task_kinds() || pooled => Refusal::Unenforced {
-                model,
-                deployment,
-                kinds: unenforced_kinds(l, pooled).into(),
-            },
-            Some(_) => Refusal::NoLimits { model, deployment },
+        if listed {
+            Refusal::NoLimits { model, deployment }
+        } else {
+            Refusal::NotListed { model, deployment }
         }
     }
 
-    fn params(&self, model: &(impl HasLimits + ?Sized)) -> Result<Params, Refusal> {
-        Ok(self.params_of(self.enforced(model)?))
+    /// The parameters of `model`'s synchronous key, if it has one.
+    fn params(&self, model: &(impl HasLimits + ?Sized)) -> Option<Params> {
+        Some(self.params_of(self.enforced(model).ok()??))
     }
 
-    fn params_of(&self, limits: Enforced) -> Params {
+    pub(crate) fn params_of(&self, limits: Enforced) -> Params {
         self.inner
             .base
             .with_limits(limits, self.inner.config.headroom)
@@ -245,7 +247,7 @@ impl Throttle {
 
     /// Counts a refusal (`observe`): the key's own counters in process, the
     /// labelled facade otherwise.
-    fn observe_refusal(&self, id: &str, refusal: &Refusal) {
+    pub(crate) fn observe_refusal(&self, id: &str, refusal: &Refusal) {
         match (&self.keyed, refusal) {
             (Keyed::Local(account), Refusal::RetryAfter(_) | Refusal::TooLarge { .. }) => {
                 account.slot(id).observe_refusal(refusal);
@@ -262,14 +264,46 @@ impl Throttle {
         model: &M,
         tokens: u64,
     ) -> Result<Permit<'_>, Refusal> {
+        match self.enforced(model) {
+            Ok(Some(limits)) => {
+                self.attempt_key::<OBSERVE>(model.id(), limits, tokens)
+                    .await
+            }
+            Ok(None) => Ok(self.free(model.id(), tokens)),
+            Err(refusal) => {
+                if OBSERVE {
+                    self.observe_refusal(model.id(), &refusal);
+                }
+                Err(refusal)
+            }
+        }
+    }
+
+    /// A permit that counts nothing: a call its row does not limit.
+    #[cold]
+    fn free(&self, id: &str, tokens: u64) -> Permit<'static> {
+        Permit {
+            held: Held::Free(Arc::clone(&self.store_account), Box::from(id)),
+            tokens,
+            unchecked: None,
+        }
+    }
+
+    /// Admits a request of `tokens` on the rate key `id` (a model's own,
+    /// its task APIs', a pool's) under `limits`, if they allow it now.
+    #[inline]
+    pub(crate) async fn attempt_key<const OBSERVE: bool>(
+        &self,
+        id: &str,
+        limits: Enforced,
+        tokens: u64,
+    ) -> Result<Permit<'_>, Refusal> {
         let refused = |refusal: Refusal| {
             if OBSERVE {
-                self.observe_refusal(model.id(), &refusal);
+                self.observe_refusal(id, &refusal);
             }
             refusal
         };
-        let limits = self.enforced(model).map_err(refused)?;
-        let id = model.id();
         let (decision, p) = match &self.keyed {
             Keyed::Local(account) => {
                 let slot = account.slot(id);
@@ -359,28 +393,46 @@ impl Throttle {
         tokens: u64,
         max_wait: Duration,
     ) -> Result<Permit<'_>, Refusal> {
-        let later = |by: Duration| {
-            let now = tokio::time::Instant::now();
-            // Beyond what an Instant holds is as good as never.
-            now.checked_add(by).unwrap_or(now + FOREVER)
-        };
-        let deadline = later(max_wait);
+        match self.enforced(model) {
+            Ok(Some(limits)) => {
+                self.wait_key(model.id(), limits, tokens, deadline_in(max_wait))
+                    .await
+            }
+            Ok(None) => Ok(self.free(model.id(), tokens)),
+            Err(refusal) => {
+                self.observe_refusal(model.id(), &refusal);
+                Err(refusal)
+            }
+        }
+    }
+
+    /// Admits a request on the rate key `id` under `limits`, waiting (with
+    /// jitter) while they say wait, until `deadline` at the latest: a wait
+    /// that would end later is returned at once as
+    /// [`Refusal::RetryAfter`].
+    pub(crate) async fn wait_key(
+        &self,
+        id: &str,
+        limits: Enforced,
+        tokens: u64,
+        deadline: tokio::time::Instant,
+    ) -> Result<Permit<'_>, Refusal> {
         let started = tokio::time::Instant::now();
         let mut waited = false;
         loop {
-            match self.attempt::<false, _>(model, tokens).await {
+            match self.attempt_key::<false>(id, limits, tokens).await {
                 Err(Refusal::RetryAfter(wait)) if later(wait) <= deadline => {
-                    observe::waiting(&self.store_account, model.id(), wait);
+                    observe::waiting(&self.store_account, id, wait);
                     waited = true;
                     tokio::time::sleep_until((later(wait) + jitter(wait)).min(deadline)).await;
                 }
                 Err(refusal) => {
-                    self.observe_refusal(model.id(), &refusal);
+                    self.observe_refusal(id, &refusal);
                     return Err(refusal);
                 }
                 Ok(permit) => {
                     if waited {
-                        observe::waited(&self.store_account, model.id(), started.elapsed());
+                        observe::waited(&self.store_account, id, started.elapsed());
                     }
                     return Ok(permit);
                 }
@@ -398,11 +450,21 @@ impl Throttle {
         model: &(impl HasLimits + ?Sized),
         tripped: Tripped,
     ) -> Result<(), StoreError> {
-        // A model the throttle does not enforce has no state to lower.
-        let Ok(p) = self.params(model) else {
+        // A model without a synchronous limit has no state to lower.
+        let Some(p) = self.params(model) else {
             return Ok(());
         };
-        observe::reported(&self.store_account, model.id(), tripped);
+        self.report_key(model.id(), &p, tripped).await
+    }
+
+    /// [`Throttle::report`] on the rate key `id` with parameters `p`.
+    pub(crate) async fn report_key(
+        &self,
+        id: &str,
+        p: &Params,
+        tripped: Tripped,
+    ) -> Result<(), StoreError> {
+        observe::reported(&self.store_account, id, tripped);
         let lower = match tripped {
             Tripped::Requests | Tripped::Burst => Lower {
                 requests: true,
@@ -419,28 +481,24 @@ impl Throttle {
         };
         match &self.keyed {
             Keyed::Local(account) => {
-                account.slot(model.id()).report(&p, lower);
+                account.slot(id).report(p, lower);
                 Ok(())
             }
             #[cfg(feature = "redis")]
-            Keyed::Redis(store) => {
-                store
-                    .report(&self.store_account, model.id(), &p, lower)
-                    .await
-            }
+            Keyed::Redis(store) => store.report(&self.store_account, id, p, lower).await,
         }
     }
 
     /// What the throttle admits for `model` now: the limits after headroom
     /// and after the decreases that refusals caused (`None`: a model the
-    /// throttle does not enforce in this mode, see [`Refusal::NotListed`]
-    /// and [`Refusal::Unenforced`]). A kind the model lacks shows as
-    /// absent.
+    /// throttle does not pace synchronous calls to in this mode: one not
+    /// listed, one without limits, one whose row limits only its task
+    /// APIs). A kind the model lacks shows as absent.
     pub async fn effective(
         &self,
         model: &(impl HasLimits + ?Sized),
     ) -> Result<Option<Effective>, StoreError> {
-        let Ok(enforced) = self.enforced(model) else {
+        let Ok(Some(enforced)) = self.enforced(model) else {
             return Ok(None);
         };
         let p = self.params_of(enforced);
@@ -504,25 +562,20 @@ impl Enforced {
     }
 }
 
-/// The keys of the kinds a throttle does not enforce yet.
-fn unenforced_kinds(limits: &Limits, pooled: bool) -> Vec<&'static str> {
-    let mut kinds = Vec::new();
-    for (has, key) in [
-        (limits.submit_rps().is_some(), "submit_rps"),
-        (limits.submit_rpm().is_some(), "submit_rpm"),
-        (limits.query_rps().is_some(), "query_rps"),
-        (limits.concurrency().is_some(), "concurrency"),
-        (pooled, "pool"),
-    ] {
-        if has {
-            kinds.push(key);
-        }
-    }
-    kinds
-}
-
 /// Longer than any wait that matters (a century).
 const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3_600);
+
+/// The instant `by` from now on Tokio's clock (beyond what an Instant
+/// holds is as good as never).
+pub(crate) fn later(by: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(by).unwrap_or(now + FOREVER)
+}
+
+/// The deadline of a call that may wait `max_wait`.
+pub(crate) fn deadline_in(max_wait: Duration) -> tokio::time::Instant {
+    later(max_wait)
+}
 
 /// The most tokens a reconcile counts for one request (2^40): keeps every
 /// sum exact in the Lua script's doubles, and is far above any limit.
@@ -530,7 +583,7 @@ const MOST_TOKENS: u64 = 1 << 40;
 
 /// A random delay added to a wait, so that tasks woken for the same moment
 /// do not all ask at once: up to a sixteenth of the wait, at least 1 ms.
-fn jitter(wait: Duration) -> Duration {
+pub(crate) fn jitter(wait: Duration) -> Duration {
     let most = (wait / 16).max(Duration::from_millis(1));
     most.mul_f64(fastrand::f64())
 }
@@ -576,6 +629,8 @@ enum Held<'t> {
     /// In a shared store.
     #[cfg(feature = "redis")]
     Remote(Box<Remote>),
+    /// Nowhere: a call its row does not limit (the account and model).
+    Free(Arc<str>, Box<str>),
 }
 
 /// A permit of a shared store: the store, the key's names, the parameters
@@ -597,6 +652,7 @@ impl Held<'_> {
             Held::Owned(slot, _) => slot.names(),
             #[cfg(feature = "redis")]
             Held::Remote(remote) => (&remote.account, &remote.id),
+            Held::Free(account, id) => (account, id),
         }
     }
 }
@@ -641,6 +697,7 @@ impl<'t> Permit<'t> {
             Held::Owned(slot, at) => Held::Owned(slot, at),
             #[cfg(feature = "redis")]
             Held::Remote(remote) => Held::Remote(remote),
+            Held::Free(account, id) => Held::Free(account, id),
         };
         Permit {
             held,
@@ -657,6 +714,7 @@ impl<'t> Permit<'t> {
         match &self.held {
             Held::Local(slot, at) => slot.reconcile(*at, self.tokens, actual_tokens),
             Held::Owned(slot, at) => slot.reconcile(*at, self.tokens, actual_tokens),
+            Held::Free(..) => {}
             #[cfg(feature = "redis")]
             Held::Remote(remote) => {
                 let Some(counted) = remote.counted else {

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use limits_throttle::observe::{ADMITTED, REFUSED, REPORTED, WAITED};
-use limits_throttle::{Config, Deployment, FakeClock, Refusal, Throttle, Tripped};
+use limits_throttle::observe::{ADMITTED, REFUSED, REPORTED, TASKS, WAITED};
+use limits_throttle::{Config, Deployment, FakeClock, Limits, Refusal, Throttle, Tripped};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use metrics_util::MetricKind;
 use modelstudio_limits::Model;
@@ -15,7 +15,7 @@ use modelstudio_limits::Model;
 /// A metric the recorder saw: its name, labels and value.
 type Seen = (String, Vec<(String, String)>, DebugValue);
 
-/// Every counter and histogram the recorder saw.
+/// Every counter, gauge and histogram the recorder saw.
 fn snapshot(recorder: &DebuggingRecorder) -> Vec<Seen> {
     recorder
         .snapshotter()
@@ -24,7 +24,10 @@ fn snapshot(recorder: &DebuggingRecorder) -> Vec<Seen> {
         .into_iter()
         .map(|(key, _, _, value)| {
             let (kind, key) = (key.kind(), key.key());
-            assert!(matches!(kind, MetricKind::Counter | MetricKind::Histogram));
+            assert!(matches!(
+                kind,
+                MetricKind::Counter | MetricKind::Histogram | MetricKind::Gauge
+            ));
             let labels = key
                 .labels()
                 .map(|l| (l.key().to_string(), l.value().to_string()))
@@ -160,14 +163,18 @@ fn refusals_and_reports_are_traced() {
         let model = Model::QwqPlus;
         drop(throttle.try_acquire(&model, 10).now_or_never().unwrap());
         let _ = throttle.try_acquire(&model, 10).now_or_never().unwrap();
-        let image = Model::ALL
+        let (retired, mode) = Model::ALL
             .iter()
-            .find(|m| {
-                m.limits_in(Deployment::International)
-                    .is_some_and(|l| l.has_task_kinds())
+            .find_map(|m| {
+                let mode = m
+                    .deployments()
+                    .iter()
+                    .find(|&&d| m.limits_in(d) == Some(Limits::NONE))?;
+                Some((m, *mode))
             })
             .unwrap();
-        let _ = throttle.try_acquire(image, 1).now_or_never().unwrap();
+        let there = throttle.for_deployment(mode);
+        let _ = there.try_acquire(retired, 1).now_or_never().unwrap();
         throttle
             .report(&model, Tripped::Requests)
             .now_or_never()
@@ -181,11 +188,55 @@ fn refusals_and_reports_are_traced() {
     );
     assert!(text.contains("model=\"qwq-plus\""), "{text}");
     assert!(
-        text.contains("WARN") && text.contains("reason=\"unenforced\""),
+        text.contains("WARN") && text.contains("reason=\"no_limits\""),
         "{text}"
     );
     assert!(
         text.contains("throttle: the provider refused a request"),
         "{text}"
     );
+}
+
+/// A task slot held and freed is a gauge going up and down, and two
+/// debug events.
+#[test]
+fn task_slots_are_a_gauge_and_events() {
+    let recorder = DebuggingRecorder::new();
+    let (subscriber, out) = captured(tracing::Level::DEBUG);
+    let cn = Deployment::MainlandChina;
+    let video = *Model::ALL
+        .iter()
+        .find(|m| m.limits_in(cn).is_some_and(|l| l.concurrency().is_some()))
+        .unwrap();
+    let gauge = |seen: &[Seen]| -> f64 {
+        seen.iter()
+            .filter(|(n, labels, _)| {
+                n == TASKS && labels.iter().any(|(k, v)| k == "model" && v == video.id())
+            })
+            .map(|(_, _, v)| match v {
+                DebugValue::Gauge(g) => g.into_inner(),
+                other => panic!("{other:?}"),
+            })
+            .sum()
+    };
+    tracing::subscriber::with_default(subscriber, || {
+        metrics::with_local_recorder(&recorder, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            let throttle = Throttle::in_process(Config::default())
+                .unwrap()
+                .for_deployment(cn);
+            // (The recorder's snapshot resets what it read: one, at the end.)
+            let first = rt.block_on(throttle.submit(&video)).unwrap();
+            let second = rt.block_on(throttle.submit(&video)).unwrap();
+            drop(first);
+            assert_eq!(gauge(&snapshot(&recorder)), 1.0);
+            drop(second);
+        });
+    });
+    let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("task slot held"), "{text}");
+    assert!(text.contains("task slot freed"), "{text}");
 }

@@ -397,10 +397,15 @@ pub trait HasLimits {
         let _ = deployment;
         None
     }
-    /// Whether the model takes part in a pooled budget in a mode (a
-    /// run-time table knows that without a `'static` [`Pool`]).
+    /// The pooled budget the model takes part in, in a mode: the pool's
+    /// name (what a throttle keys the shared state on) and its limits. A
+    /// run-time table gives it without a `'static` [`Pool`].
+    fn budget_in(&self, deployment: Deployment) -> Option<(&str, Limits)> {
+        self.pool_in(deployment).map(|p| (p.name, p.limits))
+    }
+    /// Whether the model takes part in a pooled budget in a mode.
     fn pooled_in(&self, deployment: Deployment) -> bool {
-        self.pool_in(deployment).is_some()
+        self.budget_in(deployment).is_some()
     }
 }
 
@@ -413,6 +418,9 @@ impl<T: HasLimits + ?Sized> HasLimits for &T {
     }
     fn pool_in(&self, deployment: Deployment) -> Option<Pool> {
         (**self).pool_in(deployment)
+    }
+    fn budget_in(&self, deployment: Deployment) -> Option<(&str, Limits)> {
+        (**self).budget_in(deployment)
     }
     fn pooled_in(&self, deployment: Deployment) -> bool {
         (**self).pooled_in(deployment)

@@ -66,8 +66,8 @@ pub struct Entry {
     /// Its limits in each mode that lists it (a pool's, for a model listed
     /// only in a pooled budget there).
     pub limits: Vec<(Deployment, Limits)>,
-    /// The modes where the model takes part in a pooled budget.
-    pub pooled: Vec<Deployment>,
+    /// The pooled budgets the model takes part in, one per mode at most.
+    pub pools: Vec<Budget>,
     /// The id of the section that first lists it.
     pub section: String,
 }
@@ -100,8 +100,46 @@ impl crate::HasLimits for Entry {
     fn limits_in(&self, deployment: Deployment) -> Option<Limits> {
         Entry::limits_in(self, deployment)
     }
-    fn pooled_in(&self, deployment: Deployment) -> bool {
-        self.pooled.contains(&deployment)
+    fn budget_in(&self, deployment: Deployment) -> Option<(&str, Limits)> {
+        Budget::find(&self.pools, deployment)
+    }
+}
+
+/// A pooled budget as a run-time table holds it: limits that several
+/// models share in one mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// The mode.
+    pub deployment: Deployment,
+    /// The pool's name in the table.
+    pub name: String,
+    /// The shared limits.
+    pub limits: Limits,
+}
+
+impl Budget {
+    /// The budget of `deployment` among `pools`, as
+    /// [`HasLimits::budget_in`](crate::HasLimits::budget_in) gives it.
+    pub fn find(pools: &[Budget], deployment: Deployment) -> Option<(&str, Limits)> {
+        pools
+            .iter()
+            .find(|b| b.deployment == deployment)
+            .map(|b| (b.name.as_str(), b.limits))
+    }
+
+    /// The budgets of a published model, in mode order.
+    pub fn of(model: Model) -> Vec<Budget> {
+        model
+            .deployments()
+            .iter()
+            .filter_map(|&deployment| {
+                model.pool_in(deployment).map(|p| Budget {
+                    deployment,
+                    name: p.name.to_string(),
+                    limits: p.limits,
+                })
+            })
+            .collect()
     }
 }
 
@@ -168,7 +206,7 @@ impl LimitTable {
                         id: row.model.id.clone(),
                         aliases: Vec::new(),
                         limits: Vec::new(),
-                        pooled: Vec::new(),
+                        pools: Vec::new(),
                         section: row.section.id.clone(),
                     });
                     out.entries.len() - 1
@@ -181,8 +219,14 @@ impl LimitTable {
             }
             let entry = &mut out.entries[i];
             for mode in modes {
-                if row.group.pool.is_some() {
-                    entry.pooled.push(mode);
+                if let Some(name) = &row.group.pool {
+                    if !entry.pools.iter().any(|b| b.deployment == mode) {
+                        entry.pools.push(Budget {
+                            deployment: mode,
+                            name: name.clone(),
+                            limits,
+                        });
+                    }
                     if entry.limits_in(mode).is_some() {
                         continue;
                     }
@@ -193,8 +237,7 @@ impl LimitTable {
         // In mode order, as the published table lists them.
         for entry in &mut out.entries {
             entry.limits.sort_by_key(|(d, _)| *d);
-            entry.pooled.sort();
-            entry.pooled.dedup();
+            entry.pools.sort_by_key(|b| b.deployment);
         }
         out
     }
@@ -211,12 +254,7 @@ impl LimitTable {
                     .iter()
                     .filter_map(|&d| model.limits_in(d).map(|l| (d, l)))
                     .collect(),
-                pooled: model
-                    .deployments()
-                    .iter()
-                    .copied()
-                    .filter(|&d| model.pool_in(d).is_some())
-                    .collect(),
+                pools: Budget::of(model),
                 section: model.section().id().to_string(),
             });
         }

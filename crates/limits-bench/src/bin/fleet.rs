@@ -175,7 +175,7 @@ fn model_limits(name: &str, mode: Deployment) -> Result<Called, Error> {
         resolved: Resolved {
             id: entry.id.clone(),
             limits: entry.limits.clone(),
-            pooled: entry.pooled.clone(),
+            pools: entry.pools.clone(),
         },
         rpm,
         tpm,

@@ -1,0 +1,398 @@
+//! Asynchronous tasks: submissions, queries and tasks in flight.
+//!
+//! Image and video generation (and some audio jobs) run as tasks: a
+//! submission (`X-DashScope-Async: enable`) starts one, queries
+//! (`GET /api/v1/tasks/{id}`) follow it to its end. The provider limits
+//! submissions per second or minute (`submit_rps`, `submit_rpm`), queries
+//! per second (`query_rps`, and 20 a second per account over every
+//! model), and tasks in flight (`concurrency`). [`Throttle::submit`] takes
+//! a task slot and a submission permit and returns a [`Task`] that holds
+//! the slot until it is dropped or [`Task::finish`]ed; [`Throttle::query`]
+//! takes a query permit.
+//!
+//! Each kind is a key of its own beside the model's: submissions count on
+//! `MODEL#submit`, queries on `MODEL#query` and the account's
+//! `@tasks#query`, tasks in flight on `MODEL#tasks`, a pooled budget on
+//! `@pool:NAME` (ids never hold `#` or `@`). In process, a key's slots are
+//! a count behind a mutex and a [`Notify`] that wakes the waiters when one
+//! is freed; through Redis they are leases in a sorted set (see
+//! [`crate::redis`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use modelstudio_limits::{HasLimits, Limits};
+use tokio::sync::Notify;
+
+use crate::observe;
+use crate::refusal::{Refusal, StoreError};
+use crate::throttle::{deadline_in, Enforced, Keyed, Permit, Throttle, UNLIMITED};
+
+/// The task-query API's own limit: 20 queries a second per account, over
+/// every model (the provider's API reference).
+pub const TASK_QUERIES_PER_SECOND: u32 = 20;
+
+/// The key of the account's queries over every model.
+const ACCOUNT_QUERIES: &str = "@tasks#query";
+
+/// One key's tasks in flight, in process: how many slots are held, and a
+/// wake-up for those waiting for one.
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    held: Mutex<u32>,
+    freed: Notify,
+}
+
+impl Slots {
+    fn held(&self) -> std::sync::MutexGuard<'_, u32> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes a slot if fewer than `limit` are held.
+    pub(crate) fn try_take(&self, limit: u32) -> bool {
+        let mut held = self.held();
+        if *held < limit {
+            *held += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Takes a slot, waiting for one to be freed until `deadline`.
+    pub(crate) async fn take(&self, limit: u32, deadline: tokio::time::Instant) -> bool {
+        loop {
+            // Registered before the count is read: a slot freed between
+            // the two still wakes this waiter.
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if self.try_take(limit) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// Frees a slot and wakes every waiter (each takes it or waits again).
+    pub(crate) fn release(&self) {
+        let mut held = self.held();
+        *held = held.saturating_sub(1);
+        drop(held);
+        self.freed.notify_waiters();
+    }
+
+    /// How many slots are held.
+    pub(crate) fn in_flight(&self) -> u32 {
+        *self.held()
+    }
+}
+
+/// Every key's slots of one account, in process.
+#[derive(Debug, Default)]
+pub(crate) struct AccountSlots(Mutex<HashMap<Box<str>, Arc<Slots>>>);
+
+impl AccountSlots {
+    /// The slots of `key`, made on first use.
+    pub(crate) fn of(&self, key: &str) -> Arc<Slots> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(map.entry(Box::from(key)).or_default())
+    }
+}
+
+/// A task submitted through the throttle: it holds a slot of its model's
+/// tasks in flight (if the model limits them) until it is dropped or
+/// [`Task::finish`]ed. Through Redis the slot is a lease the task renews
+/// while it lives, so a process that dies frees its slots within
+/// [`RedisOptions::task_lease`](crate::redis::RedisOptions::task_lease).
+#[must_use = "dropping a task frees its slot at once: keep it until the task ends"]
+pub struct Task {
+    account: Arc<str>,
+    model: Box<str>,
+    held: Held,
+}
+
+enum Held {
+    /// The model does not limit tasks in flight.
+    Nothing,
+    Local(Arc<Slots>),
+    #[cfg(feature = "redis")]
+    Remote(crate::redis::Lease),
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task")
+            .field("account", &self.account)
+            .field("model", &self.model)
+            .field("holds_slot", &self.holds_slot())
+            .finish()
+    }
+}
+
+impl Task {
+    /// The model the task was submitted to.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Whether the task holds a slot of its model's tasks in flight.
+    pub fn holds_slot(&self) -> bool {
+        !matches!(self.held, Held::Nothing)
+    }
+
+    /// Frees the task's slot now (the task ended), saying whether the
+    /// store heard it; dropping the task does the same without waiting.
+    pub async fn finish(mut self) -> Result<(), StoreError> {
+        match std::mem::replace(&mut self.held, Held::Nothing) {
+            Held::Nothing => Ok(()),
+            Held::Local(slots) => {
+                self.freed();
+                slots.release();
+                Ok(())
+            }
+            #[cfg(feature = "redis")]
+            Held::Remote(lease) => {
+                self.freed();
+                lease.release().await
+            }
+        }
+    }
+
+    fn freed(&self) {
+        observe::task_freed(&self.account, &self.model);
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        match std::mem::replace(&mut self.held, Held::Nothing) {
+            Held::Nothing => {}
+            Held::Local(slots) => {
+                self.freed();
+                slots.release();
+            }
+            #[cfg(feature = "redis")]
+            Held::Remote(lease) => {
+                self.freed();
+                lease.release_in_background();
+            }
+        }
+    }
+}
+
+impl Enforced {
+    /// Submissions per window: `submit_rpm`, or 60 × `submit_rps`, the
+    /// lower; `None` if the row limits neither.
+    pub(crate) fn of_submissions(limits: &Limits) -> Option<Enforced> {
+        let rpm = min_some(
+            limits.submit_rpm().map(u64::from),
+            limits.submit_rps().map(|n| u64::from(n) * 60),
+        )?;
+        Some(Enforced {
+            rpm,
+            tpm: UNLIMITED,
+        })
+    }
+
+    /// Queries per window: 60 × `query_rps`.
+    fn of_queries(per_second: u32) -> Enforced {
+        Enforced {
+            rpm: u64::from(per_second) * 60,
+            tpm: UNLIMITED,
+        }
+    }
+
+    /// A pooled budget's requests (every request kind it holds, the
+    /// lowest) and tokens per window.
+    fn of_budget(limits: &Limits) -> Enforced {
+        let own = Enforced::of(limits);
+        let submissions = Enforced::of_submissions(limits).map_or(UNLIMITED, |e| e.rpm);
+        Enforced {
+            rpm: own.rpm.min(submissions),
+            tpm: own.tpm,
+        }
+    }
+}
+
+fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Throttle {
+    /// Submits an asynchronous task to `model`, waiting for at most
+    /// [`Config::max_wait`](crate::Config::max_wait): takes a slot of its
+    /// tasks in flight (`concurrency`), then a submission permit
+    /// (`submit_rps`, `submit_rpm`). A row without task kinds paces the
+    /// submission by its own request limits. Send the submission once this
+    /// returns, and keep the [`Task`] until the task ends.
+    pub async fn submit(&self, model: &(impl HasLimits + ?Sized)) -> Result<Task, Refusal> {
+        self.submit_within(model, self.config().max_wait).await
+    }
+
+    /// [`Throttle::submit`] without waiting: refuses at once when no slot
+    /// is free ([`Refusal::TasksInFlight`]) or the submission rate says
+    /// wait ([`Refusal::RetryAfter`]).
+    pub async fn try_submit(&self, model: &(impl HasLimits + ?Sized)) -> Result<Task, Refusal> {
+        self.submit_within(model, Duration::ZERO).await
+    }
+
+    /// [`Throttle::submit`], waiting for at most `max_wait` for a slot
+    /// and a submission permit together.
+    pub async fn submit_within(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+        max_wait: Duration,
+    ) -> Result<Task, Refusal> {
+        self.submit_by(model, deadline_in(max_wait)).await
+    }
+
+    async fn submit_by(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+        deadline: tokio::time::Instant,
+    ) -> Result<Task, Refusal> {
+        let id = model.id();
+        let refused = |refusal: Refusal| {
+            self.observe_refusal(id, &refusal);
+            refusal
+        };
+        let Some(limits) = self.limits_of(model) else {
+            return Err(refused(self.not_enforced(id, false)));
+        };
+        let held = match limits.concurrency() {
+            Some(limit) => self.take_slot(id, limit, deadline).await.map_err(refused)?,
+            None => Held::Nothing,
+        };
+        // Made now, so that a refusal below frees the slot.
+        let task = Task {
+            account: Arc::clone(&self.store_account),
+            model: Box::from(id),
+            held,
+        };
+        if task.holds_slot() {
+            observe::task_held(&self.store_account, id);
+        }
+        match Enforced::of_submissions(&limits) {
+            Some(rate) => {
+                let key = format!("{id}#submit");
+                drop(self.wait_key(&key, rate, 0, deadline).await?);
+            }
+            None if limits.concurrency().is_some() => {}
+            None => match self.enforced(model) {
+                Ok(Some(rate)) => drop(self.wait_key(id, rate, 0, deadline).await?),
+                Ok(None) => {}
+                Err(refusal) => return Err(refused(refusal)),
+            },
+        }
+        Ok(task)
+    }
+
+    /// A slot of `id`'s tasks in flight, of `limit`, waiting until
+    /// `deadline`.
+    async fn take_slot(
+        &self,
+        id: &str,
+        limit: u32,
+        deadline: tokio::time::Instant,
+    ) -> Result<Held, Refusal> {
+        let full = || Refusal::TasksInFlight { limit };
+        match &self.keyed {
+            Keyed::Local(account) => {
+                let slots = account.tasks.of(id);
+                if slots.take(limit, deadline).await {
+                    Ok(Held::Local(slots))
+                } else {
+                    Err(full())
+                }
+            }
+            #[cfg(feature = "redis")]
+            Keyed::Redis(store) => {
+                let key = format!("{id}#tasks");
+                match store
+                    .take_slot(&self.store_account, &key, limit, deadline)
+                    .await
+                {
+                    Ok(Some(lease)) => Ok(Held::Remote(lease)),
+                    Ok(None) => Err(full()),
+                    Err(e) => Err(Refusal::Unavailable(e)),
+                }
+            }
+        }
+    }
+
+    /// How many of `model`'s tasks are in flight by this throttle's count
+    /// (in process: held here; through Redis: held by the fleet, leases
+    /// not yet expired).
+    pub async fn tasks_in_flight(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+    ) -> Result<u32, StoreError> {
+        match &self.keyed {
+            Keyed::Local(account) => Ok(account.tasks.of(model.id()).in_flight()),
+            #[cfg(feature = "redis")]
+            Keyed::Redis(store) => {
+                let key = format!("{}#tasks", model.id());
+                store.slots_held(&self.store_account, &key).await
+            }
+        }
+    }
+
+    /// Takes a task-query permit, waiting for at most
+    /// [`Config::max_wait`](crate::Config::max_wait): the account's
+    /// [`TASK_QUERIES_PER_SECOND`], and `model`'s `query_rps` if the
+    /// task's model is known and limits its queries.
+    pub async fn query(&self, model: Option<&dyn HasLimits>) -> Result<(), Refusal> {
+        self.query_within(model, self.config().max_wait).await
+    }
+
+    /// [`Throttle::query`], waiting for at most `max_wait`.
+    pub async fn query_within(
+        &self,
+        model: Option<&dyn HasLimits>,
+        max_wait: Duration,
+    ) -> Result<(), Refusal> {
+        let deadline = deadline_in(max_wait);
+        let own = model.and_then(|m| {
+            let per_second = self.limits_of(m)?.query_rps()?;
+            Some((format!("{}#query", m.id()), per_second))
+        });
+        if let Some((key, per_second)) = own {
+            let rate = Enforced::of_queries(per_second);
+            drop(self.wait_key(&key, rate, 0, deadline).await?);
+        }
+        let rate = Enforced::of_queries(TASK_QUERIES_PER_SECOND);
+        drop(self.wait_key(ACCOUNT_QUERIES, rate, 0, deadline).await?);
+        Ok(())
+    }
+
+    /// Admits a request of `tokens` on the pooled budget `model` takes part
+    /// in (e.g. CosyVoice voice enrollment: one submission budget for every
+    /// version), keyed by the pool, waiting for at most
+    /// [`Config::max_wait`](crate::Config::max_wait). A model in no pool in
+    /// this mode is [`Refusal::NotPooled`].
+    pub async fn acquire_pooled(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+        tokens: u64,
+    ) -> Result<Permit<'_>, Refusal> {
+        let Some((name, limits)) = model.budget_in(self.deployment()) else {
+            let refusal = Refusal::NotPooled {
+                model: Box::from(model.id()),
+                deployment: self.deployment(),
+            };
+            self.observe_refusal(model.id(), &refusal);
+            return Err(refusal);
+        };
+        let key = format!("@pool:{name}");
+        let rate = Enforced::of_budget(&limits);
+        self.wait_key(&key, rate, tokens, deadline_in(self.config().max_wait))
+            .await
+    }
+}

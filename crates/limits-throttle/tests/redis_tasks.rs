@@ -1,0 +1,193 @@
+//! Tasks in flight through Redis: slots shared by a fleet, never
+//! over-admitted, and a dead holder's slots back within the lease time
+//! (`kill -9` of a process holding them). Against `REDIS_URL`.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use limits_throttle::redis::{RedisOptions, RedisStore};
+use limits_throttle::{Config, Deployment, HasLimits, Throttle};
+use modelstudio_limits::Model;
+
+mod common;
+use common::{fresh_prefix, redis_url};
+
+const CN: Deployment = Deployment::MainlandChina;
+
+/// A model of the table with tasks in flight and submissions per second.
+fn video_model() -> Model {
+    *Model::ALL
+        .iter()
+        .find(|m| {
+            m.limits_in(CN)
+                .is_some_and(|l| l.concurrency().is_some() && l.submit_rps().is_some())
+        })
+        .unwrap()
+}
+
+fn throttle(url: &str, options: RedisOptions, config: Config) -> Throttle {
+    let store = RedisStore::open(url, options).unwrap();
+    Throttle::redis(store, config).unwrap().for_deployment(CN)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Two "processes" (stores of their own on one prefix), 24 submitters:
+/// never more tasks in flight than the limit, every submission through.
+#[test]
+fn fleet_slots_are_never_over_admitted() {
+    let Some(url) = redis_url() else { return };
+    let model = video_model();
+    let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
+    let options = RedisOptions::default()
+        .with_prefix(fresh_prefix("fleet-slots"))
+        .with_task_poll(Duration::from_millis(5));
+    let config = Config::default()
+        .with_window(Duration::from_secs(6))
+        .with_max_wait(Duration::from_secs(30));
+    let rt = runtime();
+    rt.block_on(async {
+        let a = throttle(&url, options.clone(), config);
+        let b = throttle(&url, options.clone(), config);
+        let running = Arc::new(AtomicU32::new(0));
+        let most = Arc::new(AtomicU32::new(0));
+        let mut all = Vec::new();
+        for i in 0..24u64 {
+            let throttle = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (running, most) = (running.clone(), most.clone());
+            all.push(tokio::spawn(async move {
+                let task = throttle.submit(&model).await.unwrap();
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(80 + i % 40)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                task.finish().await.unwrap();
+            }));
+        }
+        for one in all {
+            one.await.unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), limit);
+        assert_eq!(a.tasks_in_flight(&model).await.unwrap(), 0);
+    });
+}
+
+/// A task that lives longer than its lease keeps its slot: the lease is
+/// renewed while it is held.
+#[test]
+fn a_held_slot_is_renewed() {
+    let Some(url) = redis_url() else { return };
+    let model = video_model();
+    let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
+    let options = RedisOptions::default()
+        .with_prefix(fresh_prefix("renewed"))
+        .with_task_lease(Duration::from_millis(300));
+    let rt = runtime();
+    rt.block_on(async {
+        let t = throttle(&url, options, Config::default());
+        let mut held = Vec::new();
+        for _ in 0..limit {
+            held.push(t.submit(&model).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        assert_eq!(t.tasks_in_flight(&model).await.unwrap(), limit);
+        assert!(matches!(
+            t.try_submit(&model).await,
+            Err(limits_throttle::Refusal::TasksInFlight { .. })
+        ));
+        drop(held);
+        // Dropped tasks free their slots in the background.
+        let start = Instant::now();
+        while t.tasks_in_flight(&model).await.unwrap() > 0 {
+            assert!(start.elapsed() < Duration::from_secs(2));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+}
+
+/// The environment variables that make this binary a slot holder.
+const HOLDER_URL: &str = "LIMITS_TEST_HOLDER_URL";
+const HOLDER_PREFIX: &str = "LIMITS_TEST_HOLDER_PREFIX";
+/// The lease the holder and the fault test use.
+const LEASE: Duration = Duration::from_secs(2);
+
+/// Run by `a_killed_holders_slots_come_back_within_the_lease` in a
+/// process of its own: takes every slot and holds them until killed.
+#[test]
+#[ignore = "a helper: the fault test runs it in a child process"]
+fn holder_process() {
+    let (Ok(url), Ok(prefix)) = (std::env::var(HOLDER_URL), std::env::var(HOLDER_PREFIX)) else {
+        panic!("run by the fault test, with {HOLDER_URL} and {HOLDER_PREFIX} set");
+    };
+    let model = video_model();
+    let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
+    let options = RedisOptions::default()
+        .with_prefix(prefix)
+        .with_task_lease(LEASE);
+    runtime().block_on(async {
+        let t = throttle(&url, options, Config::default());
+        let mut held = Vec::new();
+        for _ in 0..limit {
+            held.push(t.submit(&model).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        drop(held);
+    });
+}
+
+/// `kill -9` a process holding every slot: no slot is free while it
+/// lives (its leases are renewed past the lease time), and all are back
+/// within the lease time of the kill.
+#[test]
+fn a_killed_holders_slots_come_back_within_the_lease() {
+    let Some(url) = redis_url() else { return };
+    let prefix = fresh_prefix("killed");
+    let model = video_model();
+    let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "holder_process", "--ignored", "--nocapture"])
+        .env(HOLDER_URL, &url)
+        .env(HOLDER_PREFIX, &prefix)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let options = RedisOptions::default()
+        .with_prefix(prefix)
+        .with_task_lease(LEASE);
+    let rt = runtime();
+    rt.block_on(async {
+        let t = throttle(&url, options, Config::default());
+        let start = Instant::now();
+        while t.tasks_in_flight(&model).await.unwrap() < limit {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the holder took its slots"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Alive past its lease time: still every slot held.
+        tokio::time::sleep(LEASE + LEASE / 2).await;
+        assert_eq!(t.tasks_in_flight(&model).await.unwrap(), limit);
+        assert!(t.try_submit(&model).await.is_err());
+        child.kill().unwrap(); // SIGKILL: no destructor runs
+        child.wait().unwrap();
+        let killed = Instant::now();
+        let task = t
+            .submit_within(&model, LEASE * 2)
+            .await
+            .expect("a slot is back");
+        let back = killed.elapsed();
+        assert!(back <= LEASE + Duration::from_millis(300), "{back:?}");
+        assert!(task.holds_slot());
+        eprintln!("slots back {back:?} after the kill (lease {LEASE:?})");
+    });
+}

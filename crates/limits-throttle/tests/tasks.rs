@@ -1,0 +1,275 @@
+//! Task submissions, tasks in flight, task queries and pooled budgets in
+//! one process: the models come from the published table (Mainland
+//! China's, where every kind appears), the limits from their rows.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use limits_throttle::{
+    Config, Deployment, FakeClock, HasLimits, Limits, Refusal, Throttle, TASK_QUERIES_PER_SECOND,
+};
+use modelstudio_limits::Model;
+use proptest::prelude::*;
+
+mod common;
+use common::{assert_windows, Custom, Event, Promise};
+
+const CN: Deployment = Deployment::MainlandChina;
+
+/// The first model of the table whose row in Mainland China `has`.
+fn model_with(has: impl Fn(&modelstudio_limits::Limits) -> bool) -> Model {
+    *Model::ALL
+        .iter()
+        .find(|m| m.limits_in(CN).is_some_and(|l| has(&l)))
+        .expect("the table has such a row")
+}
+
+/// A model with tasks in flight and submissions per second.
+fn video_model() -> Model {
+    model_with(|l| l.concurrency().is_some() && l.submit_rps().is_some())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// A throttle of Mainland China's table on a fake clock, that never waits.
+fn on_fake_clock() -> (Throttle, FakeClock) {
+    let clock = FakeClock::new();
+    clock.advance(Duration::from_secs(1_000));
+    let config = Config::default().with_max_wait(Duration::ZERO);
+    let throttle = Throttle::in_process_with_clock(config, clock.clone())
+        .unwrap()
+        .for_deployment(CN);
+    (throttle, clock)
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Move the clock on by this many ms, then submit.
+    Submit(u64),
+    /// End the oldest task still held.
+    Finish,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0u64..400).prop_map(Op::Submit),
+        1 => Just(Op::Finish),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Never more tasks in flight than the row's `concurrency`, every
+    /// window of submissions within `submit_rps`, and a submission refused
+    /// only for a reason that holds: all slots held, or the rate.
+    #[test]
+    fn slots_and_submissions_keep_the_row(ops in proptest::collection::vec(op(), 1..300)) {
+        let model = video_model();
+        let limits = model.limits_in(CN).unwrap();
+        let (concurrency, per_second) = (limits.concurrency().unwrap(), limits.submit_rps().unwrap());
+        let (throttle, clock) = on_fake_clock();
+        let rt = runtime();
+        let mut held = std::collections::VecDeque::new();
+        let mut events: Vec<Event> = Vec::new();
+        for op in ops {
+            match op {
+                Op::Submit(ms) => {
+                    clock.advance(Duration::from_millis(ms));
+                    match rt.block_on(throttle.try_submit(&model)) {
+                        Ok(task) => {
+                            prop_assert!(task.holds_slot());
+                            held.push_back(task);
+                            events.push((clock_us(&clock), 0));
+                        }
+                        Err(Refusal::TasksInFlight { limit }) => {
+                            prop_assert_eq!(limit, concurrency);
+                            prop_assert_eq!(held.len() as u32, concurrency);
+                        }
+                        Err(Refusal::RetryAfter(_)) => {
+                            prop_assert!((held.len() as u32) < concurrency);
+                        }
+                        Err(other) => prop_assert!(false, "{other:?}"),
+                    }
+                }
+                Op::Finish => drop(held.pop_front()),
+            }
+            prop_assert!(held.len() as u32 <= concurrency);
+            let counted = rt.block_on(throttle.tasks_in_flight(&model)).unwrap();
+            prop_assert_eq!(counted, held.len() as u32);
+        }
+        let rpm = u64::from(per_second) * 60;
+        let promise = Promise {
+            window: 60_000_000,
+            rpm,
+            tpm: u64::MAX,
+            rps: u64::from(per_second),
+            tps: u64::MAX,
+        };
+        assert_windows(&events, promise);
+    }
+}
+
+fn clock_us(clock: &FakeClock) -> u64 {
+    use limits_throttle::Clock;
+    clock.now_ns() / 1_000
+}
+
+/// Many submitters wait for slots on the real clock: each is woken when a
+/// slot is freed, none runs beside more than the limit, all get through.
+#[test]
+fn waiting_submitters_take_freed_slots_and_never_exceed_the_limit() {
+    let model = video_model();
+    let concurrency = model.limits_in(CN).unwrap().concurrency().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_time()
+        .build()
+        .unwrap();
+    // A "minute" of 6 s: submissions per second come ten times as fast.
+    let config = Config::default()
+        .with_window(Duration::from_secs(6))
+        .with_max_wait(Duration::from_secs(30));
+    let throttle = Throttle::in_process(config).unwrap().for_deployment(CN);
+    let running = Arc::new(AtomicU32::new(0));
+    let most = Arc::new(AtomicU32::new(0));
+    rt.block_on(async {
+        let mut all = Vec::new();
+        for i in 0..48u64 {
+            let (throttle, running, most) = (throttle.clone(), running.clone(), most.clone());
+            all.push(tokio::spawn(async move {
+                let task = throttle.submit(&model).await.unwrap();
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(80 + i % 40)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                if i % 2 == 0 {
+                    task.finish().await.unwrap();
+                } else {
+                    drop(task);
+                }
+            }));
+        }
+        for one in all {
+            one.await.unwrap();
+        }
+        assert_eq!(throttle.tasks_in_flight(&model).await.unwrap(), 0);
+    });
+    assert_eq!(most.load(Ordering::SeqCst), concurrency);
+}
+
+/// A synchronous call to a row that limits only its task APIs is not
+/// counted; to a row without any limit it is refused.
+#[test]
+fn synchronous_calls_take_what_the_row_limits() {
+    let (throttle, _) = on_fake_clock();
+    let rt = runtime();
+    let tasks_only = model_with(|l| l.rpm().is_none() && l.tpm().is_none() && l.rps().is_none());
+    for _ in 0..100 {
+        let permit = rt.block_on(throttle.try_acquire(&tasks_only, 1)).unwrap();
+        drop(permit);
+    }
+    assert_eq!(rt.block_on(throttle.effective(&tasks_only)).unwrap(), None);
+    let retired = Model::ALL
+        .iter()
+        .find(|m| {
+            m.limits_in(CN)
+                .is_some_and(|l| l == modelstudio_limits::Limits::NONE)
+        })
+        .expect("a retired row");
+    assert!(matches!(
+        rt.block_on(throttle.try_acquire(retired, 1)),
+        Err(Refusal::NoLimits { .. })
+    ));
+}
+
+/// Submissions per minute: `submit_rpm` a minute, paced per second.
+#[test]
+fn submissions_per_minute_are_paced() {
+    let model = model_with(|l| l.submit_rpm().is_some() && l.concurrency().is_none());
+    let per_minute = model.limits_in(CN).unwrap().submit_rpm().unwrap();
+    let (throttle, clock) = on_fake_clock();
+    let rt = runtime();
+    let mut admitted = 0;
+    for _ in 0..(60 * 4) {
+        if let Ok(task) = rt.block_on(throttle.try_submit(&model)) {
+            assert!(!task.holds_slot());
+            admitted += 1;
+        }
+        clock.advance(Duration::from_millis(250));
+    }
+    assert_eq!(admitted, per_minute);
+}
+
+/// How many of `attempt`s, one every millisecond of a second of the fake
+/// clock, are admitted (the rates space requests evenly, so a second
+/// admits its share whenever it starts).
+fn admitted_in_a_second(clock: &FakeClock, mut attempt: impl FnMut(u64) -> bool) -> u32 {
+    let mut admitted = 0;
+    for i in 0..1_000 {
+        if attempt(i) {
+            admitted += 1;
+        }
+        clock.advance(Duration::from_millis(1));
+    }
+    admitted
+}
+
+/// Queries: the account's 20 a second over every model, and a row's own
+/// `query_rps`.
+#[test]
+fn queries_keep_the_account_and_the_row() {
+    let (throttle, clock) = on_fake_clock();
+    let rt = runtime();
+    let any = admitted_in_a_second(&clock, |_| rt.block_on(throttle.query(None)).is_ok());
+    assert_eq!(any, TASK_QUERIES_PER_SECOND);
+    // Every row of the table that limits queries allows the account's 20:
+    // a row of this test's own allows fewer.
+    let model = Custom(Limits::NONE.with_submit_rps(1).with_query_rps(3));
+    let own = 3;
+    let admitted = admitted_in_a_second(&clock, |_| {
+        rt.block_on(throttle.query(Some(&model))).is_ok()
+    });
+    assert_eq!(admitted, own);
+}
+
+/// A pooled budget is one key for every model of its pool.
+#[test]
+fn a_pool_is_one_budget_for_its_models() {
+    let pooled: Vec<Model> = Model::ALL
+        .iter()
+        .copied()
+        .filter(|m| m.pool_in(CN).is_some())
+        .collect();
+    let pool = pooled[0].pool_in(CN).unwrap();
+    let together: Vec<&Model> = pooled
+        .iter()
+        .filter(|m| m.pool_in(CN) == Some(pool))
+        .collect();
+    assert!(together.len() >= 2, "{pool:?}");
+    let per_second = pool.limits.submit_rps().expect("the pools are per second");
+    let (throttle, clock) = on_fake_clock();
+    let rt = runtime();
+    let admitted = admitted_in_a_second(&clock, |i| {
+        let model = together[i as usize % together.len()];
+        rt.block_on(throttle.acquire_pooled(model, 0)).is_ok()
+    });
+    assert_eq!(admitted, per_second);
+    // Each model's own row is a key of its own, untouched by the pool.
+    let own = together[0].limits_in(CN).unwrap();
+    if own.submit_rps().is_some() {
+        assert!(rt.block_on(throttle.try_submit(together[0])).is_ok());
+    }
+    let lone = model_with(|_| true);
+    assert!(lone.pool_in(CN).is_none());
+    assert!(matches!(
+        rt.block_on(throttle.acquire_pooled(&lone, 0)),
+        Err(Refusal::NotPooled { .. })
+    ));
+}
