@@ -21,14 +21,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let window = Duration::from_secs(6);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let sim = SimConfig {
-        table: LimitTable::published(),
-        keys: HashMap::from([("sk-example".to_string(), "my-account".to_string())]),
-        window,
-        // The simulator on loopback serves International's table, the
-        // throttle's default mode for hosts that are not DashScope's.
-        deployment: Deployment::International,
-    };
+    let keys = HashMap::from([("sk-example".to_string(), "my-account".to_string())]);
+    let mut sim = SimConfig::new(LimitTable::published(), keys, window);
+    // The simulator on loopback serves International's table, the
+    // throttle's default mode for hosts that are not DashScope's.
+    sim.deployment = Deployment::International;
     tokio::spawn(async move { axum::serve(listener, router(sim)).await });
 
     // 90% of the limit: calls paced exactly at the limit reach the provider

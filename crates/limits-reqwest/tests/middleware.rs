@@ -22,12 +22,9 @@ async fn simulator(window: Duration) -> String {
 
 /// A simulator serving the table of `deployment`.
 async fn simulator_in(window: Duration, deployment: Deployment) -> String {
-    let config = SimConfig {
-        table: LimitTable::published(),
-        keys: HashMap::from([("sk".to_string(), "acct".to_string())]),
-        window,
-        deployment,
-    };
+    let keys = HashMap::from([("sk".to_string(), "acct".to_string())]);
+    let mut config = SimConfig::new(LimitTable::published(), keys, window);
+    config.deployment = deployment;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(config)).await });

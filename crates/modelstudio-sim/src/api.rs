@@ -117,7 +117,7 @@ pub fn error(style: Style, code: &str, message: &str, request_id: &str) -> Value
 /// The 429 body for `reason`, with the provider's codes and messages.
 pub fn refusal(style: Style, reason: Reason, request_id: &str) -> Value {
     let (native, compatible, message) = match reason {
-        Reason::Rpm | Reason::Rps => (
+        Reason::Rpm | Reason::Rps | Reason::Submit | Reason::Query => (
             "Throttling.RateQuota",
             "limit_requests",
             "Requests rate limit exceeded, please try again later.",
@@ -137,6 +137,9 @@ pub fn refusal(style: Style, reason: Reason, request_id: &str) -> Value {
             "Request rate increased too quickly. To ensure system stability, please adjust \
              your client logic to scale requests more smoothly over time.",
         ),
+        // Undocumented: the generic code of the provider's list (see
+        // `crate::tasks`).
+        Reason::Concurrency => ("Throttling", "Throttling", "Requests throttling triggered."),
     };
     let code = if style == Style::Native {
         native

@@ -1,9 +1,13 @@
 //! A simulator of Alibaba Cloud Model Studio's rate limits, on loopback:
-//! the OpenAI-compatible chat and embeddings endpoints and the native
-//! text-generation endpoint, over a limits table, per account (the limits
-//! apply to the sum of an account's keys) in one deployment mode, with the
-//! provider's 429 bodies. A row's kinds it serves: `rpm`, `tpm` (and a
-//! sixtieth of each per second), `rps`.
+//! the OpenAI-compatible chat and embeddings endpoints, the native
+//! text-generation endpoint and the asynchronous task APIs (submissions,
+//! voice enrollment, queries), over a limits table, per account (the
+//! limits apply to the sum of an account's keys) in one deployment mode,
+//! with the provider's 429 bodies. Every kind of a row: `rpm`, `tpm` (and a
+//! sixtieth of each per second), `rps`, `submit_rps`, `submit_rpm`,
+//! `query_rps` (and 20 queries a second per account), `concurrency`,
+//! `sync_unlimited`, pooled budgets. `/sim/stats` counts rejections per
+//! kind and the time tasks spent in flight.
 //! Not published; the throttle's tests and the fleet benchmark run against
 //! it.
 //!
@@ -15,12 +19,9 @@
 //! use modelstudio_limits::Deployment;
 //! use modelstudio_sim::{router, SimConfig};
 //!
-//! let config = SimConfig {
-//!     table: LimitTable::published(),
-//!     keys: HashMap::from([("sk-1".to_string(), "acct".to_string())]),
-//!     window: Duration::from_secs(6),
-//!     deployment: Deployment::MainlandChina,
-//! };
+//! let keys = HashMap::from([("sk-1".to_string(), "acct".to_string())]);
+//! let mut config = SimConfig::new(LimitTable::published(), keys, Duration::from_secs(6));
+//! config.deployment = Deployment::MainlandChina;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! axum::serve(listener, router(config)).await
 //! # }
@@ -30,5 +31,6 @@
 pub mod api;
 pub mod rules;
 mod server;
+pub mod tasks;
 
 pub use server::{router, SimConfig};

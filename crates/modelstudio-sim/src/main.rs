@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use modelstudio_limits::runtime::LimitTable;
-use modelstudio_limits::Deployment;
+use modelstudio_limits::{Deployment, Limits};
 use modelstudio_sim::{router, SimConfig};
 
 /// A simulator of Model Studio's rate limits.
@@ -33,6 +33,41 @@ struct Args {
     /// The deployment mode whose limits to serve: cn, intl, global or us.
     #[arg(long, default_value = "intl", value_parser = deployment)]
     deployment: Deployment,
+    /// How long a task runs, in "seconds" (scaled with the window).
+    #[arg(long, default_value_t = 10.0)]
+    task_seconds: f64,
+    /// Limits of one account for one model instead of the table's (an
+    /// account whose real limit is lower): `ACCOUNT:MODEL:KIND=N[,KIND=N]`,
+    /// kinds rpm, tpm, rps, submit_rps, submit_rpm, query_rps, concurrency;
+    /// repeatable.
+    #[arg(long = "account-limit", value_parser = account_limit)]
+    account_limits: Vec<(String, String, Limits)>,
+}
+
+fn account_limit(s: &str) -> Result<(String, String, Limits), String> {
+    let mut parts = s.splitn(3, ':');
+    let (Some(account), Some(model), Some(kinds)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("`{s}` is not ACCOUNT:MODEL:KIND=N[,KIND=N]"));
+    };
+    let mut limits = Limits::NONE;
+    for kind in kinds.split(',') {
+        let (name, n) = kind
+            .split_once('=')
+            .ok_or_else(|| format!("`{kind}` is not KIND=N"))?;
+        let bad = |e: std::num::ParseIntError| format!("`{kind}`: {e}");
+        limits = match name {
+            "rpm" => limits.with_rpm(n.parse().map_err(bad)?),
+            "tpm" => limits.with_tpm(n.parse().map_err(bad)?),
+            "rps" => limits.with_rps(n.parse().map_err(bad)?),
+            "submit_rps" => limits.with_submit_rps(n.parse().map_err(bad)?),
+            "submit_rpm" => limits.with_submit_rpm(n.parse().map_err(bad)?),
+            "query_rps" => limits.with_query_rps(n.parse().map_err(bad)?),
+            "concurrency" => limits.with_concurrency(n.parse().map_err(bad)?),
+            other => return Err(format!("`{other}` is not a kind of limit")),
+        };
+    }
+    Ok((account.to_string(), model.to_string(), limits))
 }
 
 fn deployment(s: &str) -> Result<Deployment, String> {
@@ -78,12 +113,19 @@ async fn main() -> ExitCode {
         .expect("a bound listener has an address");
     println!("listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    let app = router(SimConfig {
-        table,
-        keys,
-        window,
-        deployment: args.deployment,
-    });
+    let mut config = SimConfig::new(table, keys, window);
+    config.deployment = args.deployment;
+    config.task_seconds = args.task_seconds;
+    for (account, model, limits) in args.account_limits {
+        // Keyed by the canonical id, so an alias names the model too.
+        let Some(entry) = config.table.get(&model) else {
+            eprintln!("error: --account-limit: `{model}` is in no row of the table");
+            return ExitCode::FAILURE;
+        };
+        let id = entry.id.clone();
+        config.account_limits.insert((account, id), limits);
+    }
+    let app = router(config);
     match axum::serve(listener, app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

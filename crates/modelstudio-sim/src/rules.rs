@@ -28,16 +28,25 @@ pub enum Reason {
     Tps,
     /// Burst protection.
     Burst,
+    /// Task submissions per second or minute.
+    Submit,
+    /// Tasks in flight.
+    Concurrency,
+    /// Task queries per second.
+    Query,
 }
 
 impl Reason {
     /// Every reason, in the order `/sim/stats` lists them.
-    pub const ALL: [Reason; 5] = [
+    pub const ALL: [Reason; 8] = [
         Reason::Rpm,
         Reason::Tpm,
         Reason::Rps,
         Reason::Tps,
         Reason::Burst,
+        Reason::Submit,
+        Reason::Concurrency,
+        Reason::Query,
     ];
 
     /// Its name in `/sim/stats`.
@@ -48,6 +57,9 @@ impl Reason {
             Reason::Rps => "rps",
             Reason::Tps => "tps",
             Reason::Burst => "burst",
+            Reason::Submit => "submit",
+            Reason::Concurrency => "concurrency",
+            Reason::Query => "query",
         }
     }
 }

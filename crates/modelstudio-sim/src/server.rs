@@ -1,5 +1,7 @@
-//! The HTTP server: Model Studio's three endpoints over one limits table,
-//! per account, and `/sim/stats`.
+//! The HTTP server: Model Studio's synchronous endpoints, the task APIs
+//! (submissions to `/api/v1/services/aigc/...`, voice enrollment, queries
+//! of `/api/v1/tasks/{id}`) over one limits table, per account, and
+//! `/sim/stats`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,20 +9,22 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use modelstudio_limits::runtime::LimitTable;
-use modelstudio_limits::Deployment;
+use modelstudio_limits::{Deployment, HasLimits, Limits};
 use serde_json::{json, Value};
 
 use crate::api::{self, Style};
 use crate::rules::{Reason, Windows};
+use crate::tasks::{self, Tasks};
 
 /// What the simulator serves.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SimConfig {
     /// The limits of every model, per account.
     pub table: LimitTable,
@@ -30,6 +34,31 @@ pub struct SimConfig {
     pub window: Duration,
     /// The deployment mode whose limits the simulator serves.
     pub deployment: Deployment,
+    /// How long a task runs, in "seconds" (a sixtieth of `window` each).
+    pub task_seconds: f64,
+    /// Limits of an account for a model (its canonical id) that replace
+    /// the table's: an account whose real limit is lower than the table's.
+    pub account_limits: HashMap<(String, String), Limits>,
+}
+
+impl SimConfig {
+    /// Serves `table` in `deployment` to `keys` (API key -> account), with
+    /// a "minute" of `window` and tasks of 10 "seconds".
+    pub fn new(table: LimitTable, keys: HashMap<String, String>, window: Duration) -> Self {
+        SimConfig {
+            table,
+            keys,
+            window,
+            deployment: Deployment::International,
+            task_seconds: 10.0,
+            account_limits: HashMap::new(),
+        }
+    }
+
+    /// How long a task runs, in us.
+    fn task_us(&self) -> u64 {
+        (self.window.as_secs_f64() / 60.0 * self.task_seconds * 1e6) as u64
+    }
 }
 
 #[derive(Debug, Default)]
@@ -47,7 +76,42 @@ struct Sim {
     started: Instant,
     windows: Mutex<HashMap<(String, String), Windows>>,
     stats: Mutex<Stats>,
+    tasks: Mutex<Tasks>,
     requests: AtomicU64,
+}
+
+impl Sim {
+    /// Microseconds since the start.
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+
+    fn request_id(&self) -> String {
+        format!("sim-{}", self.requests.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The account of the request's API key.
+    fn account(&self, headers: &HeaderMap) -> Option<&String> {
+        let key = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))?;
+        self.config.keys.get(key)
+    }
+
+    /// The limits of `entry` for `account` in the served mode.
+    fn limits(&self, account: &str, entry: &modelstudio_limits::runtime::Entry) -> Option<Limits> {
+        let own = self
+            .config
+            .account_limits
+            .get(&(account.to_string(), entry.id.clone()));
+        own.copied()
+            .or_else(|| entry.limits_in(self.config.deployment))
+    }
+
+    fn refused(&self, reason: Reason) {
+        *lock(&self.stats).rejected.entry(reason).or_default() += 1;
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -56,11 +120,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The simulator's routes.
 pub fn router(config: SimConfig) -> Router {
+    let tasks = Tasks::new(config.window.as_micros() as u64, config.task_us());
     let sim = Arc::new(Sim {
         config,
         started: Instant::now(),
         windows: Mutex::default(),
         stats: Mutex::default(),
+        tasks: Mutex::new(tasks),
         requests: AtomicU64::new(0),
     });
     let endpoint = |style: Style| {
@@ -83,21 +149,20 @@ pub fn router(config: SimConfig) -> Router {
             "/api/v1/services/aigc/text-generation/generation",
             endpoint(Style::Native),
         )
+        .route("/api/v1/services/aigc/{*task}", post(submit))
+        .route("/api/v1/services/audio/tts/customization", post(enroll))
+        .route("/api/v1/tasks/{task_id}", get(query))
         .route("/sim/stats", get(stats))
         .route("/sim/timeline", get(timeline))
         .with_state(sim)
 }
 
 fn answer(sim: &Sim, style: Style, headers: &HeaderMap, body: &[u8]) -> Response {
-    let request_id = format!("sim-{}", sim.requests.fetch_add(1, Ordering::Relaxed));
+    let request_id = sim.request_id();
     let fail = |status: StatusCode, code: &str, message: &str| {
         (status, Json(api::error(style, code, message, &request_id))).into_response()
     };
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(account) = key.and_then(|k| sim.config.keys.get(k)) else {
+    let Some(account) = sim.account(headers) else {
         return fail(
             StatusCode::UNAUTHORIZED,
             "InvalidApiKey",
@@ -112,13 +177,12 @@ fn answer(sim: &Sim, style: Style, headers: &HeaderMap, body: &[u8]) -> Response
         Err(why) => return fail(StatusCode::BAD_REQUEST, "InvalidParameter", &why),
     };
     let entry = sim.config.table.get(&asked.model);
-    let Some((entry, limits)) = entry.and_then(|e| Some((e, e.limits_in(sim.config.deployment)?)))
-    else {
+    let Some((entry, limits)) = entry.and_then(|e| Some((e, sim.limits(account, e)?))) else {
         let message = format!("The model `{}` does not exist.", asked.model);
         return fail(StatusCode::NOT_FOUND, "model_not_found", &message);
     };
     let window = sim.config.window.as_micros() as u64;
-    let now = sim.started.elapsed().as_micros() as u64;
+    let now = sim.now();
     let tokens = asked.input + asked.output;
     let verdict = lock(&sim.windows)
         .entry((account.clone(), entry.id.clone()))
@@ -153,7 +217,151 @@ async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
             (r.name().to_string(), json!(n))
         })
         .collect();
-    Json(json!({"accepted": stats.accepted, "rejected": rejected, "tokens": stats.tokens}))
+    let tasks = lock(&sim.tasks);
+    let now = sim.now();
+    Json(json!({
+        "accepted": stats.accepted,
+        "rejected": rejected,
+        "tokens": stats.tokens,
+        "tasks": {
+            "submitted": tasks.submitted(),
+            "in_flight_seconds": tasks.busy_us(now) as f64 / 1e6,
+        },
+    }))
+}
+
+/// A native error body.
+fn native_error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
+    let body = api::error(Style::Native, code, message, request_id);
+    (status, Json(body)).into_response()
+}
+
+/// `POST /api/v1/services/aigc/...`: with `X-DashScope-Async: enable`, a
+/// task submission; without it, a synchronous call, answered at once for
+/// a row that leaves synchronous calls unlimited and refused as the
+/// provider refuses synchronous calls to an asynchronous-only API.
+async fn submit(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = sim.request_id();
+    let fail = |status, code: &str, message: &str| native_error(status, code, message, &request_id);
+    let Some(account) = sim.account(&headers) else {
+        return fail(
+            StatusCode::UNAUTHORIZED,
+            "InvalidApiKey",
+            "Invalid API-key provided.",
+        );
+    };
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(model) = body.get("model").and_then(Value::as_str) else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "the body has no string `model`",
+        );
+    };
+    let entry = sim.config.table.get(model);
+    let Some((entry, limits)) = entry.and_then(|e| Some((e, sim.limits(account, e)?))) else {
+        let message = format!("The model `{model}` does not exist.");
+        return fail(StatusCode::NOT_FOUND, "model_not_found", &message);
+    };
+    let asynchronous = headers
+        .get("x-dashscope-async")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"enable"));
+    if !asynchronous {
+        if limits.sync_unlimited() {
+            let output = json!({"output": {"results": [{"url": "https://sim.invalid/result.png"}]},
+                "request_id": request_id});
+            return Json(output).into_response();
+        }
+        return fail(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "current user api does not support synchronous calls",
+        );
+    }
+    accept_task(&sim, account, &entry.id, &entry.id, limits, &request_id)
+}
+
+/// Counts a submission on `key` (a model's or a pool's) and answers it.
+fn accept_task(
+    sim: &Sim,
+    account: &str,
+    model: &str,
+    key: &str,
+    limits: Limits,
+    request_id: &str,
+) -> Response {
+    let now = sim.now();
+    let verdict = lock(&sim.tasks).submit(account, model, key, limits, now);
+    match verdict {
+        Ok(task_id) => Json(tasks::submitted(&task_id, request_id)).into_response(),
+        Err(reason) => {
+            sim.refused(reason);
+            let body = api::refusal(Style::Native, reason, request_id);
+            (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+        }
+    }
+}
+
+/// `POST /api/v1/services/audio/tts/customization`: voice enrollment,
+/// limited by the pooled budget its `input.target_model` takes part in
+/// (CosyVoice: one budget for every version).
+async fn enroll(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = sim.request_id();
+    let fail = |status, code: &str, message: &str| native_error(status, code, message, &request_id);
+    let Some(account) = sim.account(&headers) else {
+        return fail(
+            StatusCode::UNAUTHORIZED,
+            "InvalidApiKey",
+            "Invalid API-key provided.",
+        );
+    };
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let target = body.pointer("/input/target_model").and_then(Value::as_str);
+    let entry = target.and_then(|t| sim.config.table.get(t));
+    let Some((name, limits)) = entry.and_then(|e| e.budget_in(sim.config.deployment)) else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "`input.target_model` names no model with a voice-enrollment budget",
+        );
+    };
+    let (name, model) = (
+        format!("@pool:{name}"),
+        entry.map(|e| e.id.clone()).unwrap_or_default(),
+    );
+    accept_task(&sim, account, &model, &name, limits, &request_id)
+}
+
+/// `GET /api/v1/tasks/{task_id}`: the task's status, within the query
+/// limits.
+async fn query(
+    State(sim): State<Arc<Sim>>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let request_id = sim.request_id();
+    let Some(account) = sim.account(&headers) else {
+        return native_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidApiKey",
+            "Invalid API-key provided.",
+            &request_id,
+        );
+    };
+    let own = |model: &str| {
+        let entry = sim.config.table.get(model)?;
+        sim.limits(account, entry)?.query_rps()
+    };
+    let now = sim.now();
+    let verdict = lock(&sim.tasks).query(account, &task_id, own, now);
+    match verdict {
+        Ok(status) => Json(tasks::queried(&task_id, status, &request_id)).into_response(),
+        Err(reason) => {
+            sim.refused(reason);
+            let body = api::refusal(Style::Native, reason, &request_id);
+            (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+        }
+    }
 }
 
 /// Per "second" since the start, what was accepted:

@@ -30,13 +30,19 @@ fn start() -> Sim {
 
 /// [`start`], serving the limits of `mode` (default: International).
 fn start_in(mode: Option<&str>) -> Sim {
+    match mode {
+        Some(mode) => start_with(&["--deployment", mode, "--window-seconds", "600"]),
+        None => start_with(&["--window-seconds", "600"]),
+    }
+}
+
+/// A simulator with `args`, the table and three keys of two accounts.
+fn start_with(args: &[&str]) -> Sim {
     let table = concat!(env!("CARGO_MANIFEST_DIR"), "/../../limits.toml");
     let mut command = Command::new(env!("CARGO_BIN_EXE_modelstudio-sim"));
-    if let Some(mode) = mode {
-        command.args(["--deployment", mode]);
-    }
     let mut child = command
-        .args(["--table", table, "--window-seconds", "600"])
+        .args(args)
+        .args(["--table", table])
         .args([
             "--key",
             "k1=acct-a",
@@ -264,4 +270,119 @@ async fn each_mode_serves_its_own_table() {
     let s = stats(&cn).await;
     let by_rule = s["rejected"]["rps"].as_u64().unwrap() + s["rejected"]["burst"].as_u64().unwrap();
     assert_eq!(by_rule as usize, refused, "{s}");
+}
+
+/// A model of Mainland China's table with tasks in flight.
+fn video_model() -> Model {
+    *Model::ALL
+        .iter()
+        .find(|m| {
+            m.limits_in(Deployment::MainlandChina)
+                .is_some_and(|l| l.concurrency().is_some() && l.submit_rps().is_some())
+        })
+        .unwrap()
+}
+
+async fn submit(sim: &Sim, key: &str, model: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/services/aigc/video-generation/video-synthesis",
+            sim.base
+        ))
+        .bearer_auth(key)
+        .header("X-DashScope-Async", "enable")
+        .json(&json!({"model": model, "input": {"prompt": "a cat"}}))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn task_status(sim: &Sim, key: &str, id: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/tasks/{id}", sim.base))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Tasks: an account's lower limit (`--account-limit`), tasks in flight
+/// refused with the generic throttling code, statuses over a task's life,
+/// a slot free once the task ended, queries limited per account.
+#[tokio::test]
+async fn tasks_run_their_course_within_their_limits() {
+    let model = video_model();
+    let lowered = format!("acct-a:{}:submit_rps=1000,concurrency=2", model.id());
+    let sim = start_with(&[
+        "--deployment",
+        "cn",
+        "--window-seconds",
+        "60",
+        "--task-seconds",
+        "0.5",
+        "--account-limit",
+        &lowered,
+    ]);
+    let (s1, first) = submit(&sim, "k1", model.id()).await;
+    let (s2, _) = submit(&sim, "k2", model.id()).await;
+    assert_eq!((s1, s2), (200, 200), "{first}");
+    assert_eq!(first["output"]["task_status"], "PENDING");
+    let id = first["output"]["task_id"].as_str().unwrap().to_string();
+    let (status, body) = submit(&sim, "k1", model.id()).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], "Throttling", "{body}");
+    let text = body.to_string();
+    assert_eq!(classify(429, text.as_bytes()), Some(Tripped::Unspecified));
+    // Another account has the table's limits.
+    assert_eq!(submit(&sim, "k3", model.id()).await.0, 200);
+    let (status, body) = task_status(&sim, "k1", &id).await;
+    assert_eq!(status, 200);
+    assert!(["PENDING", "RUNNING"].contains(&body["output"]["task_status"].as_str().unwrap()));
+    assert_eq!(
+        task_status(&sim, "k3", &id).await.1["output"]["task_status"],
+        "UNKNOWN"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(
+        task_status(&sim, "k2", &id).await.1["output"]["task_status"],
+        "SUCCEEDED"
+    );
+    assert_eq!(
+        submit(&sim, "k1", model.id()).await.0,
+        200,
+        "a slot is free"
+    );
+    // A synchronous call to an asynchronous-only model is refused.
+    let sync = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/services/aigc/video-generation/video-synthesis",
+            sim.base
+        ))
+        .bearer_auth("k1")
+        .json(&json!({"model": model.id(), "input": {"prompt": "a cat"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sync.status().as_u16(), 403);
+    // Queries: 20 a second per account, evenly (4 in a tenth at most).
+    let mut refused = 0;
+    for _ in 0..8 {
+        let (status, body) = task_status(&sim, "k1", &id).await;
+        if status == 429 {
+            let text = body.to_string();
+            assert_eq!(classify(429, text.as_bytes()), Some(Tripped::Requests));
+            refused += 1;
+        }
+    }
+    assert!(refused >= 1);
+    let stats = stats(&sim).await;
+    assert_eq!(stats["rejected"]["concurrency"], 1, "{stats}");
+    assert_eq!(stats["rejected"]["query"], refused, "{stats}");
+    assert_eq!(stats["tasks"]["submitted"], 4, "{stats}");
+    assert!(
+        stats["tasks"]["in_flight_seconds"].as_f64().unwrap() > 1.0,
+        "{stats}"
+    );
 }

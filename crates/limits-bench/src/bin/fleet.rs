@@ -221,12 +221,8 @@ async fn parent(args: &Args) -> Result<(), Error> {
         .collect();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let sim = SimConfig {
-        table: LimitTable::published(),
-        keys,
-        window,
-        deployment: args.deployment,
-    };
+    let mut sim = SimConfig::new(LimitTable::published(), keys, window);
+    sim.deployment = args.deployment;
     tokio::spawn(async move { axum::serve(listener, router(sim)).await });
     let exe = std::env::current_exe()?;
     let mut outcomes = Vec::new();
