@@ -4,7 +4,12 @@
 //! endpoints with a [`limits_throttle::Throttle`] (in one process or
 //! fleet-wide through Redis), reconciles each call with the tokens its
 //! response reports, and retries the provider's rate-limit 429s after
-//! telling the throttle about them.
+//! telling the throttle about them. It knows the asynchronous task APIs
+//! too: a submission (`X-DashScope-Async: enable`) holds a slot of its
+//! model's tasks in flight until a query passing through it sees the task
+//! end ([`Options::max_task_time`] at most), task queries are paced, voice
+//! enrollments take their pool's budget, and Batch API calls pass
+//! untouched.
 //!
 //! ```no_run
 //! use limits_reqwest::ThrottleMiddleware;
@@ -54,5 +59,6 @@
 pub mod estimate;
 mod middleware;
 mod stream;
+mod tasks;
 
 pub use middleware::{Options, Resolved, ThrottleMiddleware, UnknownModel, UnknownModels};

@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use crate::estimate::{estimate, usage_tokens, Endpoint};
 use crate::stream::UsageStream;
+use crate::tasks::{self, Call, InFlight};
 
 /// A model the middleware resolved from a request's `model` field: its
 /// canonical id and its limits in each mode that lists it.
@@ -92,6 +93,10 @@ pub struct Options {
     /// The deployment mode of every request, instead of the one its host
     /// says (see [`ThrottleMiddleware`]). Default `None`.
     pub deployment: Option<Deployment>,
+    /// How long a task submitted through the middleware holds its slot of
+    /// tasks in flight when no query passing through the middleware sees it
+    /// end. Default 15 minutes (the provider's video tasks take 1 to 5).
+    pub max_task_time: Duration,
 }
 
 impl Default for Options {
@@ -102,6 +107,7 @@ impl Default for Options {
             retry_jitter: Duration::from_millis(100),
             unknown_models: UnknownModels::Pass,
             deployment: None,
+            max_task_time: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -118,6 +124,14 @@ impl Options {
     /// These options with another number of retries.
     pub fn with_retries(self, retries: u32) -> Self {
         Options { retries, ..self }
+    }
+
+    /// These options with another longest task time.
+    pub fn with_max_task_time(self, max_task_time: Duration) -> Self {
+        Options {
+            max_task_time,
+            ..self
+        }
     }
 
     /// These options with every request in `deployment`, whatever its host.
@@ -207,6 +221,8 @@ pub struct ThrottleMiddleware {
     resolve: Arc<Resolve>,
     options: Options,
     warned: Arc<Warned>,
+    /// Tasks submitted through the middleware, until their end.
+    pub(crate) in_flight: Arc<InFlight>,
 }
 
 impl std::fmt::Debug for ThrottleMiddleware {
@@ -227,6 +243,7 @@ impl ThrottleMiddleware {
             resolve: Arc::new(|name| Model::from_id(name).map(Resolved::from)),
             options: Options::default(),
             warned: Arc::default(),
+            in_flight: Arc::default(),
         }
     }
 
@@ -258,6 +275,17 @@ impl ThrottleMiddleware {
         ThrottleMiddleware { options, ..self }
     }
 
+    /// The settings the middleware runs with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// How many tasks submitted through this middleware (and its clones)
+    /// hold a slot of their model's tasks in flight: not yet seen ending.
+    pub fn tasks_in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
     /// The throttle the middleware paces with.
     pub fn throttle(&self) -> &Throttle {
         &self.throttle
@@ -272,6 +300,32 @@ impl Middleware for ThrottleMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response> {
+        match Call::of(&req) {
+            Call::Batch => return next.run(req, extensions).await,
+            Call::Query(task_id) => return self.query(req, extensions, next, task_id).await,
+            call @ (Call::Submission | Call::Enrollment) => {
+                let Some(name) = req
+                    .body()
+                    .and_then(|b| b.as_bytes())
+                    .and_then(|body| tasks::model_of(body, call == Call::Enrollment))
+                else {
+                    return next.run(req, extensions).await;
+                };
+                let Some((model, throttle)) = self.known(&name, &req)? else {
+                    return next.run(req, extensions).await;
+                };
+                let span = tracing::debug_span!(
+                    "limits_task_submission",
+                    model = model.id.as_str(),
+                    deployment = throttle.deployment().id()
+                );
+                return self
+                    .submission(req, extensions, next, throttle, model, call)
+                    .instrument(span)
+                    .await;
+            }
+            Call::Other => {}
+        }
         let endpoint = Endpoint::of(req.url().path()).filter(|_| req.method() == "POST");
         let asked = endpoint.and_then(|endpoint| {
             let body = req.body()?.as_bytes()?;
@@ -280,21 +334,31 @@ impl Middleware for ThrottleMiddleware {
         let Some(asked) = asked else {
             return next.run(req, extensions).await;
         };
-        let resolved = (self.resolve)(&asked.model);
-        let deployment = self.options.deployment.unwrap_or_else(|| {
-            let listed = resolved
-                .as_ref()
-                .map(Resolved::deployments)
-                .unwrap_or_default();
-            req.url()
-                .host_str()
-                .and_then(|host| Deployment::of_endpoint(host, &listed))
-                .unwrap_or(self.throttle.deployment())
-        });
+        let Some((model, throttle)) = self.known(&asked.model, &req)? else {
+            return next.run(req, extensions).await;
+        };
+        let span = tracing::debug_span!(
+            "limits_request",
+            model = model.id.as_str(),
+            deployment = throttle.deployment().id()
+        );
+        self.throttled(req, extensions, next, throttle, model, asked.total())
+            .instrument(span)
+            .await
+    }
+}
+
+impl ThrottleMiddleware {
+    /// The model named `name` in a request and the throttle of the
+    /// request's mode; `None` to pass an unknown model (warned once per
+    /// model), an error to refuse it ([`UnknownModels`]).
+    fn known(&self, name: &str, req: &Request) -> Result<Option<(Resolved, Throttle)>> {
+        let resolved = (self.resolve)(name);
+        let deployment = self.deployment_of(req, resolved.as_ref());
         let Some(model) = resolved.filter(|m| m.limits_in(deployment).is_some()) else {
-            if self.warned.first(&asked.model) {
+            if self.warned.first(name) {
                 tracing::warn!(
-                    model = asked.model.as_str(),
+                    model = name,
                     deployment = deployment.id(),
                     policy = ?self.options.unknown_models,
                     "limits-reqwest: a model no table lists in this mode: its calls are not paced \
@@ -302,21 +366,25 @@ impl Middleware for ThrottleMiddleware {
                 );
             }
             return match self.options.unknown_models {
-                UnknownModels::Refuse => {
-                    Err(Error::middleware(UnknownModel { model: asked.model }))
-                }
-                _ => next.run(req, extensions).await,
+                UnknownModels::Refuse => Err(Error::middleware(UnknownModel {
+                    model: name.to_string(),
+                })),
+                _ => Ok(None),
             };
         };
-        let throttle = self.throttle.for_deployment(deployment);
-        let span = tracing::debug_span!(
-            "limits_request",
-            model = model.id.as_str(),
-            deployment = deployment.id()
-        );
-        self.throttled(req, extensions, next, throttle, model, asked.total())
-            .instrument(span)
-            .await
+        Ok(Some((model, self.throttle.for_deployment(deployment))))
+    }
+
+    /// The mode of a request: the options', else its host's (for a model,
+    /// where it is listed), else the throttle's.
+    pub(crate) fn deployment_of(&self, req: &Request, model: Option<&Resolved>) -> Deployment {
+        self.options.deployment.unwrap_or_else(|| {
+            let listed = model.map(Resolved::deployments).unwrap_or_default();
+            req.url()
+                .host_str()
+                .and_then(|host| Deployment::of_endpoint(host, &listed))
+                .unwrap_or(self.throttle.deployment())
+        })
     }
 }
 
@@ -381,7 +449,7 @@ impl ThrottleMiddleware {
 
 /// Reads a whole (small) body, and a response with the same status,
 /// headers and body to hand on.
-async fn buffered(response: Response) -> Result<(Response, Bytes)> {
+pub(crate) async fn buffered(response: Response) -> Result<(Response, Bytes)> {
     let head = head(&response);
     let body = response.bytes().await?;
     Ok((rebuild(head, body.clone()), body))

@@ -327,6 +327,28 @@ impl Throttle {
         }
     }
 
+    /// Tells the throttle that the provider refused a submission to
+    /// `model` for `tripped`: the submission key cools down and lowers its
+    /// rate, as [`Throttle::report`] does for synchronous calls (a row
+    /// without submission limits: its own key).
+    pub async fn report_submission(
+        &self,
+        model: &(impl HasLimits + ?Sized),
+        tripped: crate::Tripped,
+    ) -> Result<(), StoreError> {
+        let Some(limits) = self.limits_of(model) else {
+            return Ok(());
+        };
+        match Enforced::of_submissions(&limits) {
+            Some(rate) => {
+                let p = self.params_of(rate);
+                let key = format!("{}#submit", model.id());
+                self.report_key(&key, &p, tripped).await
+            }
+            None => self.report(model, tripped).await,
+        }
+    }
+
     /// How many of `model`'s tasks are in flight by this throttle's count
     /// (in process: held here; through Redis: held by the fleet, leases
     /// not yet expired).
@@ -348,14 +370,14 @@ impl Throttle {
     /// [`Config::max_wait`](crate::Config::max_wait): the account's
     /// [`TASK_QUERIES_PER_SECOND`], and `model`'s `query_rps` if the
     /// task's model is known and limits its queries.
-    pub async fn query(&self, model: Option<&dyn HasLimits>) -> Result<(), Refusal> {
+    pub async fn query(&self, model: Option<&(dyn HasLimits + Sync)>) -> Result<(), Refusal> {
         self.query_within(model, self.config().max_wait).await
     }
 
     /// [`Throttle::query`], waiting for at most `max_wait`.
     pub async fn query_within(
         &self,
-        model: Option<&dyn HasLimits>,
+        model: Option<&(dyn HasLimits + Sync)>,
         max_wait: Duration,
     ) -> Result<(), Refusal> {
         let deadline = deadline_in(max_wait);
