@@ -132,6 +132,9 @@ pub struct RedisStore {
     manager: ConnectionManager,
     script: Arc<redis::Script>,
     tasks: Arc<redis::Script>,
+    /// Wakes this process's submissions waiting for a slot when one of its
+    /// tasks frees one (others' are seen at the next poll).
+    freed: Arc<tokio::sync::Notify>,
     options: RedisOptions,
     clock: Option<Arc<dyn Clock>>,
 }
@@ -172,6 +175,7 @@ impl RedisStore {
             manager,
             script: Arc::new(redis::Script::new(SCRIPT)),
             tasks: Arc::new(redis::Script::new(TASKS)),
+            freed: Arc::default(),
             options,
             clock: None,
         }
@@ -325,10 +329,12 @@ impl Lease {
     /// Frees the slot now.
     pub(crate) async fn release(self) -> Result<(), StoreError> {
         self.renewing.abort();
-        self.store
+        let released = self
+            .store
             .slot_op(&self.key, "release", 0, &self.holder)
-            .await
-            .map(drop)
+            .await;
+        self.store.freed.notify_waiters();
+        released.map(drop)
     }
 
     /// Frees the slot without waiting: on the runtime if there is one,
@@ -390,8 +396,9 @@ impl RedisStore {
     }
 
     /// Takes one of `limit` slots of `id` for `account`, asking again every
-    /// [`RedisOptions::task_poll`] (jittered) until `deadline`; `None` if
-    /// none was freed by then.
+    /// [`RedisOptions::task_poll`] (jittered), or as soon as a task of
+    /// this process frees a slot, until `deadline`; `None` if none was
+    /// freed by then.
     pub(crate) async fn take_slot(
         &self,
         account: &str,
@@ -402,6 +409,10 @@ impl RedisStore {
         let key: Arc<str> = Arc::from(self.slots_key(account, id));
         let holder: Arc<str> = Arc::from(format!("{:016x}", fastrand::u64(..)));
         loop {
+            // Registered before asking: a slot freed meanwhile still wakes.
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
             let [ok, _, wait] = self.slot_op(&key, "take", limit, &holder).await?;
             if ok == 1 {
                 let renewing = self.renew(Arc::clone(&key), Arc::clone(&holder));
@@ -419,7 +430,10 @@ impl RedisStore {
             if at > deadline {
                 return Ok(None);
             }
-            tokio::time::sleep_until(at).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(at) => {}
+                () = freed => {}
+            }
         }
     }
 

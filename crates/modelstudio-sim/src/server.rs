@@ -226,6 +226,11 @@ async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
         "tasks": {
             "submitted": tasks.submitted(),
             "in_flight_seconds": tasks.busy_us(now) as f64 / 1e6,
+            "in_flight_seconds_by_account": tasks
+                .accounts()
+                .into_iter()
+                .map(|a| (a.to_string(), json!(tasks.busy_us_of(a, now) as f64 / 1e6)))
+                .collect::<serde_json::Map<String, Value>>(),
         },
     }))
 }

@@ -193,12 +193,34 @@ impl Tasks {
 
     /// Microseconds in flight summed over every task, up to `now`.
     pub fn busy_us(&self, now: u64) -> u64 {
+        self.busy_us_where(now, |_| true)
+    }
+
+    /// Microseconds in flight summed over the tasks of `account`, up to
+    /// `now`.
+    pub fn busy_us_of(&self, account: &str, now: u64) -> u64 {
+        self.busy_us_where(now, |a| a == account)
+    }
+
+    fn busy_us_where(&self, now: u64, of: impl Fn(&str) -> bool) -> u64 {
         let ahead: u64 = self
             .tasks
             .values()
+            .filter(|t| of(&t.account))
             .map(|t| t.ends.saturating_sub(now.max(t.submitted)))
             .sum();
-        self.busy.values().sum::<u64>() - ahead
+        let all: u64 = self
+            .busy
+            .iter()
+            .filter(|((a, _), _)| of(a))
+            .map(|(_, us)| us)
+            .sum();
+        all - ahead
+    }
+
+    /// The accounts that submitted tasks.
+    pub fn accounts(&self) -> std::collections::BTreeSet<&str> {
+        self.busy.keys().map(|(a, _)| a.as_str()).collect()
     }
 
     /// Tasks submitted so far.
@@ -257,6 +279,7 @@ mod tests {
         assert_eq!(t.in_flight("acct", "m", 10 * S + 1), 2);
         // Accounts' tasks in flight, summed: 3 x 10 s, less what is ahead.
         assert_eq!(t.busy_us(10 * S), 29 * S - 1 + 8 * S);
+        assert_eq!(t.busy_us_of("other", 10 * S), 8 * S);
     }
 
     #[test]

@@ -23,6 +23,14 @@
 //! accepted tokens over `TPM * S / W`. A wait is the time from a task
 //! wanting to call to its call being accepted (throttle waits, backoffs,
 //! retries and the round trip).
+//!
+//! `--scenario tasks` runs asynchronous tasks instead (see `tasks.rs`):
+//! video generation (`wan2.6-t2v` in Mainland China by default), each
+//! client submitting a task and polling it to its end, again and again;
+//! utilization is then the mean number of tasks in flight, as the
+//! simulator counts them, over the limit.
+
+mod tasks;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -35,11 +43,29 @@ use clap::{Parser, ValueEnum};
 use governor::{Quota, RateLimiter};
 use limits_reqwest::{Options, Resolved, ThrottleMiddleware};
 use limits_throttle::redis::{RedisOptions, RedisStore};
-use limits_throttle::{Adaptation, Config, Deployment, Throttle};
+use limits_throttle::{Adaptation, Config, Deployment, Limits, Throttle};
 use modelstudio_limits::runtime::LimitTable;
 use modelstudio_sim::{router, SimConfig};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::{json, Value};
+
+/// What the clients do.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// Synchronous chat calls.
+    Calls,
+    /// Asynchronous tasks, submitted and polled to their end.
+    Tasks,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Calls => "calls",
+            Scenario::Tasks => "tasks",
+        }
+    }
+}
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Strategy {
@@ -79,13 +105,21 @@ struct Args {
     /// One JSON object per strategy per line, instead of a table.
     #[arg(long)]
     json: bool,
-    /// The model called (an id or alias of limits.toml).
-    #[arg(long, default_value = "qwq-plus")]
-    model: String,
+    /// What the clients do: synchronous calls, or tasks.
+    #[arg(long, value_enum, default_value = "calls")]
+    scenario: Scenario,
+    /// The model called (an id or alias of limits.toml). Default:
+    /// qwq-plus for calls, wan2.6-t2v for tasks.
+    #[arg(long)]
+    model: Option<String>,
     /// The deployment mode whose limits the simulator serves and the
-    /// throttles apply: cn, intl, global or us.
-    #[arg(long, default_value = "intl", value_parser = deployment)]
-    deployment: Deployment,
+    /// throttles apply: cn, intl, global or us. Default: intl for calls,
+    /// cn for tasks.
+    #[arg(long, value_parser = deployment)]
+    deployment: Option<Deployment>,
+    /// How long a task runs, in "seconds" of the window (tasks).
+    #[arg(long, default_value_t = 10.0)]
+    task_seconds: f64,
     /// The strategies, in order.
     #[arg(
         long,
@@ -116,6 +150,26 @@ struct Args {
     /// Internal: the Redis key prefix of this run.
     #[arg(long, hide = true, default_value = "fleet")]
     prefix: String,
+}
+
+impl Args {
+    /// The model called.
+    fn model(&self) -> &str {
+        match (&self.model, self.scenario) {
+            (Some(model), _) => model,
+            (None, Scenario::Calls) => "qwq-plus",
+            (None, Scenario::Tasks) => "wan2.6-t2v",
+        }
+    }
+
+    /// The deployment mode.
+    fn deployment(&self) -> Deployment {
+        match (self.deployment, self.scenario) {
+            (Some(mode), _) => mode,
+            (None, Scenario::Calls) => Deployment::International,
+            (None, Scenario::Tasks) => Deployment::MainlandChina,
+        }
+    }
 }
 
 fn now_ms() -> u64 {
@@ -150,14 +204,16 @@ fn deployment(s: &str) -> Result<Deployment, String> {
     Deployment::from_id(s).ok_or_else(|| format!("`{s}` is not a mode: cn, intl, global or us"))
 }
 
-/// The model called, and its requests and tokens per minute in the mode.
+/// The model called, and its limits in the mode.
 struct Called {
     resolved: Resolved,
+    limits: Limits,
     rpm: u32,
     tpm: u64,
 }
 
-fn model_limits(name: &str, mode: Deployment) -> Result<Called, Error> {
+fn model_limits(args: &Args) -> Result<Called, Error> {
+    let (name, mode) = (args.model(), args.deployment());
     let table = LimitTable::published();
     let entry = table
         .get(name)
@@ -165,11 +221,25 @@ fn model_limits(name: &str, mode: Deployment) -> Result<Called, Error> {
     let limits = entry
         .limits_in(mode)
         .ok_or_else(|| format!("`{name}` has no limits in mode `{mode}`"))?;
-    let (Some(rpm), Some(tpm)) = (limits.rpm(), limits.tpm()) else {
-        return Err(format!(
-            "`{name}` in mode `{mode}` has no requests and tokens per minute, which this scenario needs"
-        )
-        .into());
+    let (rpm, tpm) = match args.scenario {
+        Scenario::Calls => match (limits.rpm(), limits.tpm()) {
+            (Some(rpm), Some(tpm)) => (rpm, tpm),
+            _ => {
+                return Err(format!(
+                    "`{name}` in mode `{mode}` has no requests and tokens per minute, which \
+                     the calls scenario needs"
+                )
+                .into())
+            }
+        },
+        Scenario::Tasks if limits.concurrency().is_none() => {
+            return Err(format!(
+                "`{name}` in mode `{mode}` has no limit of tasks in flight, which the tasks \
+                 scenario needs"
+            )
+            .into())
+        }
+        Scenario::Tasks => (0, 0),
     };
     Ok(Called {
         resolved: Resolved {
@@ -177,13 +247,14 @@ fn model_limits(name: &str, mode: Deployment) -> Result<Called, Error> {
             limits: entry.limits.clone(),
             pools: entry.pools.clone(),
         },
+        limits,
         rpm,
         tpm,
     })
 }
 
 /// What one strategy's run measured.
-struct Outcome {
+pub(crate) struct Outcome {
     strategy: Strategy,
     accepted: u64,
     rejected: u64,
@@ -209,7 +280,7 @@ fn rejected(stats: &Value) -> u64 {
 }
 
 async fn parent(args: &Args) -> Result<(), Error> {
-    let model = model_limits(&args.model, args.deployment)?;
+    let model = model_limits(args)?;
     let window = Duration::try_from_secs_f64(args.window_seconds)?;
     if args.strategies.contains(&Strategy::Redis) && std::env::var("REDIS_URL").is_err() {
         return Err("strategy `redis` needs REDIS_URL (redis://127.0.0.1:PORT/)".into());
@@ -222,7 +293,8 @@ async fn parent(args: &Args) -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let mut sim = SimConfig::new(LimitTable::published(), keys, window);
-    sim.deployment = args.deployment;
+    sim.deployment = args.deployment();
+    sim.task_seconds = args.task_seconds;
     tokio::spawn(async move { axum::serve(listener, router(sim)).await });
     let exe = std::env::current_exe()?;
     let mut outcomes = Vec::new();
@@ -239,14 +311,25 @@ async fn parent(args: &Args) -> Result<(), Error> {
                 .args(["--tasks", &args.tasks.to_string()])
                 .args(["--seconds", &args.seconds.to_string()])
                 .args(["--window-seconds", &args.window_seconds.to_string()])
-                .args(["--model", &args.model, "--strategies", strategy.name()])
-                .args(["--deployment", args.deployment.id()])
+                .args(["--model", args.model(), "--strategies", strategy.name()])
+                .args(["--deployment", args.deployment().id()])
+                .args(["--scenario", args.scenario.name()])
+                .args(["--task-seconds", &args.task_seconds.to_string()])
                 .args(["--headroom", &args.headroom.to_string()])
                 .args(["--seed", &args.seed.to_string()])
                 .stdout(Stdio::piped())
                 .spawn()?;
             children.push(child);
         }
+        // Tasks in flight are measured over the run exactly: the clients
+        // poll their last tasks to the end after it.
+        let busy = match args.scenario {
+            Scenario::Tasks => {
+                let account = format!("acct-{}", strategy.name());
+                Some(tasks::busy_over(&base, &account, epoch_ms, args.seconds).await?)
+            }
+            Scenario::Calls => None,
+        };
         let mut waits = Vec::new();
         let mut timeline: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
         for child in children {
@@ -274,8 +357,21 @@ async fn parent(args: &Args) -> Result<(), Error> {
             |key: &str| after[key].as_u64().unwrap_or(0) - before[key].as_u64().unwrap_or(0);
         let (accepted, tokens) = (delta("accepted"), delta("tokens"));
         let share = args.seconds / args.window_seconds;
-        let utilization = (accepted as f64 / (f64::from(model.rpm) * share))
-            .max(tokens as f64 / (model.tpm as f64 * share));
+        let utilization = match busy {
+            Some(busy_seconds) => {
+                let limit = model.limits.concurrency().unwrap_or(1);
+                busy_seconds / (args.seconds * f64::from(limit))
+            }
+            None => (accepted as f64 / (f64::from(model.rpm) * share))
+                .max(tokens as f64 / (model.tpm as f64 * share)),
+        };
+        let accepted = match args.scenario {
+            Scenario::Tasks => {
+                after["tasks"]["submitted"].as_u64().unwrap_or(0)
+                    - before["tasks"]["submitted"].as_u64().unwrap_or(0)
+            }
+            Scenario::Calls => accepted,
+        };
         waits.sort_unstable();
         let at = |q: f64| {
             waits
@@ -295,7 +391,10 @@ async fn parent(args: &Args) -> Result<(), Error> {
         outcomes.push(outcome);
     }
     if let Some(path) = &args.plot {
-        plot(path, args, (model.rpm, model.tpm), &outcomes)?;
+        match args.scenario {
+            Scenario::Calls => plot(path, args, (model.rpm, model.tpm), &outcomes)?,
+            Scenario::Tasks => tasks::plot(path, args, &model.limits, &outcomes)?,
+        }
     }
     Ok(())
 }
@@ -357,7 +456,7 @@ type Limiter = governor::DefaultDirectRateLimiter;
 
 async fn client(args: &Args, index: u32) -> Result<(), Error> {
     let strategy = *args.strategies.first().ok_or("no strategy")?;
-    let model = model_limits(&args.model, args.deployment)?;
+    let model = model_limits(args)?;
     let window = Duration::try_from_secs_f64(args.window_seconds)?;
     let config = Config::default()
         .with_window(window)
@@ -370,7 +469,7 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
             .with_options(
                 Options::default()
                     .with_retries(3)
-                    .with_deployment(args.deployment),
+                    .with_deployment(args.deployment()),
             );
         ClientBuilder::new(reqwest::Client::new())
             .with(middleware)
@@ -380,17 +479,29 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
         Strategy::None | Strategy::Governor => ClientBuilder::new(reqwest::Client::new()).build(),
         Strategy::Local => {
             let share = config.with_headroom(args.headroom / f64::from(args.processes));
-            throttled(Throttle::in_process(share)?)
+            let throttle = Throttle::in_process(share)?;
+            if let Some(n) = model.limits.concurrency() {
+                // A process's share of the tasks in flight, at least one.
+                let own = (n / args.processes).max(1);
+                throttle
+                    .for_deployment(args.deployment())
+                    .set_limits(&model.resolved.id, model.limits.with_concurrency(own));
+            }
+            throttled(throttle)
         }
         Strategy::Redis => {
             let url = std::env::var("REDIS_URL")?;
             let options = RedisOptions::default()
                 .with_prefix(args.prefix.clone())
-                .with_timeout(Duration::from_millis(500));
+                .with_timeout(Duration::from_millis(500))
+                .with_task_poll(tasks::poll(window));
             let store = RedisStore::open(&url, options)?;
             throttled(Throttle::redis(store, config.with_headroom(args.headroom))?)
         }
     };
+    if args.scenario == Scenario::Tasks {
+        return tasks::client(args, index, strategy, &model, http, window).await;
+    }
     // Governor: a process's share of each limit, as a per-minute quota
     // (which lets the whole share go at once).
     let governors = (strategy == Strategy::Governor).then(|| {
