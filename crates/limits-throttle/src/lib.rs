@@ -68,6 +68,7 @@ pub mod observe;
 pub mod redis;
 mod refusal;
 mod slots;
+mod sync;
 mod tasks;
 mod throttle;
 

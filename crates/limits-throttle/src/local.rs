@@ -3,10 +3,11 @@
 //! beside it, the key's lease: what the rules set aside after an admission,
 //! taken by later requests with one compare-and-swap and no lock.
 
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use crate::sync::{AtomicU64, Mutex, MutexGuard};
 
 use crate::throttle::Enforced;
 
@@ -88,9 +89,21 @@ fn lease_shards() -> usize {
 }
 
 /// This thread's lease shard (modulo the shards): threads are numbered in
+/// the order they first admit a request. (Under loom: every thread takes
+/// from shard 0, so that its models contend on one word, the same in every
+/// execution they replay.)
+#[cfg(limits_loom)]
+fn thread_shard() -> usize {
+    0
+}
+
+/// This thread's lease shard (modulo the shards): threads are numbered in
 /// the order they first admit a request.
+#[cfg(not(limits_loom))]
 #[inline]
 fn thread_shard() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicUsize;
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
@@ -342,7 +355,7 @@ impl Account {
             base: self.base,
             account: Arc::clone(&self.name),
             id: Arc::from(id),
-            state: Mutex::default(),
+            state: Mutex::new(KeyState::default()),
             admitted: crate::observe::admitted_counter(&self.name, id),
             refused_wait: crate::observe::refused_counter(&self.name, id, "retry_after"),
             refused_too_large: crate::observe::refused_counter(&self.name, id, "too_large"),
@@ -498,5 +511,63 @@ mod tests {
         slot.reconcile(at, 40, 41);
         assert_eq!(leased(slot), (0, 0));
         assert_eq!(slot.state().buckets().0.sums(), (1, 41));
+    }
+}
+
+/// The lease under loom: two threads admitting from one key's lease and
+/// by the rules at once, every interleaving (within a preemption bound).
+#[cfg(all(test, limits_loom))]
+mod loom_models {
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::config::{Config, Pacing};
+
+    /// 8 requests a minute under bursty pacing at 0.5: 4 at once.
+    const LIMITS: Enforced = Enforced { rpm: 8, tpm: 800 };
+
+    /// Admits requests of 10 tokens until refused; how many.
+    fn admit_all(slot: &Slot, p: &Params) -> u64 {
+        let mut admitted = 0;
+        while slot.take_from_lease(slot.now(), LIMITS, 10).is_some()
+            || slot.decide(slot.now(), LIMITS, p, 10).is_ok()
+        {
+            admitted += 1;
+        }
+        admitted
+    }
+
+    #[test]
+    fn loom_two_threads_admit_exactly_what_the_rules_admit() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let clock = FakeClock::new();
+            clock.set_ns(5_000_000_000);
+            let config = Config::default().with_pacing(Pacing::Bursty { burst: 0.5 });
+            let base = Params::new(Enforced { rpm: 1, tpm: 1 }, &config);
+            let store = LocalStore::new(StoreClock::new(clock), base);
+            let p = base.with_limits(LIMITS, 1.0);
+            let account = store.account("a");
+            let slot = Arc::clone(account.slot("m"));
+            let other = {
+                let slot = Arc::clone(&slot);
+                loom::thread::spawn(move || admit_all(&slot, &p))
+            };
+            let admitted = admit_all(&slot, &p) + other.join().unwrap();
+            let mut rules = KeyState::default();
+            let now = slot.now();
+            let mut expected = 0;
+            while rules.decide(&p, now, 10).is_ok() {
+                expected += 1;
+            }
+            assert_eq!(admitted, expected);
+            let leased: (u64, u64) = slot
+                .lease
+                .iter()
+                .map(|shard| unpack(shard.0.load(Ordering::Acquire)))
+                .fold((0, 0), |(r, t), (_, sr, st)| (r + sr, t + st));
+            assert_eq!(leased, (0, 0), "what the lease held was given back");
+            assert_eq!(slot.state().buckets().0.sums(), (admitted, admitted * 10));
+        });
     }
 }

@@ -17,15 +17,27 @@
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 
-/// Heads of the first table.
+use crate::sync::{AtomicPtr, Mutex};
+
+/// Heads of the first table (two under loom, so that a model grows it).
+#[cfg(not(limits_loom))]
 const FIRST_HEADS: usize = 16;
+#[cfg(limits_loom)]
+const FIRST_HEADS: usize = 2;
+
+/// Hashes keys: seeded per map, or fixed under loom (whose models replay
+/// executions and need them alike).
+#[cfg(not(limits_loom))]
+type Hasher = foldhash::fast::RandomState;
+#[cfg(limits_loom)]
+type Hasher = foldhash::fast::FixedState;
 
 /// An insert-only concurrent map from `str` keys to `Arc<V>`.
 pub(crate) struct SlotMap<V> {
-    hasher: foldhash::fast::RandomState,
+    hasher: Hasher,
     /// The newest table, where lookups start. Never null; it points into
     /// `tables`.
     current: AtomicPtr<Table<V>>,
@@ -104,8 +116,9 @@ impl<V> Table<V> {
 
 impl<V> Drop for Table<V> {
     fn drop(&mut self) {
-        for head in self.heads.iter_mut() {
-            let mut node = *head.get_mut();
+        for head in self.heads.iter() {
+            // Dropped: no other reference to the table is left.
+            let mut node = head.load(Ordering::Relaxed);
             while !node.is_null() {
                 // SAFETY: every node was made by `Box::into_raw` in `push`
                 // and belongs to this table alone.
@@ -133,10 +146,7 @@ impl<V> Default for SlotMap<V> {
 
 impl<V> Drop for SlotMap<V> {
     fn drop(&mut self) {
-        let tables = self
-            .tables
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
+        let tables = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
         for &table in &tables.all {
             // SAFETY: made by `Box::into_raw` in `with_heads`, freed once.
             drop(unsafe { Box::from_raw(table) });
@@ -256,5 +266,56 @@ mod tests {
                 assert_eq!(p, Arc::as_ptr(map.get(&key).unwrap()) as usize);
             }
         }
+    }
+}
+
+/// The map under loom: every interleaving of a reader and a writer that
+/// grows the table, and of two writers of one key.
+#[cfg(all(test, limits_loom))]
+mod loom_models {
+    use super::*;
+
+    /// A map whose next insert grows the table (two entries, two heads).
+    fn full() -> Arc<SlotMap<usize>> {
+        let map = Arc::new(SlotMap::default());
+        map.get_or_insert_with("k0", || 0);
+        map.get_or_insert_with("k1", || 1);
+        map
+    }
+
+    #[test]
+    fn loom_a_reader_sees_every_key_while_a_writer_grows_the_table() {
+        loom::model(|| {
+            let map = full();
+            let k0 = Arc::clone(map.get("k0").unwrap());
+            let writer = {
+                let map = Arc::clone(&map);
+                loom::thread::spawn(move || **map.get_or_insert_with("k2", || 2))
+            };
+            assert!(Arc::ptr_eq(&k0, map.get("k0").unwrap()));
+            assert_eq!(**map.get("k1").unwrap(), 1);
+            if let Some(v) = map.get("k2") {
+                assert_eq!(**v, 2);
+            }
+            assert_eq!(writer.join().unwrap(), 2);
+            assert_eq!(**map.get("k2").unwrap(), 2);
+            assert_eq!(map.len(), 3);
+        });
+    }
+
+    #[test]
+    fn loom_two_writers_of_one_key_share_one_value() {
+        loom::model(|| {
+            let map = full();
+            let other = {
+                let map = Arc::clone(&map);
+                loom::thread::spawn(move || {
+                    Arc::as_ptr(map.get_or_insert_with("k2", || 20)) as usize
+                })
+            };
+            let mine = Arc::as_ptr(map.get_or_insert_with("k2", || 21)) as usize;
+            assert_eq!(mine, other.join().unwrap());
+            assert_eq!(map.len(), 3);
+        });
     }
 }
