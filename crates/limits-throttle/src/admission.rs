@@ -699,19 +699,32 @@ mod tests {
         };
         s.report(&p, 10 * S, both);
         let a = s.adapted(&p, 10 * S);
+        let a_ppm = |f: f64| (f * PPM as f64).round() as u64;
+        let lowered = a_ppm(config.adaptation.decrease);
+        let cooldown = config.adaptation.cooldown.as_micros() as u64;
         assert_eq!(
             (a.requests_ppm, a.tokens_ppm, a.cooldown),
-            (PPM / 2, PPM / 2, S)
+            (lowered, lowered, cooldown)
         );
         let caps = p.caps(a.requests_ppm, a.tokens_ppm);
-        assert_eq!((caps.rpm, caps.tpm), (300, 30_000));
-        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(S)));
+        assert_eq!(
+            (caps.rpm, caps.tpm),
+            (600 * lowered / PPM, 60_000 * lowered / PPM)
+        );
+        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(cooldown)));
         // The same episode, reported again during the cool-down: no change.
         s.report(&p, 10 * S + 1, both);
-        assert_eq!(s.adapted(&p, 10 * S + 1).requests_ppm, PPM / 2);
-        // A tenth of the limit regained per window: full after 5 windows.
+        assert_eq!(s.adapted(&p, 10 * S + 1).requests_ppm, lowered);
+        // `recovery` of the limit regained per window, linearly, up to it.
         let window = config.window.as_micros() as u64;
-        assert_eq!(s.adapted(&p, 10 * S + window).requests_ppm, 600_000);
-        assert_eq!(s.adapted(&p, 10 * S + 5 * window).requests_ppm, PPM);
+        let recovery = a_ppm(config.adaptation.recovery);
+        let full = ((PPM - lowered) * window).div_ceil(recovery);
+        let half = full / 2;
+        assert_eq!(
+            s.adapted(&p, 10 * S + half).requests_ppm,
+            lowered + recovery * half / window
+        );
+        assert!(s.adapted(&p, 10 * S + full - full / 10).requests_ppm < PPM);
+        assert_eq!(s.adapted(&p, 10 * S + full).requests_ppm, PPM);
     }
 }

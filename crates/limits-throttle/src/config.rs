@@ -136,19 +136,29 @@ pub enum Pacing {
 /// `decrease` (not below `floor` of it), then recovers by `recovery` of the
 /// limit per window. Reports during a cool-down change nothing more, so a
 /// fleet that sees one episode many times backs off once.
+///
+/// The defaults make a lone 429 (jitter, a late arrival) cheap and a run
+/// of them converge: one report costs the cool-down (a sixtieth of the
+/// window at the default 1 s) and a 10% decrease regained in half a
+/// window, `0.1² / (2 × 0.2) = 0.025` of a window's quota, about 0.04 of
+/// it in all (at most a tenth, `tests/adaptation.rs`); an account whose
+/// real limit is lower gets a 10% decrease per cool-down until its 429s
+/// stop (half the limit after 7), then regains 20% a window and finds the
+/// limit again. (Until 2026-12 the defaults were 0.5 and 0.1: a lone 429
+/// cost 1.25 windows of quota.)
 #[derive(Copy, Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Adaptation {
     /// How long nobody sends after a refusal. Default 1 s.
     pub cooldown: Duration,
     /// The factor applied to the effective limit per refusal, in `(0, 1]`
-    /// (`1` turns adaptation off). Default `0.5`.
+    /// (`1` turns adaptation off). Default `0.9`.
     pub decrease: f64,
     /// The lowest fraction of the limit it decreases to, in `(0, 1]`.
     /// Default `0.1`.
     pub floor: f64,
     /// The fraction of the limit regained per window, in `(0, 1]`. Default
-    /// `0.1`.
+    /// `0.2`.
     pub recovery: f64,
 }
 
@@ -156,9 +166,9 @@ impl Default for Adaptation {
     fn default() -> Self {
         Adaptation {
             cooldown: Duration::from_secs(1),
-            decrease: 0.5,
+            decrease: 0.9,
             floor: 0.1,
-            recovery: 0.1,
+            recovery: 0.2,
         }
     }
 }

@@ -52,7 +52,7 @@
 //!     throttle.report(&Model::QwqPlus, tripped).await?;
 //! }
 //! let now = throttle.effective(&Model::QwqPlus).await?.expect("enforced");
-//! assert_eq!(now.per_window.rpm(), Some(30));
+//! assert_eq!(now.per_window.rpm(), Some(54));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

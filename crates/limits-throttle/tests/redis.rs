@@ -198,10 +198,11 @@ fn processes_share_one_state_and_one_cool_down() {
         // A refusal seen by one process cools down and lowers the limit for all.
         a.report(&Model::QwenMax, Tripped::Tokens).await.unwrap();
         let seen = b.effective(&Model::QwenMax).await.unwrap().unwrap();
-        // Halved, and recovering by a tenth of the limit per minute since.
-        let half = Model::QwenMax.tpm() / 2;
+        // Decreased, and recovering by `recovery` of the limit per minute since.
+        let decrease = Config::default().adaptation.decrease;
+        let lowered = (Model::QwenMax.tpm() as f64 * decrease) as u64;
         assert!(
-            (half..half + half / 100).contains(&seen.per_window.tpm().unwrap()),
+            (lowered..lowered + lowered / 100).contains(&seen.per_window.tpm().unwrap()),
             "{seen:?}"
         );
         assert!(seen.cooldown > Duration::ZERO);
@@ -213,7 +214,7 @@ fn processes_share_one_state_and_one_cool_down() {
         b.report(&Model::QwenMax, Tripped::Tokens).await.unwrap();
         let again = a.effective(&Model::QwenMax).await.unwrap().unwrap();
         assert!(
-            (half..half + half / 100).contains(&again.per_window.tpm().unwrap()),
+            (lowered..lowered + lowered / 100).contains(&again.per_window.tpm().unwrap()),
             "{again:?}"
         );
     });
@@ -345,9 +346,9 @@ fn keys_expire_once_nothing_in_them_matters() {
             let left = ttl(suffix);
             assert!(left > 0 && left <= most, "{suffix}: {left} ms");
         }
-        // A lowered limit is kept until it has recovered: 5 windows from half.
+        // A lowered limit is kept until it could have recovered from zero.
         t.report(&Model::QwqPlus, Tripped::Requests).await.unwrap();
-        let recovery = (window * 10).as_millis() as i64;
+        let recovery = window.mul_f64(1.0 / config.adaptation.recovery).as_millis() as i64;
         assert!(ttl("h") > recovery, "{} ms", ttl("h"));
     });
 }

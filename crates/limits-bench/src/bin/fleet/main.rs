@@ -120,6 +120,12 @@ struct Args {
     /// How long a task runs, in "seconds" of the window (tasks).
     #[arg(long, default_value_t = 10.0)]
     task_seconds: f64,
+    /// The fraction of the table's limits the simulator gives the
+    /// accounts (an account whose real limit is lower than the table's:
+    /// the throttles apply the table's and learn from 429s). Utilization
+    /// is then of the lower limits.
+    #[arg(long, default_value_t = 1.0)]
+    account_factor: f64,
     /// The strategies, in order.
     #[arg(
         long,
@@ -295,6 +301,14 @@ async fn parent(args: &Args) -> Result<(), Error> {
     let mut sim = SimConfig::new(LimitTable::published(), keys, window);
     sim.deployment = args.deployment();
     sim.task_seconds = args.task_seconds;
+    let real = scaled(&model.limits, args.account_factor);
+    if args.account_factor != 1.0 {
+        for strategy in &args.strategies {
+            let account = format!("acct-{}", strategy.name());
+            sim.account_limits
+                .insert((account, model.resolved.id.clone()), real);
+        }
+    }
     tokio::spawn(async move { axum::serve(listener, router(sim)).await });
     let exe = std::env::current_exe()?;
     let mut outcomes = Vec::new();
@@ -359,11 +373,14 @@ async fn parent(args: &Args) -> Result<(), Error> {
         let share = args.seconds / args.window_seconds;
         let utilization = match busy {
             Some(busy_seconds) => {
-                let limit = model.limits.concurrency().unwrap_or(1);
+                let limit = real.concurrency().unwrap_or(1);
                 busy_seconds / (args.seconds * f64::from(limit))
             }
-            None => (accepted as f64 / (f64::from(model.rpm) * share))
-                .max(tokens as f64 / (model.tpm as f64 * share)),
+            None => {
+                let rpm = f64::from(real.rpm().unwrap_or(model.rpm));
+                let tpm = real.tpm().unwrap_or(model.tpm) as f64;
+                (accepted as f64 / (rpm * share)).max(tokens as f64 / (tpm * share))
+            }
         };
         let accepted = match args.scenario {
             Scenario::Tasks => {
@@ -378,6 +395,23 @@ async fn parent(args: &Args) -> Result<(), Error> {
                 .get(((waits.len().max(1) - 1) as f64 * q) as usize)
                 .map_or(0.0, |&us| us as f64 / 1_000.0)
         };
+        let by_rule: Vec<String> = after["rejected"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(rule, n)| {
+                let was = before["rejected"][rule].as_u64().unwrap_or(0);
+                let n = n.as_u64()? - was;
+                (n > 0).then(|| format!("{rule} {n}"))
+            })
+            .collect();
+        if !by_rule.is_empty() {
+            eprintln!(
+                "{}: rejected by rule: {}",
+                strategy.name(),
+                by_rule.join(", ")
+            );
+        }
         let outcome = Outcome {
             strategy,
             accepted,
@@ -397,6 +431,37 @@ async fn parent(args: &Args) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// `limits` with every kind multiplied by `factor` (at least 1 each).
+fn scaled(limits: &Limits, factor: f64) -> Limits {
+    let u32_of = |n: u32| ((f64::from(n) * factor) as u32).max(1);
+    let mut out = Limits::NONE;
+    if let Some(n) = limits.rpm() {
+        out = out.with_rpm(u32_of(n));
+    }
+    if let Some(n) = limits.tpm() {
+        out = out.with_tpm(((n as f64 * factor) as u64).max(1));
+    }
+    if let Some(n) = limits.rps() {
+        out = out.with_rps(u32_of(n));
+    }
+    if let Some(n) = limits.submit_rps() {
+        out = out.with_submit_rps(u32_of(n));
+    }
+    if let Some(n) = limits.submit_rpm() {
+        out = out.with_submit_rpm(u32_of(n));
+    }
+    if let Some(n) = limits.query_rps() {
+        out = out.with_query_rps(u32_of(n));
+    }
+    if let Some(n) = limits.concurrency() {
+        out = out.with_concurrency(u32_of(n));
+    }
+    if limits.sync_unlimited() {
+        out = out.with_sync_unlimited();
+    }
+    out
 }
 
 fn report(args: &Args, o: &Outcome) {
