@@ -280,6 +280,12 @@ impl ThrottleMiddleware {
         &self.options
     }
 
+    /// A random pause of up to [`Options::retry_jitter`] before a retry.
+    pub(crate) async fn pause_before_retry(&self) {
+        let jitter = self.options.retry_jitter.mul_f64(fastrand::f64());
+        tokio::time::sleep(jitter).await;
+    }
+
     /// How many tasks submitted through this middleware (and its clones)
     /// hold a slot of their model's tasks in flight: not yet seen ending.
     pub fn tasks_in_flight(&self) -> usize {
@@ -418,11 +424,8 @@ impl ThrottleMiddleware {
             }
             // A refused or failed call used no tokens.
             let _ = permit.reconcile(0).await;
-            if status != StatusCode::TOO_MANY_REQUESTS {
-                return Ok(response);
-            }
-            let (response, body) = buffered(response).await?;
-            let Some(tripped) = classify(status.as_u16(), &body) else {
+            let (response, tripped) = rate_limited(response).await?;
+            let Some(tripped) = tripped else {
                 return Ok(response);
             };
             tracing::warn!(
@@ -437,14 +440,26 @@ impl ThrottleMiddleware {
             match again {
                 Some(next_try) => {
                     attempt += 1;
-                    let jitter = self.options.retry_jitter.mul_f64(fastrand::f64());
-                    tokio::time::sleep(jitter).await;
+                    self.pause_before_retry().await;
                     req = next_try;
                 }
                 None => return Ok(response),
             }
         }
     }
+}
+
+/// A response's rate limit: a 429 whose body [`classify`] reads, handed on
+/// rebuilt with what tripped; any other answer as it is, with `None`.
+pub(crate) async fn rate_limited(
+    response: Response,
+) -> Result<(Response, Option<limits_throttle::Tripped>)> {
+    if response.status() != StatusCode::TOO_MANY_REQUESTS {
+        return Ok((response, None));
+    }
+    let (response, body) = buffered(response).await?;
+    let tripped = classify(StatusCode::TOO_MANY_REQUESTS.as_u16(), &body);
+    Ok((response, tripped))
 }
 
 /// Reads a whole (small) body, and a response with the same status,

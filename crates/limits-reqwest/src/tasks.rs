@@ -20,12 +20,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::Extensions;
-use limits_throttle::{classify, Deployment, HasLimits, Task, Throttle};
-use reqwest::{Request, Response, StatusCode};
+use limits_throttle::{Deployment, HasLimits, Task, Throttle};
+use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Next, Result};
 use serde_json::Value;
 
-use crate::middleware::{buffered, Resolved, ThrottleMiddleware};
+use crate::middleware::{buffered, rate_limited, Resolved, ThrottleMiddleware};
 
 /// What a request is, for the middleware.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,11 +184,8 @@ impl ThrottleMiddleware {
             }
             // No task runs: its slot is free again.
             drop(task);
-            if status != StatusCode::TOO_MANY_REQUESTS {
-                return Ok(response);
-            }
-            let (response, body) = buffered(response).await?;
-            let Some(tripped) = classify(status.as_u16(), &body) else {
+            let (response, tripped) = rate_limited(response).await?;
+            let Some(tripped) = tripped else {
                 return Ok(response);
             };
             tracing::warn!(
@@ -206,8 +203,7 @@ impl ThrottleMiddleware {
             match again {
                 Some(next_try) => {
                     attempt += 1;
-                    let jitter = self.options().retry_jitter.mul_f64(fastrand::f64());
-                    tokio::time::sleep(jitter).await;
+                    self.pause_before_retry().await;
                     req = next_try;
                 }
                 None => return Ok(response),

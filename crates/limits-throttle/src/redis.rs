@@ -237,13 +237,25 @@ impl RedisStore {
         for a in args {
             call.arg(*a);
         }
+        self.invoke(&call, "script", answers).await
+    }
+
+    /// Runs a prepared script call within the timeout: its `answers`
+    /// numbers, or an error that names what went wrong (`what`: the
+    /// script's name in the message).
+    async fn invoke(
+        &self,
+        call: &redis::ScriptInvocation<'_>,
+        what: &str,
+        answers: usize,
+    ) -> Result<Vec<i64>, StoreError> {
         let mut manager = self.manager.clone();
         let timeout = self.options.timeout;
         match tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut manager)).await {
             Ok(Ok(reply)) if reply.len() == answers => Ok(reply),
             Ok(Ok(reply)) => Err(StoreError::new(
                 StoreErrorKind::Server,
-                format!("Redis: the throttle's script answered {reply:?}"),
+                format!("Redis: the throttle's {what} answered {reply:?}"),
                 None,
             )),
             Ok(Err(e)) => Err(store_error(e, timeout)),
@@ -377,22 +389,8 @@ impl RedisStore {
             .arg(limit)
             .arg(self.options.task_lease.as_micros() as u64)
             .arg(holder);
-        let mut manager = self.manager.clone();
-        let timeout = self.options.timeout;
-        match tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut manager)).await {
-            Ok(Ok(reply)) if reply.len() == 3 => Ok([reply[0], reply[1], reply[2]]),
-            Ok(Ok(reply)) => Err(StoreError::new(
-                StoreErrorKind::Server,
-                format!("Redis: the throttle's tasks script answered {reply:?}"),
-                None,
-            )),
-            Ok(Err(e)) => Err(store_error(e, timeout)),
-            Err(_) => Err(StoreError::new(
-                StoreErrorKind::Timeout,
-                format!("Redis did not answer within {timeout:?}"),
-                None,
-            )),
-        }
+        let reply = self.invoke(&call, "tasks script", 3).await?;
+        Ok([reply[0], reply[1], reply[2]])
     }
 
     /// Takes one of `limit` slots of `id` for `account`, asking again every

@@ -3,28 +3,19 @@
 //! (`kill -9` of a process holding them). Against `REDIS_URL`.
 
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use limits_throttle::redis::{RedisOptions, RedisStore};
-use limits_throttle::{Config, Deployment, HasLimits, Throttle};
+use limits_throttle::{Config, Deployment, Throttle};
 use modelstudio_limits::Model;
 
 mod common;
-use common::{fresh_prefix, redis_url};
+use common::{fresh_prefix, redis_url, Peak};
 
 const CN: Deployment = Deployment::MainlandChina;
 
-/// A model of the table with tasks in flight and submissions per second.
 fn video_model() -> Model {
-    *Model::ALL
-        .iter()
-        .find(|m| {
-            m.limits_in(CN)
-                .is_some_and(|l| l.concurrency().is_some() && l.submit_rps().is_some())
-        })
-        .unwrap()
+    common::cn_video_model()
 }
 
 fn throttle(url: &str, options: RedisOptions, config: Config) -> Throttle {
@@ -57,25 +48,23 @@ fn fleet_slots_are_never_over_admitted() {
     rt.block_on(async {
         let a = throttle(&url, options.clone(), config);
         let b = throttle(&url, options.clone(), config);
-        let running = Arc::new(AtomicU32::new(0));
-        let most = Arc::new(AtomicU32::new(0));
+        let peak = Peak::default();
         let mut all = Vec::new();
         for i in 0..24u64 {
             let throttle = if i % 2 == 0 { a.clone() } else { b.clone() };
-            let (running, most) = (running.clone(), most.clone());
+            let peak = peak.clone();
             all.push(tokio::spawn(async move {
                 let task = throttle.submit(&model).await.unwrap();
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(now, Ordering::SeqCst);
+                let running = peak.enter();
                 tokio::time::sleep(Duration::from_millis(80 + i % 40)).await;
-                running.fetch_sub(1, Ordering::SeqCst);
+                drop(running);
                 task.finish().await.unwrap();
             }));
         }
         for one in all {
             one.await.unwrap();
         }
-        assert_eq!(most.load(Ordering::SeqCst), limit);
+        assert_eq!(peak.most(), limit);
         assert_eq!(a.tasks_in_flight(&model).await.unwrap(), 0);
     });
 }

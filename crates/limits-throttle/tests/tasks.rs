@@ -2,8 +2,6 @@
 //! one process: the models come from the published table (Mainland
 //! China's, where every kind appears), the limits from their rows.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use limits_throttle::{
@@ -13,7 +11,7 @@ use modelstudio_limits::Model;
 use proptest::prelude::*;
 
 mod common;
-use common::{assert_windows, Custom, Event, Promise};
+use common::{assert_windows, Custom, Event, Peak, Promise};
 
 const CN: Deployment = Deployment::MainlandChina;
 
@@ -25,9 +23,8 @@ fn model_with(has: impl Fn(&modelstudio_limits::Limits) -> bool) -> Model {
         .expect("the table has such a row")
 }
 
-/// A model with tasks in flight and submissions per second.
 fn video_model() -> Model {
-    model_with(|l| l.concurrency().is_some() && l.submit_rps().is_some())
+    common::cn_video_model()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -137,18 +134,16 @@ fn waiting_submitters_take_freed_slots_and_never_exceed_the_limit() {
         .with_window(Duration::from_secs(6))
         .with_max_wait(Duration::from_secs(30));
     let throttle = Throttle::in_process(config).unwrap().for_deployment(CN);
-    let running = Arc::new(AtomicU32::new(0));
-    let most = Arc::new(AtomicU32::new(0));
+    let peak = Peak::default();
     rt.block_on(async {
         let mut all = Vec::new();
         for i in 0..48u64 {
-            let (throttle, running, most) = (throttle.clone(), running.clone(), most.clone());
+            let (throttle, peak) = (throttle.clone(), peak.clone());
             all.push(tokio::spawn(async move {
                 let task = throttle.submit(&model).await.unwrap();
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(now, Ordering::SeqCst);
+                let running = peak.enter();
                 tokio::time::sleep(Duration::from_millis(80 + i % 40)).await;
-                running.fetch_sub(1, Ordering::SeqCst);
+                drop(running);
                 if i % 2 == 0 {
                     task.finish().await.unwrap();
                 } else {
@@ -161,7 +156,7 @@ fn waiting_submitters_take_freed_slots_and_never_exceed_the_limit() {
         }
         assert_eq!(throttle.tasks_in_flight(&model).await.unwrap(), 0);
     });
-    assert_eq!(most.load(Ordering::SeqCst), concurrency);
+    assert_eq!(peak.most(), concurrency);
 }
 
 /// A synchronous call to a row that limits only its task APIs is not

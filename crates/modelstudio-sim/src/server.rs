@@ -112,6 +112,32 @@ impl Sim {
     fn refused(&self, reason: Reason) {
         *lock(&self.stats).rejected.entry(reason).or_default() += 1;
     }
+
+    /// Counts a refusal of a task API and answers it with its 429.
+    fn too_many(&self, reason: Reason, request_id: &str) -> Response {
+        self.refused(reason);
+        let body = api::refusal(Style::Native, reason, request_id);
+        (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+    }
+
+    /// The account and the JSON body of a task API's call (a body that is
+    /// no JSON reads as null), or the 401 of an unknown key.
+    fn task_call(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        request_id: &str,
+    ) -> Result<(&String, Value), Box<Response>> {
+        let Some(account) = self.account(headers) else {
+            return Err(Box::new(native_error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidApiKey",
+                "Invalid API-key provided.",
+                request_id,
+            )));
+        };
+        Ok((account, serde_json::from_slice(body).unwrap_or(Value::Null)))
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -248,14 +274,10 @@ fn native_error(status: StatusCode, code: &str, message: &str, request_id: &str)
 async fn submit(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = sim.request_id();
     let fail = |status, code: &str, message: &str| native_error(status, code, message, &request_id);
-    let Some(account) = sim.account(&headers) else {
-        return fail(
-            StatusCode::UNAUTHORIZED,
-            "InvalidApiKey",
-            "Invalid API-key provided.",
-        );
+    let (account, body) = match sim.task_call(&headers, &body, &request_id) {
+        Ok(call) => call,
+        Err(answer) => return *answer,
     };
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(model) = body.get("model").and_then(Value::as_str) else {
         return fail(
             StatusCode::BAD_REQUEST,
@@ -299,11 +321,7 @@ fn accept_task(
     let verdict = lock(&sim.tasks).submit(account, model, key, limits, now);
     match verdict {
         Ok(task_id) => Json(tasks::submitted(&task_id, request_id)).into_response(),
-        Err(reason) => {
-            sim.refused(reason);
-            let body = api::refusal(Style::Native, reason, request_id);
-            (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
-        }
+        Err(reason) => sim.too_many(reason, request_id),
     }
 }
 
@@ -313,14 +331,10 @@ fn accept_task(
 async fn enroll(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = sim.request_id();
     let fail = |status, code: &str, message: &str| native_error(status, code, message, &request_id);
-    let Some(account) = sim.account(&headers) else {
-        return fail(
-            StatusCode::UNAUTHORIZED,
-            "InvalidApiKey",
-            "Invalid API-key provided.",
-        );
+    let (account, body) = match sim.task_call(&headers, &body, &request_id) {
+        Ok(call) => call,
+        Err(answer) => return *answer,
     };
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let target = body.pointer("/input/target_model").and_then(Value::as_str);
     let entry = target.and_then(|t| sim.config.table.get(t));
     let Some((name, limits)) = entry.and_then(|e| e.budget_in(sim.config.deployment)) else {
@@ -345,13 +359,9 @@ async fn query(
     headers: HeaderMap,
 ) -> Response {
     let request_id = sim.request_id();
-    let Some(account) = sim.account(&headers) else {
-        return native_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidApiKey",
-            "Invalid API-key provided.",
-            &request_id,
-        );
+    let (account, _) = match sim.task_call(&headers, &[], &request_id) {
+        Ok(call) => call,
+        Err(answer) => return *answer,
     };
     let own = |model: &str| {
         let entry = sim.config.table.get(model)?;
@@ -361,11 +371,7 @@ async fn query(
     let verdict = lock(&sim.tasks).query(account, &task_id, own, now);
     match verdict {
         Ok(status) => Json(tasks::queried(&task_id, status, &request_id)).into_response(),
-        Err(reason) => {
-            sim.refused(reason);
-            let body = api::refusal(Style::Native, reason, &request_id);
-            (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
-        }
+        Err(reason) => sim.too_many(reason, &request_id),
     }
 }
 

@@ -247,3 +247,43 @@ pub fn fresh_prefix(test: &str) -> String {
         .as_nanos();
     format!("test-{test}-{nanos}-{}", fastrand::u32(..))
 }
+
+/// A model of Mainland China's table with tasks in flight and submissions
+/// per second (video generation).
+pub fn cn_video_model() -> Model {
+    *Model::ALL
+        .iter()
+        .find(|m| {
+            m.limits_in(Deployment::MainlandChina)
+                .is_some_and(|l| l.concurrency().is_some() && l.submit_rps().is_some())
+        })
+        .expect("the table has a video model in Mainland China")
+}
+
+/// Counts what runs at once, and the most that ever did.
+#[derive(Clone, Default)]
+pub struct Peak {
+    now: Arc<std::sync::atomic::AtomicU32>,
+    most: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl Peak {
+    /// One more runs until the guard is dropped.
+    pub fn enter(&self) -> impl Drop {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        struct Leave(Arc<std::sync::atomic::AtomicU32>);
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        Leave(Arc::clone(&self.now))
+    }
+
+    /// The most that ran at once.
+    pub fn most(&self) -> u32 {
+        self.most.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -719,53 +719,78 @@ fn plot(
     root.fill(&WHITE)?;
     let panels = root.split_evenly((2, 1));
     let per_second = |limit: u64| limit as f64 / args.window_seconds;
-    let colors = [RED, BLUE, GREEN, MAGENTA];
-    for (panel, (what, limit, pick)) in panels.iter().zip([
-        ("requests per second", per_second(u64::from(rpm)), 0usize),
-        ("tokens per second", per_second(tpm), 1usize),
-    ]) {
-        let value = |(r, t): &(u64, u64)| if pick == 0 { *r as f64 } else { *t as f64 };
-        let top = outcomes
-            .iter()
-            .flat_map(|o| o.timeline.values().map(value))
-            .fold(limit, f64::max)
-            * 1.1;
-        let mut chart = ChartBuilder::on(panel)
-            .caption(
-                format!("{what}, {} x {} tasks", args.processes, args.tasks),
-                ("sans-serif", 18),
-            )
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..args.seconds, 0f64..top)?;
-        chart.configure_mesh().x_desc("second of the run").draw()?;
-        chart
-            .draw_series(LineSeries::new(
-                [(0.0, limit), (args.seconds, limit)],
-                BLACK.stroke_width(2),
-            ))?
-            .label("limit")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
-        for (o, color) in outcomes.iter().zip(colors.iter().cycle()) {
-            // Every second of the run, with nothing admitted as 0.
-            let points = (0..args.seconds.ceil() as u64).map(|s| {
-                let v = o.timeline.get(&s).copied().unwrap_or_default();
-                (s as f64 + 0.5, value(&v))
-            });
-            chart
-                .draw_series(LineSeries::new(points, color.stroke_width(2)))?
-                .label(o.strategy.name())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()?;
-    }
+    let caption = |what: &str| format!("{what}, {} x {} tasks", args.processes, args.tasks);
+    panel(
+        &panels[0],
+        &caption("requests per second"),
+        args.seconds,
+        per_second(u64::from(rpm)),
+        outcomes,
+        |(r, _)| *r as f64,
+    )?;
+    panel(
+        &panels[1],
+        &caption("tokens per second"),
+        args.seconds,
+        per_second(tpm),
+        outcomes,
+        |(_, t)| *t as f64,
+    )?;
     root.present()?;
+    Ok(())
+}
+
+/// One panel of a plot: `value` of each second of the run, one line per
+/// strategy, and the limit as a black line.
+fn panel(
+    area: &plotters::drawing::DrawingArea<
+        plotters::prelude::SVGBackend<'_>,
+        plotters::coord::Shift,
+    >,
+    caption: &str,
+    seconds: f64,
+    limit: f64,
+    outcomes: &[Outcome],
+    value: impl Fn(&(u64, u64)) -> f64,
+) -> Result<(), Error> {
+    use plotters::prelude::*;
+    let top = outcomes
+        .iter()
+        .flat_map(|o| o.timeline.values().map(&value))
+        .fold(limit, f64::max)
+        * 1.1;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..seconds, 0f64..top)?;
+    chart.configure_mesh().x_desc("second of the run").draw()?;
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, limit), (seconds, limit)],
+            BLACK.stroke_width(2),
+        ))?
+        .label("limit")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+    for (o, color) in outcomes
+        .iter()
+        .zip([RED, BLUE, GREEN, MAGENTA].iter().cycle())
+    {
+        // Every second of the run, with nothing as 0.
+        let points = (0..seconds.ceil() as u64).map(|s| {
+            let v = o.timeline.get(&s).copied().unwrap_or_default();
+            (s as f64 + 0.5, value(&v))
+        });
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+            .label(o.strategy.name())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()?;
     Ok(())
 }

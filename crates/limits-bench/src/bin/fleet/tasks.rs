@@ -256,8 +256,8 @@ async fn poll_to_end(
     }
 }
 
-/// One panel: tasks in flight per second, one line per strategy, with
-/// the limit as a line.
+/// One panel: tasks in flight per second (the milliseconds in flight the
+/// clients saw, over 1,000), one line per strategy, and the limit.
 pub(crate) fn plot(
     path: &Path,
     args: &Args,
@@ -265,56 +265,19 @@ pub(crate) fn plot(
     outcomes: &[Outcome],
 ) -> Result<(), Error> {
     use plotters::prelude::*;
-    let limit = f64::from(limits.concurrency().unwrap_or(1));
     let root = SVGBackend::new(path, (960, 400)).into_drawing_area();
     root.fill(&WHITE)?;
-    let in_flight = |ms: u64| ms as f64 / 1_000.0;
-    let top = outcomes
-        .iter()
-        .flat_map(|o| o.timeline.values().map(|v| in_flight(v.0)))
-        .fold(limit, f64::max)
-        * 1.2;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "tasks in flight, {} ({}), {} x {} tasks",
-                args.model(),
-                args.deployment(),
-                args.processes,
-                args.tasks
-            ),
-            ("sans-serif", 18),
-        )
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..args.seconds, 0f64..top)?;
-    chart.configure_mesh().x_desc("second of the run").draw()?;
-    chart
-        .draw_series(LineSeries::new(
-            [(0.0, limit), (args.seconds, limit)],
-            BLACK.stroke_width(2),
-        ))?
-        .label("limit")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
-    for (o, color) in outcomes
-        .iter()
-        .zip([RED, BLUE, GREEN, MAGENTA].iter().cycle())
-    {
-        let points = (0..args.seconds.ceil() as u64).map(|s| {
-            let v = o.timeline.get(&s).copied().unwrap_or_default();
-            (s as f64 + 0.5, in_flight(v.0))
-        });
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
-            .label(o.strategy.name())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE)
-        .draw()?;
+    let caption = format!(
+        "tasks in flight, {} ({}), {} x {} tasks",
+        args.model(),
+        args.deployment(),
+        args.processes,
+        args.tasks
+    );
+    let limit = f64::from(limits.concurrency().unwrap_or(1));
+    crate::panel(&root, &caption, args.seconds, limit, outcomes, |(ms, _)| {
+        *ms as f64 / 1_000.0
+    })?;
     root.present()?;
     Ok(())
 }
