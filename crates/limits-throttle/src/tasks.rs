@@ -321,7 +321,18 @@ impl Throttle {
                 {
                     Ok(Some(lease)) => Ok(Held::Remote(lease)),
                     Ok(None) => Err(full()),
-                    Err(e) => Err(Refusal::Unavailable(e)),
+                    Err(e) => {
+                        // As for a synchronous call: under `FailOpen` the
+                        // task runs without a slot, and it is said.
+                        let open =
+                            store.options().on_failure == crate::redis::FailurePolicy::FailOpen;
+                        observe::store_error(&self.store_account, id, &e, open);
+                        if open {
+                            Ok(Held::Nothing)
+                        } else {
+                            Err(Refusal::Unavailable(e))
+                        }
+                    }
                 }
             }
         }

@@ -265,10 +265,17 @@ impl Throttle {
         tokens: u64,
     ) -> Result<Permit<'_>, Refusal> {
         match self.enforced(model) {
-            Ok(Some(limits)) => {
-                self.attempt_key::<OBSERVE>(model.id(), limits, tokens)
-                    .await
-            }
+            // In process, decided here, without a future inside this one.
+            Ok(Some(limits)) => match &self.keyed {
+                Keyed::Local(account) => {
+                    self.attempt_local::<OBSERVE>(account, model.id(), limits, tokens)
+                }
+                #[cfg(feature = "redis")]
+                Keyed::Redis(store) => {
+                    self.attempt_remote::<OBSERVE>(store, model.id(), limits, tokens)
+                        .await
+                }
+            },
             Ok(None) => Ok(self.free(model.id(), tokens)),
             Err(refusal) => {
                 if OBSERVE {
@@ -283,7 +290,7 @@ impl Throttle {
     #[cold]
     fn free(&self, id: &str, tokens: u64) -> Permit<'static> {
         Permit {
-            held: Held::Free(Arc::clone(&self.store_account), Box::from(id)),
+            held: Held::Free(Box::new((Arc::clone(&self.store_account), Box::from(id)))),
             tokens,
             unchecked: None,
         }
@@ -298,79 +305,100 @@ impl Throttle {
         limits: Enforced,
         tokens: u64,
     ) -> Result<Permit<'_>, Refusal> {
+        match &self.keyed {
+            Keyed::Local(account) => self.attempt_local::<OBSERVE>(account, id, limits, tokens),
+            #[cfg(feature = "redis")]
+            Keyed::Redis(store) => {
+                self.attempt_remote::<OBSERVE>(store, id, limits, tokens)
+                    .await
+            }
+        }
+    }
+
+    /// [`Throttle::attempt_key`] through Redis: one call of the script.
+    #[cfg(feature = "redis")]
+    async fn attempt_remote<const OBSERVE: bool>(
+        &self,
+        store: &Arc<crate::redis::RedisStore>,
+        id: &str,
+        limits: Enforced,
+        tokens: u64,
+    ) -> Result<Permit<'_>, Refusal> {
         let refused = |refusal: Refusal| {
             if OBSERVE {
                 self.observe_refusal(id, &refusal);
             }
             refusal
         };
-        let (decision, p) = match &self.keyed {
-            Keyed::Local(account) => {
-                let slot = account.slot(id);
-                // Read once: most admissions under `Pacing::PerSecond` find
-                // no lease and decide by the rules.
-                let now = slot.now();
-                if let Some(at) = slot.take_from_lease(now, limits, tokens) {
-                    slot.admitted.increment(1);
-                    return Ok(Permit::local(slot, at, tokens));
-                }
-                let p = self.params_of(limits);
-                match slot.decide(now, limits, &p, tokens) {
-                    Ok(at) => {
-                        slot.admitted.increment(1);
-                        return Ok(Permit::local(slot, at, tokens));
-                    }
-                    Err(refused) => (refused, p),
-                }
-            }
-            #[cfg(feature = "redis")]
-            Keyed::Redis(store) => {
-                let p = self.params_of(limits);
-                let remote = |counted| Remote {
-                    store: Arc::clone(store),
-                    account: Arc::clone(&self.store_account),
-                    id: Box::from(id),
-                    params: p,
-                    counted,
+        let p = self.params_of(limits);
+        let remote = |counted| Remote {
+            store: Arc::clone(store),
+            account: Arc::clone(&self.store_account),
+            id: Box::from(id),
+            params: p,
+            counted,
+        };
+        let decided = match store.decide(&self.store_account, id, &p, tokens).await {
+            Ok(decided) => decided,
+            Err(e) => {
+                let open = store.options().on_failure == crate::redis::FailurePolicy::FailOpen;
+                observe::store_error(&self.store_account, id, &e, open);
+                return if open {
+                    Ok(Permit {
+                        held: Held::Remote(Box::new(remote(None))),
+                        tokens,
+                        unchecked: Some(Box::new(e)),
+                    })
+                } else {
+                    Err(refused(Refusal::Unavailable(e)))
                 };
-                let decided = match store.decide(&self.store_account, id, &p, tokens).await {
-                    Ok(decided) => decided,
-                    Err(e) => {
-                        let open =
-                            store.options().on_failure == crate::redis::FailurePolicy::FailOpen;
-                        observe::store_error(&self.store_account, id, &e, open);
-                        return if open {
-                            Ok(Permit {
-                                held: Held::Remote(Box::new(remote(None))),
-                                tokens,
-                                unchecked: Some(Box::new(e)),
-                            })
-                        } else {
-                            Err(refused(Refusal::Unavailable(e)))
-                        };
-                    }
-                };
-                match decided {
-                    Ok(counted) => {
-                        observe::admitted(&self.store_account, id);
-                        return Ok(Permit {
-                            held: Held::Remote(Box::new(remote(Some(counted)))),
-                            tokens,
-                            unchecked: None,
-                        });
-                    }
-                    Err(refused) => (refused, p),
-                }
             }
         };
-        Err(refused(match decision {
-            Refused::Wait(us) => Refusal::RetryAfter(Duration::from_micros(us)),
-            Refused::TooLarge => Refusal::TooLarge {
-                tokens,
-                max: p.tpm,
-                tpm: limits.tpm,
-            },
-        }))
+        match decided {
+            Ok(counted) => {
+                observe::admitted(&self.store_account, id);
+                Ok(Permit {
+                    held: Held::Remote(Box::new(remote(Some(counted)))),
+                    tokens,
+                    unchecked: None,
+                })
+            }
+            Err(decision) => Err(refused(refusal_of(decision, &p, limits, tokens))),
+        }
+    }
+
+    /// [`Throttle::attempt_key`] in process: the key's lease, else its
+    /// rules under its lock; no `.await`.
+    #[inline]
+    fn attempt_local<'a, const OBSERVE: bool>(
+        &'a self,
+        account: &'a Account,
+        id: &str,
+        limits: Enforced,
+        tokens: u64,
+    ) -> Result<Permit<'a>, Refusal> {
+        let slot = account.slot(id);
+        // Read once: most admissions under `Pacing::PerSecond` find no
+        // lease and decide by the rules.
+        let now = slot.now();
+        if let Some(at) = slot.take_from_lease(now, limits, tokens) {
+            slot.admitted.increment(1);
+            return Ok(Permit::local(slot, at, tokens));
+        }
+        let p = self.params_of(limits);
+        match slot.decide(now, limits, &p, tokens) {
+            Ok(at) => {
+                slot.admitted.increment(1);
+                Ok(Permit::local(slot, at, tokens))
+            }
+            Err(decision) => {
+                let refusal = refusal_of(decision, &p, limits, tokens);
+                if OBSERVE {
+                    self.observe_refusal(id, &refusal);
+                }
+                Err(refusal)
+            }
+        }
     }
 
     /// Admits a request, waiting (with jitter, on Tokio's timer) while the
@@ -562,6 +590,20 @@ impl Enforced {
     }
 }
 
+/// The refusal of the rules' `decision` for a request of `tokens` under
+/// `limits` (`p` after headroom).
+#[cold]
+fn refusal_of(decision: Refused, p: &Params, limits: Enforced, tokens: u64) -> Refusal {
+    match decision {
+        Refused::Wait(us) => Refusal::RetryAfter(Duration::from_micros(us)),
+        Refused::TooLarge => Refusal::TooLarge {
+            tokens,
+            max: p.tpm,
+            tpm: limits.tpm,
+        },
+    }
+}
+
 /// Longer than any wait that matters (a century).
 const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3_600);
 
@@ -629,8 +671,9 @@ enum Held<'t> {
     /// In a shared store.
     #[cfg(feature = "redis")]
     Remote(Box<Remote>),
-    /// Nowhere: a call its row does not limit (the account and model).
-    Free(Arc<str>, Box<str>),
+    /// Nowhere: a call its row does not limit (the account and model;
+    /// boxed, so that every permit stays as small as a counted one).
+    Free(Box<(Arc<str>, Box<str>)>),
 }
 
 /// A permit of a shared store: the store, the key's names, the parameters
@@ -652,7 +695,7 @@ impl Held<'_> {
             Held::Owned(slot, _) => slot.names(),
             #[cfg(feature = "redis")]
             Held::Remote(remote) => (&remote.account, &remote.id),
-            Held::Free(account, id) => (account, id),
+            Held::Free(names) => (&names.0, &names.1),
         }
     }
 }
@@ -697,7 +740,7 @@ impl<'t> Permit<'t> {
             Held::Owned(slot, at) => Held::Owned(slot, at),
             #[cfg(feature = "redis")]
             Held::Remote(remote) => Held::Remote(remote),
-            Held::Free(account, id) => Held::Free(account, id),
+            Held::Free(names) => Held::Free(names),
         };
         Permit {
             held,

@@ -180,3 +180,30 @@ fn a_killed_holders_slots_come_back_within_the_lease() {
         eprintln!("slots back {back:?} after the kill (lease {LEASE:?})");
     });
 }
+
+/// Redis unreachable: under `FailOpen` a task runs without a slot; under
+/// `FailClosed` the submission is refused, saying why.
+#[test]
+fn an_unreachable_store_follows_the_failure_policy() {
+    use limits_throttle::redis::FailurePolicy;
+    use limits_throttle::Refusal;
+    let model = video_model();
+    // Nothing listens on port 1 of loopback.
+    let url = "redis://127.0.0.1:1/";
+    runtime().block_on(async {
+        let open = RedisOptions::default().with_failure_policy(FailurePolicy::FailOpen);
+        let task = throttle(url, open, Config::default())
+            .try_submit(&model)
+            .await
+            .unwrap();
+        assert!(!task.holds_slot());
+        let closed = RedisOptions::default().with_failure_policy(FailurePolicy::FailClosed);
+        let refused = throttle(url, closed, Config::default())
+            .try_submit(&model)
+            .await;
+        assert!(
+            matches!(refused, Err(Refusal::Unavailable(_))),
+            "{refused:?}"
+        );
+    });
+}
