@@ -232,6 +232,31 @@ impl Throttle {
     /// (`submit_rps`, `submit_rpm`). A row without task kinds paces the
     /// submission by its own request limits. Send the submission once this
     /// returns, and keep the [`Task`] until the task ends.
+    ///
+    /// ```
+    /// use limits_throttle::{Config, Deployment, Refusal, Throttle};
+    /// use modelstudio_limits::Model;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// // wan2.6-t2v in Mainland China: 5 submissions a second, 5 tasks in flight.
+    /// let throttle = Throttle::in_process(Config::default())?
+    ///     .for_deployment(Deployment::MainlandChina);
+    /// let video = Model::Wan2_6T2v;
+    /// let mut tasks = Vec::new();
+    /// for _ in 0..5 {
+    ///     // ... then POST the submission with `X-DashScope-Async: enable`.
+    ///     tasks.push(throttle.submit(&video).await?);
+    /// }
+    /// assert!(matches!(
+    ///     throttle.try_submit(&video).await,
+    ///     Err(Refusal::TasksInFlight { limit: 5 })
+    /// ));
+    /// // A query saw the first task end: its slot is free.
+    /// tasks.remove(0).finish().await?;
+    /// assert_eq!(throttle.tasks_in_flight(&video).await?, 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn submit(&self, model: &(impl HasLimits + ?Sized)) -> Result<Task, Refusal> {
         self.submit_within(model, self.config().max_wait).await
     }
