@@ -22,6 +22,12 @@
 //! tokens, or one larger request). Under `Pacing::Bursty` it admits a fresh
 //! burst.
 //!
+//! **TLS** (feature `tls`): a `rediss://` URL connects through rustls and
+//! trusts the system's certificate authorities; [`RedisOptions::with_tls`]
+//! trusts a private CA instead and presents a client certificate to a
+//! server that asks for one. A certificate the client does not trust is a
+//! [`StoreErrorKind::Tls`] error that says so.
+//!
 //! Every call is bounded by [`RedisOptions::timeout`], queued or not,
 //! connecting included. [`FailurePolicy`] decides what an unreachable
 //! Redis means for admission. Credentials go in the URL
@@ -73,6 +79,53 @@ pub struct RedisOptions {
     /// cannot be woken: the slot may be freed by another process).
     /// Default 50 ms.
     pub task_poll: Duration,
+    /// A private CA and a client certificate for `rediss://` (feature
+    /// `tls`); `None`: the system's CAs, no client certificate.
+    #[cfg(feature = "tls")]
+    pub tls: Option<Tls>,
+}
+
+/// What a `rediss://` connection trusts and presents beyond the system's
+/// CAs (feature `tls`).
+#[cfg(feature = "tls")]
+#[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Tls {
+    /// The CA certificate(s) to trust instead of the system's, PEM.
+    pub root_ca: Option<Vec<u8>>,
+    /// The certificate and private key to present, both PEM.
+    pub client_cert: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+#[cfg(feature = "tls")]
+impl Tls {
+    /// Trusts the CA certificate(s) in `pem` instead of the system's.
+    pub fn trusting(pem: impl Into<Vec<u8>>) -> Self {
+        Tls {
+            root_ca: Some(pem.into()),
+            client_cert: None,
+        }
+    }
+
+    /// These settings, presenting `cert` with `key` (both PEM) to a
+    /// server that asks for a client certificate.
+    pub fn with_client_cert(self, cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        Tls {
+            client_cert: Some((cert.into(), key.into())),
+            ..self
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is never printed.
+        f.debug_struct("Tls")
+            .field("root_ca", &self.root_ca.as_ref().map(|_| "<PEM>"))
+            .field("client_cert", &self.client_cert.as_ref().map(|_| "<PEM>"))
+            .finish()
+    }
 }
 
 impl Default for RedisOptions {
@@ -83,6 +136,8 @@ impl Default for RedisOptions {
             on_failure: FailurePolicy::FailClosed,
             task_lease: Duration::from_secs(30),
             task_poll: Duration::from_millis(50),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -104,6 +159,16 @@ impl RedisOptions {
     /// These options with another failure policy.
     pub fn with_failure_policy(self, on_failure: FailurePolicy) -> Self {
         RedisOptions { on_failure, ..self }
+    }
+
+    /// These options with a private CA or a client certificate for
+    /// `rediss://` (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub fn with_tls(self, tls: Tls) -> Self {
+        RedisOptions {
+            tls: Some(tls),
+            ..self
+        }
     }
 
     /// These options with another task lease (at least 3 ms, so that a
@@ -157,7 +222,7 @@ impl RedisStore {
     /// reported at once rather than retried until the timeout hides it. A bad
     /// URL is an error now. Call it inside a Tokio runtime.
     pub fn open(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| store_error(e, options.timeout))?;
+        let client = client(url, &options).map_err(|e| store_error(e, options.timeout))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.timeout))
             .set_response_timeout(Some(options.timeout))
@@ -471,6 +536,26 @@ impl RedisStore {
     }
 }
 
+/// A client of `url`, with the options' TLS settings if any.
+fn client(url: &str, options: &RedisOptions) -> redis::RedisResult<redis::Client> {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &options.tls {
+        let certs = redis::TlsCertificates {
+            client_tls: tls
+                .client_cert
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.clone(),
+                    client_key: key.clone(),
+                }),
+            root_cert: tls.root_ca.clone(),
+        };
+        return redis::Client::build_with_tls(url, certs);
+    }
+    let _ = options;
+    redis::Client::open(url)
+}
+
 /// A redis error as a store error that names its cause.
 fn store_error(e: redis::RedisError, timeout: Duration) -> StoreError {
     use redis::{ErrorKind, ServerErrorKind};
@@ -505,6 +590,20 @@ fn store_error(e: redis::RedisError, timeout: Duration) -> StoreError {
                 e.detail().unwrap_or_default()
             ),
         )
+    } else if is_tls(&e) {
+        (
+            StoreErrorKind::Tls,
+            format!(
+                "the TLS handshake with Redis failed: {text} (a server certificate the client \
+                 does not trust: give its CA with RedisOptions::with_tls; a server that wants a \
+                 client certificate: give one there too)"
+            ),
+        )
+    } else if text.contains("TLS") && text.contains("feature") {
+        (
+            StoreErrorKind::Connection,
+            format!("a rediss:// URL needs limits-throttle's feature `tls` ({text})"),
+        )
     } else if e.is_timeout() {
         (
             StoreErrorKind::Timeout,
@@ -521,4 +620,22 @@ fn store_error(e: redis::RedisError, timeout: Duration) -> StoreError {
         (StoreErrorKind::Server, format!("Redis: {e}"))
     };
     StoreError::new(kind, message, Some(Arc::new(e)))
+}
+
+/// Whether a redis error is a failed TLS handshake: rustls's certificate
+/// and alert errors, somewhere in its chain of sources.
+fn is_tls(e: &redis::RedisError) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = source {
+        let text = error.to_string();
+        if text.contains("invalid peer certificate")
+            || text.contains("peer sent no certificates")
+            || text.contains("received fatal alert")
+            || text.contains("CertificateRequired")
+        {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }

@@ -112,6 +112,9 @@ pub enum StoreErrorKind {
     Connection,
     /// The store answered with an error.
     Server,
+    /// The TLS handshake failed: the server's certificate is not trusted
+    /// (or not for its name), or the server wants a client certificate.
+    Tls,
 }
 
 /// A failure of the throttle's shared store (Redis), with the store

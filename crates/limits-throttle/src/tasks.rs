@@ -120,7 +120,7 @@ enum Held {
     Nothing,
     Local(Arc<Slots>),
     #[cfg(feature = "redis")]
-    Remote(crate::redis::Lease),
+    Remote(Box<crate::redis::Lease>),
 }
 
 impl std::fmt::Debug for Task {
@@ -344,7 +344,7 @@ impl Throttle {
                     .take_slot(&self.store_account, &key, limit, deadline)
                     .await
                 {
-                    Ok(Some(lease)) => Ok(Held::Remote(lease)),
+                    Ok(Some(lease)) => Ok(Held::Remote(Box::new(lease))),
                     Ok(None) => Err(full()),
                     Err(e) => {
                         // As for a synchronous call: under `FailOpen` the

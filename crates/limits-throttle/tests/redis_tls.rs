@@ -1,0 +1,216 @@
+//! The Redis store over TLS (feature `tls`), against a `redis-server
+//! --tls-port` this test starts with certificates it makes: a private CA,
+//! a server certificate for 127.0.0.1, a client certificate. Without
+//! `redis-server` on the PATH the tests fail under CI and are skipped
+//! elsewhere.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use limits_throttle::redis::{RedisOptions, RedisStore, Tls};
+use limits_throttle::{Config, Deployment, Refusal, StoreErrorKind, Throttle};
+use modelstudio_limits::Model;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+};
+
+mod common;
+use common::{cn_video_model, fresh_prefix};
+
+/// PEM files of a CA, a certificate it signed for 127.0.0.1, and a client
+/// certificate it signed.
+struct Pki {
+    ca: String,
+    server: (String, String),
+    client: (String, String),
+}
+
+fn pki() -> Pki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // Names of their own: OpenSSL takes a certificate whose subject is its
+    // issuer's name for self-signed.
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "limits-throttle test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let signed = |names: Vec<String>| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names.clone()).unwrap();
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, &names[0]);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    Pki {
+        ca: ca.pem(),
+        server: signed(vec!["127.0.0.1".to_string(), "localhost".to_string()]),
+        client: signed(vec!["limits-throttle-test".to_string()]),
+    }
+}
+
+/// A redis-server listening on TLS only, stopped when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// A TLS server with `pki`'s certificates; `clients` is
+/// `--tls-auth-clients` (`yes`: a client certificate is required).
+fn start(pki: &Pki, clients: &str) -> Option<Server> {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server is not on the PATH: .ci/run must install it"
+        );
+        eprintln!("skipped: redis-server is not on the PATH");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", &pki.ca);
+    let cert = write(dir.path(), "server.pem", &pki.server.0);
+    let key = write(dir.path(), "server.key", &pki.server.1);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("redis-server")
+        .args(["--port", "0", "--tls-port", &port.to_string()])
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--tls-cert-file", &cert, "--tls-key-file", &key])
+        .args(["--tls-ca-cert-file", &ca, "--tls-auth-clients", clients])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        port,
+        _dir: dir,
+    };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "redis-server started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(server)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn options(tls: Option<Tls>) -> RedisOptions {
+    let options = RedisOptions::default()
+        .with_prefix(fresh_prefix("tls"))
+        .with_timeout(Duration::from_secs(2));
+    match tls {
+        Some(tls) => options.with_tls(tls),
+        None => options,
+    }
+}
+
+/// Admissions, refusals and task slots work through TLS with the private
+/// CA trusted; a client that does not trust it gets a TLS error that says
+/// so, not a timeout.
+#[test]
+fn the_store_works_over_tls_and_an_untrusted_certificate_says_so() {
+    let pki = pki();
+    let Some(server) = start(&pki, "no") else {
+        return;
+    };
+    let url = format!("rediss://127.0.0.1:{}/", server.port);
+    runtime().block_on(async {
+        let store = RedisStore::open(&url, options(Some(Tls::trusting(pki.ca.clone())))).unwrap();
+        let throttle = Throttle::redis(store, Config::default()).unwrap();
+        let model = Model::QwqPlus;
+        let permit = throttle.try_acquire(&model, 10).await.unwrap();
+        assert!(permit.unchecked().is_none());
+        permit.reconcile(5).await.unwrap();
+        assert!(matches!(
+            throttle.try_acquire(&model, 10).await,
+            Err(Refusal::RetryAfter(_))
+        ));
+        let video = cn_video_model();
+        let task = throttle
+            .for_deployment(Deployment::MainlandChina)
+            .try_submit(&video)
+            .await
+            .unwrap();
+        assert!(task.holds_slot());
+        task.finish().await.unwrap();
+
+        // The system's CAs do not know the test's CA.
+        let untrusting = RedisStore::open(&url, options(None)).unwrap();
+        let throttle = Throttle::redis(untrusting, Config::default()).unwrap();
+        let Err(Refusal::Unavailable(e)) = throttle.try_acquire(&model, 10).await else {
+            panic!("admitted through an untrusted certificate")
+        };
+        assert_eq!(e.kind(), StoreErrorKind::Tls, "{e}");
+        assert!(e.to_string().contains("RedisOptions::with_tls"), "{e}");
+    });
+}
+
+/// A server that requires client certificates admits a client that
+/// presents one signed by its CA, and refuses one that presents none.
+#[test]
+fn a_client_certificate_is_presented_when_the_server_asks() {
+    let pki = pki();
+    let Some(server) = start(&pki, "yes") else {
+        return;
+    };
+    let url = format!("rediss://127.0.0.1:{}/", server.port);
+    runtime().block_on(async {
+        let with_cert = Tls::trusting(pki.ca.clone())
+            .with_client_cert(pki.client.0.clone(), pki.client.1.clone());
+        let store = RedisStore::open(&url, options(Some(with_cert))).unwrap();
+        let throttle = Throttle::redis(store, Config::default()).unwrap();
+        let admitted = throttle.try_acquire(&Model::QwqPlus, 1).await;
+        assert!(admitted.is_ok(), "{admitted:?}");
+
+        let without = RedisStore::open(&url, options(Some(Tls::trusting(pki.ca.clone())))).unwrap();
+        let throttle = Throttle::redis(without, Config::default()).unwrap();
+        let Err(Refusal::Unavailable(e)) = throttle.try_acquire(&Model::QwqPlus, 1).await else {
+            panic!("admitted without the client certificate the server requires")
+        };
+        assert!(
+            matches!(e.kind(), StoreErrorKind::Tls | StoreErrorKind::Connection),
+            "{e}"
+        );
+        assert_ne!(e.kind(), StoreErrorKind::Timeout, "{e}");
+    });
+}
