@@ -194,7 +194,7 @@ impl RedisOptions {
 /// every process that uses the same server and prefix.
 #[derive(Clone)]
 pub struct RedisStore {
-    manager: ConnectionManager,
+    connection: Connection,
     script: Arc<redis::Script>,
     tasks: Arc<redis::Script>,
     /// Wakes this process's submissions waiting for a slot when one of its
@@ -236,8 +236,47 @@ impl RedisStore {
     /// credentials providers, other timeouts). Every call is still bounded
     /// by `options.timeout`.
     pub fn from_manager(manager: ConnectionManager, options: RedisOptions) -> Self {
+        Self::on(Connection::Single(manager), options)
+    }
+
+    /// A store on a Redis Cluster (feature `cluster`), found from one or
+    /// more of its nodes (`redis://host:port/`, or `rediss://` with
+    /// feature `tls` and the options' TLS settings). Unlike
+    /// [`RedisStore::open`] this connects now (within the options'
+    /// timeout), to learn which node serves which slots; it then follows
+    /// the cluster's redirections and reconnects by itself. Every key of
+    /// one throttle key carries one hash tag, so each call is one script
+    /// on the one node that serves its slot.
+    #[cfg(feature = "cluster")]
+    pub async fn open_cluster(nodes: &[&str], options: RedisOptions) -> Result<Self, StoreError> {
+        let timeout = options.timeout;
+        #[allow(unused_mut)]
+        let mut builder = redis::cluster::ClusterClientBuilder::new(nodes.iter().copied())
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .retries(2);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &options.tls {
+            builder = builder.certs(certificates(tls));
+        }
+        let client = builder.build().map_err(|e| store_error(e, timeout))?;
+        let connection = match tokio::time::timeout(timeout, client.get_async_connection()).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(e)) => return Err(store_error(e, timeout)),
+            Err(_) => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Timeout,
+                    format!("the Redis Cluster did not answer within {timeout:?}"),
+                    None,
+                ))
+            }
+        };
+        Ok(Self::on(Connection::Cluster(connection), options))
+    }
+
+    fn on(connection: Connection, options: RedisOptions) -> Self {
         RedisStore {
-            manager,
+            connection,
             script: Arc::new(redis::Script::new(SCRIPT)),
             tasks: Arc::new(redis::Script::new(TASKS)),
             freed: Arc::default(),
@@ -314,9 +353,19 @@ impl RedisStore {
         what: &str,
         answers: usize,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut manager = self.manager.clone();
         let timeout = self.options.timeout;
-        match tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut manager)).await {
+        let answered = match &self.connection {
+            Connection::Single(manager) => {
+                let mut manager = manager.clone();
+                tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut manager)).await
+            }
+            #[cfg(feature = "cluster")]
+            Connection::Cluster(cluster) => {
+                let mut cluster = cluster.clone();
+                tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut cluster)).await
+            }
+        };
+        match answered {
             Ok(Ok(reply)) if reply.len() == answers => Ok(reply),
             Ok(Ok(reply)) => Err(StoreError::new(
                 StoreErrorKind::Server,
@@ -540,20 +589,35 @@ impl RedisStore {
 fn client(url: &str, options: &RedisOptions) -> redis::RedisResult<redis::Client> {
     #[cfg(feature = "tls")]
     if let Some(tls) = &options.tls {
-        let certs = redis::TlsCertificates {
-            client_tls: tls
-                .client_cert
-                .as_ref()
-                .map(|(cert, key)| redis::ClientTlsConfig {
-                    client_cert: cert.clone(),
-                    client_key: key.clone(),
-                }),
-            root_cert: tls.root_ca.clone(),
-        };
-        return redis::Client::build_with_tls(url, certs);
+        return redis::Client::build_with_tls(url, certificates(tls));
     }
     let _ = options;
     redis::Client::open(url)
+}
+
+/// The store's connection: a single server's manager, or a cluster's
+/// connection (feature `cluster`). Both multiplex and reconnect by
+/// themselves; a clone shares the connection.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    #[cfg(feature = "cluster")]
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+/// The redis crate's form of the TLS settings.
+#[cfg(feature = "tls")]
+fn certificates(tls: &Tls) -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: tls
+            .client_cert
+            .as_ref()
+            .map(|(cert, key)| redis::ClientTlsConfig {
+                client_cert: cert.clone(),
+                client_key: key.clone(),
+            }),
+        root_cert: tls.root_ca.clone(),
+    }
 }
 
 /// A redis error as a store error that names its cause.
