@@ -39,16 +39,7 @@ fn free_port() -> u16 {
 }
 
 fn start() -> Option<Cluster> {
-    if Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-server is not on the PATH: .ci/run must install it"
-        );
-        eprintln!("skipped: redis-server is not on the PATH");
+    if !common::redis_server_on_path() {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -25,16 +25,7 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Option<Server> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "redis-server is not on the PATH: .ci/run must install it"
-            );
-            eprintln!("skipped: redis-server is not on the PATH");
+        if !common::redis_server_on_path() {
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")

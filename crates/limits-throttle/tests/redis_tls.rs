@@ -78,16 +78,7 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 /// A TLS server with `pki`'s certificates; `clients` is
 /// `--tls-auth-clients` (`yes`: a client certificate is required).
 fn start(pki: &Pki, clients: &str) -> Option<Server> {
-    if Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-server is not on the PATH: .ci/run must install it"
-        );
-        eprintln!("skipped: redis-server is not on the PATH");
+    if !common::redis_server_on_path() {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -287,3 +287,22 @@ impl Peak {
         self.most.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// Whether `redis-server` is on the PATH for the tests that start servers
+/// of their own: under CI it must be (the test fails), elsewhere the test
+/// is skipped, saying so.
+pub fn redis_server_on_path() -> bool {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "redis-server is not on the PATH: .ci/run must install it"
+    );
+    eprintln!("skipped: redis-server is not on the PATH");
+    false
+}

@@ -671,8 +671,7 @@ async fn call(
     window: Duration,
     rng: &mut fastrand::Rng,
 ) -> Option<u64> {
-    let scale = window.as_secs_f64() / 60.0;
-    let mut backoff = Duration::from_secs_f64(0.5 * scale);
+    let mut backoff = Backoff::new(window);
     loop {
         if let Some((requests, token_limiter)) = governors {
             requests.until_ready().await;
@@ -696,13 +695,34 @@ async fn call(
                 let json: Value = serde_json::from_str(&text).ok()?;
                 return json["usage"]["total_tokens"].as_u64();
             }
-            429 => {
-                let jitter = backoff.mul_f64(0.25 * rng.f64());
-                tokio::time::sleep(backoff + jitter).await;
-                backoff = (backoff * 2).min(Duration::from_secs_f64(8.0 * scale));
-            }
+            429 => backoff.wait(rng).await,
             _ => return None,
         }
+    }
+}
+
+/// The clients' backoff after a 429 without a throttle, as the OpenAI SDKs
+/// do: 0.5 s doubling to 8 s (in a 60 s window; scaled to the run's), plus
+/// up to a quarter of it at random.
+pub(crate) struct Backoff {
+    next: Duration,
+    most: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new(window: Duration) -> Self {
+        let scale = window.as_secs_f64() / 60.0;
+        Backoff {
+            next: Duration::from_secs_f64(0.5 * scale),
+            most: Duration::from_secs_f64(8.0 * scale),
+        }
+    }
+
+    /// Sleeps the next backoff, and doubles it.
+    pub(crate) async fn wait(&mut self, rng: &mut fastrand::Rng) {
+        let jitter = self.next.mul_f64(0.25 * rng.f64());
+        tokio::time::sleep(self.next + jitter).await;
+        self.next = (self.next * 2).min(self.most);
     }
 }
 

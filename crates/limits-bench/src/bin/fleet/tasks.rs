@@ -22,7 +22,7 @@ use limits_throttle::Limits;
 use reqwest_middleware::ClientWithMiddleware;
 use serde_json::{json, Value};
 
-use crate::{stats, Args, Called, Error, Outcome, Strategy};
+use crate::{stats, Args, Backoff, Called, Error, Outcome, Strategy};
 
 const SUBMIT: &str = "/api/v1/services/aigc/video-generation/video-synthesis";
 
@@ -184,8 +184,7 @@ async fn submit(
     window: Duration,
     rng: &mut fastrand::Rng,
 ) -> Option<String> {
-    let scale = window.as_secs_f64() / 60.0;
-    let mut backoff = Duration::from_secs_f64(0.5 * scale);
+    let mut backoff = Backoff::new(window);
     loop {
         if let Some(limiter) = governor {
             limiter.until_ready().await;
@@ -207,11 +206,7 @@ async fn submit(
                 let json: Value = serde_json::from_str(&text).ok()?;
                 return Some(json["output"]["task_id"].as_str()?.to_string());
             }
-            429 => {
-                let jitter = backoff.mul_f64(0.25 * rng.f64());
-                tokio::time::sleep(backoff + jitter).await;
-                backoff = (backoff * 2).min(Duration::from_secs_f64(8.0 * scale));
-            }
+            429 => backoff.wait(rng).await,
             _ => return None,
         }
     }
