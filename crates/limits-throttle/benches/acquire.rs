@@ -3,7 +3,9 @@
 //! from one process with 1, 8 and 32 tasks, with each call's latency.
 //!
 //! `cargo bench -p limits-throttle --features redis --bench acquire`
-//! (`REDIS_URL=redis://127.0.0.1:6379/` for the Redis group;
+//! (`REDIS_URL=redis://127.0.0.1:6379/` for the Redis group: `rediss://`
+//! with `REDIS_CA_FILE` naming a private CA's PEM and `--features tls`, or a
+//! cluster's nodes separated by commas with `--features cluster`;
 //! `scripts/throttle-bench.sh` runs it beside a `redis-benchmark` baseline).
 
 use std::hint::black_box;
@@ -131,10 +133,19 @@ fn through_redis(c: &mut Criterion) {
         .unwrap();
     let open = |config: Config| {
         rt.block_on(async {
-            let options = RedisOptions::default()
+            #[allow(unused_mut)]
+            let mut options = RedisOptions::default()
                 .with_prefix(format!("bench-{}", fastrand::u32(..)))
                 .with_timeout(Duration::from_secs(1));
-            Throttle::redis(RedisStore::open(&url, options).unwrap(), config).unwrap()
+            // A private CA for `rediss://` (feature `tls`).
+            #[cfg(feature = "tls")]
+            if let (true, Ok(path)) = (url.starts_with("rediss://"), std::env::var("REDIS_CA_FILE"))
+            {
+                let pem = std::fs::read(path).unwrap();
+                options = options.with_tls(limits_throttle::redis::Tls::trusting(pem));
+            }
+            let store = RedisStore::connect(&url, options).await.unwrap();
+            Throttle::redis(store, config).unwrap()
         })
     };
     let mut g = c.benchmark_group("acquire/redis-loopback");

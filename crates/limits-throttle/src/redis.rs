@@ -274,6 +274,32 @@ impl RedisStore {
         Ok(Self::on(Connection::Cluster(connection), options))
     }
 
+    /// The store `urls` names, as a deployment's configuration would give
+    /// it: one URL (`redis://`, or `rediss://` with feature `tls`) is one
+    /// server, opened as [`RedisStore::open`] opens it; URLs separated by
+    /// commas (a trailing comma for a single seed) are a Redis Cluster's
+    /// seed nodes, opened as `open_cluster` opens them (feature `cluster`).
+    pub async fn connect(urls: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        if !urls.contains(',') {
+            return Self::open(urls, options);
+        }
+        #[cfg(feature = "cluster")]
+        {
+            let nodes: Vec<&str> = urls
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .collect();
+            Self::open_cluster(&nodes, options).await
+        }
+        #[cfg(not(feature = "cluster"))]
+        Err(StoreError::new(
+            StoreErrorKind::Connection,
+            format!("`{urls}` names a Redis Cluster's nodes: that needs limits-throttle's feature `cluster`"),
+            None,
+        ))
+    }
+
     fn on(connection: Connection, options: RedisOptions) -> Self {
         RedisStore {
             connection,

@@ -555,12 +555,19 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
             throttled(throttle)
         }
         Strategy::Redis => {
+            // As it is: `redis://`, `rediss://` (a private CA's PEM in
+            // `REDIS_CA_FILE`), or a cluster's nodes separated by commas.
             let url = std::env::var("REDIS_URL")?;
-            let options = RedisOptions::default()
+            let mut options = RedisOptions::default()
                 .with_prefix(args.prefix.clone())
                 .with_timeout(Duration::from_millis(500))
                 .with_task_poll(tasks::poll(window));
-            let store = RedisStore::open(&url, options)?;
+            if let (true, Ok(path)) = (url.starts_with("rediss://"), std::env::var("REDIS_CA_FILE"))
+            {
+                let pem = std::fs::read(path)?;
+                options = options.with_tls(limits_throttle::redis::Tls::trusting(pem));
+            }
+            let store = RedisStore::connect(&url, options).await?;
             throttled(Throttle::redis(store, config.with_headroom(args.headroom))?)
         }
     };
