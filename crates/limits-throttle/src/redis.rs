@@ -326,6 +326,15 @@ impl RedisStore {
         &self.options
     }
 
+    /// The scripts' `now` argument: the caller's clock in microseconds, or
+    /// empty for the server's `TIME`.
+    fn now_arg(&self) -> String {
+        self.clock
+            .as_ref()
+            .map(|c| (c.now_ns() / 1_000).to_string())
+            .unwrap_or_default()
+    }
+
     /// The tag shared by the keys of `id` for `account`.
     fn key(&self, account: &str, id: &str) -> String {
         format!("{{{}:{}:{}}}", self.options.prefix, account, id)
@@ -346,12 +355,7 @@ impl RedisStore {
             .key(format!("{key}:s"))
             .key(format!("{key}:m"))
             .arg(op)
-            .arg(
-                self.clock
-                    .as_ref()
-                    .map(|c| (c.now_ns() / 1_000).to_string())
-                    .unwrap_or_default(),
-            )
+            .arg(self.now_arg())
             .arg(p.window)
             .arg(p.second())
             .arg(p.second_width())
@@ -520,12 +524,7 @@ impl RedisStore {
         let mut call = self.tasks.prepare_invoke();
         call.key(key)
             .arg(op)
-            .arg(
-                self.clock
-                    .as_ref()
-                    .map(|c| (c.now_ns() / 1_000).to_string())
-                    .unwrap_or_default(),
-            )
+            .arg(self.now_arg())
             .arg(limit)
             .arg(self.options.task_lease.as_micros() as u64)
             .arg(holder);

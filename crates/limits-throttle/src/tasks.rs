@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 
 use crate::observe;
 use crate::refusal::{Refusal, StoreError};
-use crate::throttle::{deadline_in, Enforced, Keyed, Permit, Throttle, UNLIMITED};
+use crate::throttle::{later, min_some, Enforced, Keyed, Permit, Throttle, UNLIMITED};
 
 /// The task-query API's own limit: 20 queries a second per account, over
 /// every model (the provider's API reference).
@@ -218,13 +218,6 @@ impl Enforced {
     }
 }
 
-fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
 impl Throttle {
     /// Submits an asynchronous task to `model`, waiting for at most
     /// [`Config::max_wait`](crate::Config::max_wait): takes a slot of its
@@ -275,7 +268,7 @@ impl Throttle {
         model: &(impl HasLimits + ?Sized),
         max_wait: Duration,
     ) -> Result<Task, Refusal> {
-        self.submit_by(model, deadline_in(max_wait)).await
+        self.submit_by(model, later(max_wait)).await
     }
 
     async fn submit_by(
@@ -416,7 +409,7 @@ impl Throttle {
         model: Option<&(dyn HasLimits + Sync)>,
         max_wait: Duration,
     ) -> Result<(), Refusal> {
-        let deadline = deadline_in(max_wait);
+        let deadline = later(max_wait);
         let own = model.and_then(|m| {
             let per_second = self.limits_of(m)?.query_rps()?;
             Some((format!("{}#query", m.id()), per_second))
@@ -450,7 +443,7 @@ impl Throttle {
         };
         let key = format!("@pool:{name}");
         let rate = Enforced::of_budget(&limits);
-        self.wait_key(&key, rate, tokens, deadline_in(self.config().max_wait))
+        self.wait_key(&key, rate, tokens, later(self.config().max_wait))
             .await
     }
 }

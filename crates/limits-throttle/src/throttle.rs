@@ -423,7 +423,7 @@ impl Throttle {
     ) -> Result<Permit<'_>, Refusal> {
         match self.enforced(model) {
             Ok(Some(limits)) => {
-                self.wait_key(model.id(), limits, tokens, deadline_in(max_wait))
+                self.wait_key(model.id(), limits, tokens, later(max_wait))
                     .await
             }
             Ok(None) => Ok(self.free(model.id(), tokens)),
@@ -578,11 +578,7 @@ impl Enforced {
     #[inline]
     pub(crate) fn of(limits: &Limits) -> Enforced {
         let from_rps = limits.rps().map(|n| u64::from(n) * 60);
-        let rpm = match (limits.rpm().map(u64::from), from_rps) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => UNLIMITED,
-        };
+        let rpm = min_some(limits.rpm().map(u64::from), from_rps).unwrap_or(UNLIMITED);
         Enforced {
             rpm,
             tpm: limits.tpm().unwrap_or(UNLIMITED).min(UNLIMITED),
@@ -604,6 +600,15 @@ fn refusal_of(decision: Refused, p: &Params, limits: Enforced, tokens: u64) -> R
     }
 }
 
+/// The lower of two limits a row may have, or the one it has.
+#[inline]
+pub(crate) fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Longer than any wait that matters (a century).
 const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3_600);
 
@@ -612,11 +617,6 @@ const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3_600);
 pub(crate) fn later(by: Duration) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
     now.checked_add(by).unwrap_or(now + FOREVER)
-}
-
-/// The deadline of a call that may wait `max_wait`.
-pub(crate) fn deadline_in(max_wait: Duration) -> tokio::time::Instant {
-    later(max_wait)
 }
 
 /// The most tokens a reconcile counts for one request (2^40): keeps every

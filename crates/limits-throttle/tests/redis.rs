@@ -137,18 +137,10 @@ proptest! {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(8)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn eight_tasks_keep_every_window_through_redis() {
     let Some(url) = redis_url() else { return };
-    let rt = runtime();
+    let rt = common::runtime(8);
     for (model, config, reconcile) in [
         (Model::QwqPlus, Config::default(), false),
         (Model::QwenMax, Config::default().with_headroom(0.8), true),
@@ -177,7 +169,7 @@ fn eight_tasks_keep_every_window_through_redis() {
 #[test]
 fn processes_share_one_state_and_one_cool_down() {
     let Some(url) = redis_url() else { return };
-    runtime().block_on(async {
+    common::runtime(8).block_on(async {
         let options = options("fleet");
         // Two connection managers: two processes of one fleet.
         let a = Throttle::redis(
@@ -244,7 +236,7 @@ fn one_evalsha_per_call_and_a_flushed_script_is_loaded_again() {
             .with_rpm(u32::MAX)
             .with_tpm(u64::from(u32::MAX)),
     );
-    runtime().block_on(async {
+    common::runtime(8).block_on(async {
         let t = Throttle::redis(RedisStore::open(&url, options("trips")).unwrap(), config).unwrap();
         t.try_acquire(&model, 1)
             .await
@@ -286,7 +278,7 @@ fn acquire_waits_on_the_servers_clock() {
     let config = Config::default().with_window(Duration::from_millis(600));
     let model = Model::QwqPlus;
     let spacing = config.window / model.rpm();
-    runtime().block_on(async {
+    common::runtime(8).block_on(async {
         let t = Throttle::redis(RedisStore::open(&url, options("wait")).unwrap(), config).unwrap();
         let started = Instant::now();
         for _ in 0..5 {
@@ -319,7 +311,7 @@ fn keys_expire_once_nothing_in_them_matters() {
     let config = Config::default().with_window(window);
     let options = options("ttl");
     let tag = format!("{{{}:default:intl:qwq-plus}}", options.prefix);
-    runtime().block_on(async {
+    common::runtime(8).block_on(async {
         let t = Throttle::redis(RedisStore::open(&url, options).unwrap(), config).unwrap();
         let mut con = redis::Client::open(url.as_str())
             .unwrap()

@@ -128,12 +128,7 @@ fn start() -> Option<Cluster> {
 fn the_store_works_on_a_cluster() {
     let Some(cluster) = start() else { return };
     let seed = format!("redis://127.0.0.1:{}/", cluster.ports[0]);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    common::runtime(2).block_on(async {
         let options = RedisOptions::default()
             .with_prefix(fresh_prefix("cluster"))
             .with_timeout(Duration::from_secs(2));

@@ -110,14 +110,6 @@ impl Drop for Server {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 const PLENTY: Custom = Custom(Limits::NONE.with_rpm(6_000_000).with_tpm(100_000_000));
 
 fn throttle(url: &str, timeout: Duration, policy: FailurePolicy) -> Throttle {
@@ -141,7 +133,7 @@ fn a_frozen_server_bounds_every_call_by_its_timeout() {
         return;
     };
     let timeout = Duration::from_millis(100);
-    runtime().block_on(async {
+    common::runtime(2).block_on(async {
         let t = throttle(&server.url(""), timeout, FailurePolicy::FailClosed);
         assert!(t.try_acquire(&PLENTY, 1).await.is_ok());
         server.signal("-STOP");
@@ -192,7 +184,7 @@ fn a_restarted_server_is_used_again_within_a_second() {
     let Some(mut server) = Server::start(&[]) else {
         return;
     };
-    runtime().block_on(async {
+    common::runtime(2).block_on(async {
         let t = throttle(
             &server.url(""),
             Duration::from_millis(100),
@@ -231,7 +223,7 @@ fn lost_state_lets_through_at_most_a_seconds_share() {
     let config = Config::default();
     let clock = FakeClock::new();
     clock.set_ns(1_764_300_000_000_000_000);
-    let events = runtime().block_on(async {
+    let events = common::runtime(2).block_on(async {
         let options = RedisOptions::default().with_timeout(Duration::from_secs(2));
         let store = RedisStore::open(&server.url(""), options)
             .unwrap()
@@ -287,7 +279,7 @@ fn refused_credentials_name_the_cause() {
             "ACL", "SETUSER", "reader", "on", ">pw", "~*", "+@read", "+@write",
         ],
     );
-    runtime().block_on(async {
+    common::runtime(2).block_on(async {
         let ask = |credentials: &str| {
             let t = throttle(
                 &server.url(credentials),

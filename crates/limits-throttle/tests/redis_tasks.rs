@@ -23,14 +23,6 @@ fn throttle(url: &str, options: RedisOptions, config: Config) -> Throttle {
     Throttle::redis(store, config).unwrap().for_deployment(CN)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// Two "processes" (stores of their own on one prefix), 24 submitters:
 /// never more tasks in flight than the limit, every submission through.
 #[test]
@@ -44,7 +36,7 @@ fn fleet_slots_are_never_over_admitted() {
     let config = Config::default()
         .with_window(Duration::from_secs(6))
         .with_max_wait(Duration::from_secs(30));
-    let rt = runtime();
+    let rt = common::runtime(4);
     rt.block_on(async {
         let a = throttle(&url, options.clone(), config);
         let b = throttle(&url, options.clone(), config);
@@ -79,7 +71,7 @@ fn a_held_slot_is_renewed() {
     let options = RedisOptions::default()
         .with_prefix(fresh_prefix("renewed"))
         .with_task_lease(Duration::from_millis(300));
-    let rt = runtime();
+    let rt = common::runtime(4);
     rt.block_on(async {
         let t = throttle(&url, options, Config::default());
         let mut held = Vec::new();
@@ -121,7 +113,7 @@ fn holder_process() {
     let options = RedisOptions::default()
         .with_prefix(prefix)
         .with_task_lease(LEASE);
-    runtime().block_on(async {
+    common::runtime(4).block_on(async {
         let t = throttle(&url, options, Config::default());
         let mut held = Vec::new();
         for _ in 0..limit {
@@ -152,7 +144,7 @@ fn a_killed_holders_slots_come_back_within_the_lease() {
     let options = RedisOptions::default()
         .with_prefix(prefix)
         .with_task_lease(LEASE);
-    let rt = runtime();
+    let rt = common::runtime(4);
     rt.block_on(async {
         let t = throttle(&url, options, Config::default());
         let start = Instant::now();
@@ -190,7 +182,7 @@ fn an_unreachable_store_follows_the_failure_policy() {
     let model = video_model();
     // Nothing listens on port 1 of loopback.
     let url = "redis://127.0.0.1:1/";
-    runtime().block_on(async {
+    common::runtime(4).block_on(async {
         let open = RedisOptions::default().with_failure_policy(FailurePolicy::FailOpen);
         let task = throttle(url, open, Config::default())
             .try_submit(&model)

@@ -117,14 +117,6 @@ fn start(pki: &Pki, clients: &str) -> Option<Server> {
     Some(server)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn options(tls: Option<Tls>) -> RedisOptions {
     let options = RedisOptions::default()
         .with_prefix(fresh_prefix("tls"))
@@ -145,7 +137,7 @@ fn the_store_works_over_tls_and_an_untrusted_certificate_says_so() {
         return;
     };
     let url = format!("rediss://127.0.0.1:{}/", server.port);
-    runtime().block_on(async {
+    common::runtime(2).block_on(async {
         let store = RedisStore::open(&url, options(Some(Tls::trusting(pki.ca.clone())))).unwrap();
         let throttle = Throttle::redis(store, Config::default()).unwrap();
         let model = Model::QwqPlus;
@@ -185,7 +177,7 @@ fn a_client_certificate_is_presented_when_the_server_asks() {
         return;
     };
     let url = format!("rediss://127.0.0.1:{}/", server.port);
-    runtime().block_on(async {
+    common::runtime(2).block_on(async {
         let with_cert = Tls::trusting(pki.ca.clone())
             .with_client_cert(pki.client.0.clone(), pki.client.1.clone());
         let store = RedisStore::open(&url, options(Some(with_cert))).unwrap();

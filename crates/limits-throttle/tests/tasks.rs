@@ -124,11 +124,7 @@ fn clock_us(clock: &FakeClock) -> u64 {
 fn waiting_submitters_take_freed_slots_and_never_exceed_the_limit() {
     let model = video_model();
     let concurrency = model.limits_in(CN).unwrap().concurrency().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_time()
-        .build()
-        .unwrap();
+    let rt = common::runtime(4);
     // A "minute" of 6 s: submissions per second come ten times as fast.
     let config = Config::default()
         .with_window(Duration::from_secs(6))

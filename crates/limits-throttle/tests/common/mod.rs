@@ -306,3 +306,12 @@ pub fn redis_server_on_path() -> bool {
     eprintln!("skipped: redis-server is not on the PATH");
     false
 }
+
+/// A multi-threaded Tokio runtime of `workers` threads, timer and I/O on.
+pub fn runtime(workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap()
+}
