@@ -687,25 +687,31 @@ async fn call(
                 token_limiter.until_n_ready(n).await.ok()?;
             }
         }
-        let response = http
-            .post(url)
-            .bearer_auth(key)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .ok()?;
-        let status = response.status().as_u16();
-        let text = response.text().await.ok()?;
-        match status {
-            200 => {
-                let json: Value = serde_json::from_str(&text).ok()?;
-                return json["usage"]["total_tokens"].as_u64();
-            }
-            429 => backoff.wait(rng).await,
+        let request = http.post(url).bearer_auth(key);
+        match send_json(request, body).await? {
+            (200, json) => return json["usage"]["total_tokens"].as_u64(),
+            (429, _) => backoff.wait(rng).await,
             _ => return None,
         }
     }
+}
+
+/// Sends `request` with `body` as JSON: the answer's status and its body
+/// read as JSON (null if it is none); `None` if it could not be sent or
+/// read.
+pub(crate) async fn send_json(
+    request: reqwest_middleware::RequestBuilder,
+    body: &Value,
+) -> Option<(u16, Value)> {
+    let response = request
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    let text = response.text().await.ok()?;
+    Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
 
 /// The clients' backoff after a 429 without a throttle, as the OpenAI SDKs

@@ -22,7 +22,7 @@ use limits_throttle::Limits;
 use reqwest_middleware::ClientWithMiddleware;
 use serde_json::{json, Value};
 
-use crate::{stats, Args, Backoff, Called, Error, Outcome, Strategy};
+use crate::{send_json, stats, Args, Backoff, Called, Error, Outcome, Strategy};
 
 const SUBMIT: &str = "/api/v1/services/aigc/video-generation/video-synthesis";
 
@@ -190,23 +190,13 @@ async fn submit(
             limiter.until_ready().await;
         }
         let body = json!({"model": model, "input": {"prompt": "a cat running under the moon"}});
-        let response = http
+        let request = http
             .post(format!("{base}{SUBMIT}"))
             .bearer_auth(key)
-            .header("X-DashScope-Async", "enable")
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .ok()?;
-        let status = response.status().as_u16();
-        let text = response.text().await.ok()?;
-        match status {
-            200 => {
-                let json: Value = serde_json::from_str(&text).ok()?;
-                return Some(json["output"]["task_id"].as_str()?.to_string());
-            }
-            429 => backoff.wait(rng).await,
+            .header("X-DashScope-Async", "enable");
+        match send_json(request, &body).await? {
+            (200, json) => return Some(json["output"]["task_id"].as_str()?.to_string()),
+            (429, _) => backoff.wait(rng).await,
             _ => return None,
         }
     }
