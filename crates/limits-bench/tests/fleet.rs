@@ -1,13 +1,17 @@
-//! Short fleet runs: calls (12 s, a 12 s "minute"): through Redis the fleet
-//! of 4 processes x 16 tasks gets no 429, without a throttle it gets some;
-//! tasks (10 s, a 6 s "minute", tasks of 1 s): the same for 4 processes x
-//! 8 tasks submitting video tasks and polling them to their end. The
-//! 95%-of-the-quota figures come from the longer runs in BENCHMARKS.md.
-//! A "minute" of 12 s makes the simulator's shortest window (burst
-//! protection's tenth of a "second") 20 ms: at 6 s, CI once saw one 429
-//! through Redis, most likely from that 10 ms window and the scheduling
-//! jitter of five processes on two busy cores (the run does not say which
-//! rule refused it).
+//! Short fleet runs: calls (12 s of the provider's own 60 s minute):
+//! through Redis the fleet of 4 processes x 16 tasks gets no 429, without a
+//! throttle it gets some; tasks (10 s, a 6 s "minute", tasks of 1 s): the
+//! same for 4 processes x 8 tasks submitting video tasks and polling them to
+//! their end. The 95%-of-the-quota figures come from the longer runs in
+//! BENCHMARKS.md.
+//!
+//! Why the calls run keeps the real minute: qwq-plus has 60 RPM, one
+//! request a "second", and the throttle spaces requests a "second" over the
+//! headroom apart. Between admission and arrival a client process can be
+//! descheduled; the margin that absorbs it scales with the window: 22 ms at
+//! a 12 s "minute" (CI saw one 429 there, with five processes on two busy
+//! cores), 111 ms at 60 s. The tasks run is bound by tasks in flight, not
+//! by the submission rate, so its window can be short.
 
 use std::process::Command;
 
@@ -42,11 +46,10 @@ fn run(url: &str, args: &[&str]) -> (Value, Value) {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    // The rejections per simulator rule, for a failure to say which rule.
+    eprintln!("{stderr}");
     let lines: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -85,7 +88,7 @@ fn through_redis_no_call_is_refused_and_without_a_throttle_some_are() {
         "--seconds",
         "12",
         "--window-seconds",
-        "12",
+        "60",
     ];
     let (none, redis) = run(&url, &args);
     assert!(none["rejected"].as_u64().unwrap() > 0, "{none}");
