@@ -478,13 +478,16 @@ pub(crate) struct Lease {
     store: RedisStore,
     key: Arc<str>,
     holder: Arc<str>,
-    renewing: tokio::task::AbortHandle,
+    renewing: tokio::task::JoinHandle<()>,
 }
 
 impl Lease {
-    /// Frees the slot now.
+    /// Frees the slot now. The renewals end first: a renewal sent after
+    /// the release would hold the slot again for a lease time.
     pub(crate) async fn release(self) -> Result<(), StoreError> {
         self.renewing.abort();
+        // Cancelled or ended: whatever it sent is ahead of the release.
+        let _ = self.renewing.await;
         let released = self
             .store
             .slot_op(&self.key, "release", 0, &self.holder)
@@ -575,8 +578,8 @@ impl RedisStore {
     }
 
     /// Renews the lease of `holder` every third of the lease time, until
-    /// aborted or the lease is found ended.
-    fn renew(&self, key: Arc<str>, holder: Arc<str>) -> tokio::task::AbortHandle {
+    /// aborted; a lease found gone is held again (the task still runs).
+    fn renew(&self, key: Arc<str>, holder: Arc<str>) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         let every = self.options.task_lease / 3;
         tokio::spawn(async move {
@@ -584,21 +587,19 @@ impl RedisStore {
                 tokio::time::sleep(every).await;
                 match store.slot_op(&key, "renew", 0, &holder).await {
                     Ok([1, ..]) => {}
-                    Ok(_) => {
-                        tracing::warn!(
-                            key = &*key,
-                            "throttle: a task's lease ended before it was renewed; \
-                             its slot may be given to another task"
-                        );
-                        return;
-                    }
+                    Ok([_, held, _]) => tracing::warn!(
+                        key = &*key,
+                        held,
+                        "throttle: a task's lease was gone (Redis lost it in a failover \
+                         or a flush, or this process stalled past the lease): held again; \
+                         meanwhile its slot may have been given to another task"
+                    ),
                     Err(e) => {
                         tracing::warn!(key = &*key, "throttle: a task's lease was not renewed: {e}")
                     }
                 }
             }
         })
-        .abort_handle()
     }
 
     /// How many leases of `id`'s slots for `account` are live.

@@ -9,7 +9,7 @@
 --       limit, lease (us), holder.
 -- Answers {ok, held, wait}: for "take", ok 1 if a slot was taken, else
 -- 0 and the microseconds until the first lease ends; for "renew", ok 1 if
--- the lease was still held (and is renewed), 0 if it had ended; for
+-- the lease was still held, 2 if it was gone (both: it is held again); for
 -- "release", ok 1 if the lease was held; "held" is the count of live
 -- leases after the call.
 local key = KEYS[1]
@@ -43,12 +43,14 @@ if op == 'take' then
   local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   return {0, held, math.max(1, tonumber(first[2]) - now)}
 elseif op == 'renew' then
-  if not redis.call('ZSCORE', key, holder) then
-    return {0, redis.call('ZCARD', key), 0}
-  end
+  -- Only a live task renews. A lease gone meanwhile (lost with the
+  -- server's state in a failover or a flush, or ended while its holder
+  -- stalled) counts again: the task still runs, even if that puts the
+  -- count above the limit for a while.
+  local had = redis.call('ZSCORE', key, holder)
   redis.call('ZADD', key, now + lease, holder)
   keep()
-  return {1, redis.call('ZCARD', key), 0}
+  return {had and 1 or 2, redis.call('ZCARD', key), 0}
 elseif op == 'release' then
   local removed = redis.call('ZREM', key, holder)
   return {removed, redis.call('ZCARD', key), 0}

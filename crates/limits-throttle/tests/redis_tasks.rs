@@ -6,11 +6,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use limits_throttle::redis::{RedisOptions, RedisStore};
-use limits_throttle::{Config, Deployment, Throttle};
+use limits_throttle::{Config, Deployment, Limits, Throttle};
 use modelstudio_limits::Model;
 
 mod common;
-use common::{fresh_prefix, redis_url, Peak};
+use common::{fresh_prefix, redis_url, Custom, Peak};
 
 const CN: Deployment = Deployment::MainlandChina;
 
@@ -91,6 +91,75 @@ fn a_held_slot_is_renewed() {
             assert!(start.elapsed() < Duration::from_secs(2));
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    });
+}
+
+/// Leases lost with the server's state (a failover to a replica that had
+/// not received them, here a `DEL` of the set) are held again by their
+/// live tasks within a third of the lease: meanwhile a submission can get
+/// a slot that a live task holds, and then the count is above the limit
+/// until tasks end. Releases end the renewals first: no lease is left.
+#[test]
+fn lost_leases_are_held_again_within_a_third_of_the_lease() {
+    let Some(url) = redis_url() else { return };
+    // Submissions paced at 100 a second: the rate does not hide the loss.
+    let model = Custom(
+        Limits::NONE
+            .with_rpm(6_000)
+            .with_tpm(1_000_000)
+            .with_concurrency(4),
+    );
+    let limit = 4;
+    let prefix = fresh_prefix("lost-leases");
+    let lease = Duration::from_millis(600);
+    let options = RedisOptions::default()
+        .with_prefix(&prefix)
+        .with_task_lease(lease);
+    let rt = common::runtime(4);
+    rt.block_on(async {
+        let t = throttle(&url, options, Config::default());
+        let mut held = Vec::new();
+        for _ in 0..limit {
+            held.push(t.submit(&model).await.unwrap());
+        }
+        let mut admin = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("*{prefix}*#tasks*"))
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        let () = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        let lost = Instant::now();
+        // What the loss lets through: a slot a live task holds.
+        let extra = t.try_submit(&model).await.unwrap();
+        let start = Instant::now();
+        while t.tasks_in_flight(&model).await.unwrap() < limit + 1 {
+            assert!(start.elapsed() < lease, "the leases held again");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let back = lost.elapsed();
+        assert!(back <= lease / 3 + Duration::from_millis(200), "{back:?}");
+        assert!(matches!(
+            t.try_submit(&model).await,
+            Err(limits_throttle::Refusal::TasksInFlight { .. })
+        ));
+        extra.finish().await.unwrap();
+        for task in held {
+            task.finish().await.unwrap();
+        }
+        assert_eq!(t.tasks_in_flight(&model).await.unwrap(), 0);
+        // No renewal lands after a release: still none a lease later.
+        tokio::time::sleep(lease).await;
+        assert_eq!(t.tasks_in_flight(&model).await.unwrap(), 0);
     });
 }
 
