@@ -3,122 +3,15 @@
 //! yes`, `redis-cli --cluster create`). Without `redis-server` on the PATH
 //! the test fails under CI and is skipped elsewhere.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use limits_throttle::redis::{RedisOptions, RedisStore};
 use limits_throttle::{Config, Deployment, Refusal, Throttle, Tripped};
 use modelstudio_limits::Model;
 
 mod common;
+use common::servers::{self, ask, is_master};
 use common::{cn_video_model, fresh_prefix};
-
-/// Six cluster nodes, stopped when dropped.
-struct Cluster {
-    nodes: Vec<Child>,
-    ports: Vec<u16>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for node in &mut self.nodes {
-            let _ = node.kill();
-            let _ = node.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start() -> Option<Cluster> {
-    if !common::redis_server_on_path() {
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    // A cluster node also listens on its port + 10000: both must be free.
-    let mut ports = Vec::new();
-    while ports.len() < 6 {
-        let port = free_port();
-        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
-            ports.push(port);
-        }
-    }
-    let nodes = ports
-        .iter()
-        .map(|port| {
-            let node_dir = dir.path().join(port.to_string());
-            std::fs::create_dir(&node_dir).unwrap();
-            Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(&node_dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let cluster = Cluster {
-        nodes,
-        ports,
-        _dir: dir,
-    };
-    for &port in &cluster.ports {
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "node {port} started"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    let addresses: Vec<String> = cluster
-        .ports
-        .iter()
-        .map(|p| format!("127.0.0.1:{p}"))
-        .collect();
-    let created = Command::new("redis-cli")
-        .args(["--cluster", "create"])
-        .args(&addresses)
-        .args(["--cluster-replicas", "1", "--cluster-yes"])
-        .output()
-        .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stdout)
-    );
-    // Every node agrees the cluster is up.
-    let start = Instant::now();
-    for &port in &cluster.ports {
-        loop {
-            let info = Command::new("redis-cli")
-                .args(["-p", &port.to_string(), "cluster", "info"])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the cluster came up"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    Some(cluster)
-}
 
 /// One `open_cluster` from a seed node: admissions, refusals, a reported
 /// 429 seen by a second process, a pooled budget and task slots, for keys
@@ -126,8 +19,10 @@ fn start() -> Option<Cluster> {
 /// in another slot would fail with CROSSSLOT).
 #[test]
 fn the_store_works_on_a_cluster() {
-    let Some(cluster) = start() else { return };
-    let seed = format!("redis://127.0.0.1:{}/", cluster.ports[0]);
+    let Some(cluster) = servers::cluster() else {
+        return;
+    };
+    let seed = format!("redis://127.0.0.1:{}/", cluster.ports()[0]);
     common::runtime(2).block_on(async {
         let options = RedisOptions::default()
             .with_prefix(fresh_prefix("cluster"))
@@ -184,19 +79,10 @@ fn the_store_works_on_a_cluster() {
         drop(a.acquire_pooled(pooled, 0).await.unwrap());
     });
     // The keys are spread: every master holds some.
-    let ask = |port: u16, command: &[&str]| {
-        let out = Command::new("redis-cli")
-            .args(["-p", &port.to_string()])
-            .args(command)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
     let masters: Vec<u16> = cluster
-        .ports
-        .iter()
-        .copied()
-        .filter(|&port| ask(port, &["role"]).starts_with("master"))
+        .ports()
+        .into_iter()
+        .filter(|&port| is_master(port))
         .collect();
     assert_eq!(masters.len(), 3);
     for port in masters {

@@ -2,6 +2,8 @@
 //! fake clock, and the window rules it must keep, for any store.
 #![allow(dead_code)] // each test file uses part of it
 
+pub mod servers;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
