@@ -1,10 +1,11 @@
-//! The Redis store against a real redis-server (`REDIS_URL`): the script
-//! answers exactly as the in-process rules do, 8 tasks keep every window
-//! through it, processes share one state, and each call is one round trip.
+//! The Redis store against a real Redis (`REDIS_URL`: a server, a TLS
+//! server or a cluster, `common::target`): the script answers exactly as
+//! the in-process rules do, 8 tasks keep every window through it,
+//! processes share one state, and each call is one round trip.
 
 use std::time::{Duration, Instant};
 
-use limits_throttle::redis::{RedisOptions, RedisStore};
+use limits_throttle::redis::RedisOptions;
 use limits_throttle::{
     Clock, Config, Effective, FakeClock, Limits, Pacing, Refusal, Throttle, Tripped,
 };
@@ -12,7 +13,8 @@ use modelstudio_limits::Model;
 use proptest::prelude::*;
 
 mod common;
-use common::{assert_windows, fresh_prefix, hammer, redis_url, Custom, Intl, Promise, Workload};
+use common::target::{redis_target, Target};
+use common::{assert_windows, fresh_prefix, hammer, Custom, Intl, Promise, Workload};
 
 fn options(test: &str) -> RedisOptions {
     RedisOptions::default()
@@ -110,7 +112,7 @@ proptest! {
         short_window in any::<bool>(),
         ops in prop::collection::vec(op(), 1..150),
     ) {
-        let Some(url) = redis_url() else { return Ok(()) };
+        let Some(target) = redis_target() else { return Ok(()) };
         let pacing = if bursty { Pacing::Bursty { burst: 0.2 } } else { Pacing::PerSecond };
         let window = if short_window { Duration::from_secs(6) } else { Duration::from_secs(60) };
         let config = Config::default().with_headroom(headroom).with_pacing(pacing).with_window(window);
@@ -120,7 +122,7 @@ proptest! {
             // A server-like origin: microseconds since 1970.
             clock.set_ns(1_764_300_000_000_000_000);
             let local = Throttle::in_process_with_clock(config, clock.clone()).unwrap();
-            let store = RedisStore::open(&url, options("same")).unwrap().with_clock(clock.clone());
+            let store = target.store(options("same")).await.with_clock(clock.clone());
             let shared = Throttle::redis(store, config).unwrap();
             let model = Custom(Limits::NONE.with_rpm(qpm).with_tpm(u64::from(tpm)));
             let (mut held_local, mut held_shared) = (Vec::new(), Vec::new());
@@ -139,7 +141,7 @@ proptest! {
 
 #[test]
 fn eight_tasks_keep_every_window_through_redis() {
-    let Some(url) = redis_url() else { return };
+    let Some(target) = redis_target() else { return };
     let rt = common::runtime(8);
     for (model, config, reconcile) in [
         (Model::QwqPlus, Config::default(), false),
@@ -148,8 +150,9 @@ fn eight_tasks_keep_every_window_through_redis() {
         let clock = FakeClock::new();
         clock.set_ns(1_764_300_000_000_000_000);
         let events = rt.block_on(async {
-            let store = RedisStore::open(&url, options("hammer"))
-                .unwrap()
+            let store = target
+                .store(options("hammer"))
+                .await
                 .with_clock(clock.clone());
             let throttle = Throttle::redis(store, config).unwrap();
             let w = Workload {
@@ -168,17 +171,12 @@ fn eight_tasks_keep_every_window_through_redis() {
 
 #[test]
 fn processes_share_one_state_and_one_cool_down() {
-    let Some(url) = redis_url() else { return };
+    let Some(target) = redis_target() else { return };
     common::runtime(8).block_on(async {
         let options = options("fleet");
         // Two connection managers: two processes of one fleet.
-        let a = Throttle::redis(
-            RedisStore::open(&url, options.clone()).unwrap(),
-            Config::default(),
-        )
-        .unwrap();
-        let b =
-            Throttle::redis(RedisStore::open(&url, options).unwrap(), Config::default()).unwrap();
+        let a = Throttle::redis(target.store(options.clone()).await, Config::default()).unwrap();
+        let b = Throttle::redis(target.store(options).await, Config::default()).unwrap();
         let model = Model::QwqPlus;
         let _permit = a.try_acquire(&model, 10).await.unwrap();
         let Err(Refusal::RetryAfter(wait)) = b.try_acquire(&model, 10).await else {
@@ -212,23 +210,35 @@ fn processes_share_one_state_and_one_cool_down() {
     });
 }
 
-/// Calls of `command` so far (INFO commandstats; commands that scripts run
-/// are counted under their own names, so EVALSHA counts only clients' calls).
-fn command_calls(url: &str, command: &str) -> u64 {
-    let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
-    let info: String = redis::cmd("INFO")
+/// Calls of `command` so far, on every master of a cluster (INFO
+/// commandstats; commands that scripts run are counted under their own
+/// names, so EVALSHA counts only clients' calls).
+fn command_calls(target: &Target, command: &str) -> u64 {
+    let info: redis::Value = redis::cmd("INFO")
         .arg("commandstats")
-        .query(&mut con)
+        .query(&mut *target.admin())
         .unwrap();
     let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+    texts(info)
+        .iter()
+        .flat_map(|text| text.lines())
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| rest.split(',').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+/// The texts of a reply: one server's, or each master's of a cluster.
+fn texts(reply: redis::Value) -> Vec<String> {
+    match reply {
+        redis::Value::Map(answers) => answers.into_iter().flat_map(|(_, a)| texts(a)).collect(),
+        redis::Value::Array(answers) => answers.into_iter().flat_map(texts).collect(),
+        one => vec![redis::FromRedisValue::from_redis_value(one).unwrap()],
+    }
 }
 
 #[test]
 fn one_evalsha_per_call_and_a_flushed_script_is_loaded_again() {
-    let Some(url) = redis_url() else { return };
+    let Some(target) = redis_target() else { return };
     // Bursty pacing and huge limits: every call is admitted.
     let config = Config::default().with_pacing(Pacing::Bursty { burst: 1.0 });
     let model = Custom(
@@ -237,7 +247,7 @@ fn one_evalsha_per_call_and_a_flushed_script_is_loaded_again() {
             .with_tpm(u64::from(u32::MAX)),
     );
     common::runtime(8).block_on(async {
-        let t = Throttle::redis(RedisStore::open(&url, options("trips")).unwrap(), config).unwrap();
+        let t = Throttle::redis(target.store(options("trips")).await, config).unwrap();
         t.try_acquire(&model, 1)
             .await
             .unwrap()
@@ -245,41 +255,40 @@ fn one_evalsha_per_call_and_a_flushed_script_is_loaded_again() {
             .await
             .unwrap();
         let (evalsha, eval, load) = (
-            command_calls(&url, "evalsha"),
-            command_calls(&url, "eval"),
-            command_calls(&url, "script|load"),
+            command_calls(&target, "evalsha"),
+            command_calls(&target, "eval"),
+            command_calls(&target, "script|load"),
         );
         for _ in 0..50 {
             let _ = t.try_acquire(&model, 1).await.unwrap();
         }
         // Other tests may run scripts meanwhile: at least ours, none by EVAL.
-        assert!(command_calls(&url, "evalsha") - evalsha >= 50);
+        assert!(command_calls(&target, "evalsha") - evalsha >= 50);
         assert_eq!(
-            command_calls(&url, "eval"),
+            command_calls(&target, "eval"),
             eval,
             "the script was sent again"
         );
         // SCRIPT FLUSH (or a restart): the next call loads it again.
-        let mut con = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_connection()
+        let _: () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query(&mut *target.admin())
             .unwrap();
-        let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut con).unwrap();
         assert!(t.try_acquire(&model, 1).await.is_ok());
         assert!(t.try_acquire(&model, 1).await.is_ok());
-        assert!(command_calls(&url, "script|load") > load);
+        assert!(command_calls(&target, "script|load") > load);
     });
 }
 
 #[test]
 fn acquire_waits_on_the_servers_clock() {
-    let Some(url) = redis_url() else { return };
+    let Some(target) = redis_target() else { return };
     // A 600 ms "minute": qwq-plus's 60 requests are spaced 10 ms apart.
     let config = Config::default().with_window(Duration::from_millis(600));
     let model = Model::QwqPlus;
     let spacing = config.window / model.rpm();
     common::runtime(8).block_on(async {
-        let t = Throttle::redis(RedisStore::open(&url, options("wait")).unwrap(), config).unwrap();
+        let t = Throttle::redis(target.store(options("wait")).await, config).unwrap();
         let started = Instant::now();
         for _ in 0..5 {
             t.acquire(&model, 10)
@@ -306,21 +315,18 @@ fn acquire_waits_on_the_servers_clock() {
 
 #[test]
 fn keys_expire_once_nothing_in_them_matters() {
-    let Some(url) = redis_url() else { return };
+    let Some(target) = redis_target() else { return };
     let window = Duration::from_secs(6);
     let config = Config::default().with_window(window);
     let options = options("ttl");
     let tag = format!("{{{}:default:intl:qwq-plus}}", options.prefix);
     common::runtime(8).block_on(async {
-        let t = Throttle::redis(RedisStore::open(&url, options).unwrap(), config).unwrap();
-        let mut con = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_connection()
-            .unwrap();
+        let t = Throttle::redis(target.store(options).await, config).unwrap();
+        let mut con = target.admin();
         let mut ttl = |suffix: &str| -> i64 {
             redis::cmd("PTTL")
                 .arg(format!("{tag}:{suffix}"))
-                .query(&mut con)
+                .query(&mut *con)
                 .unwrap()
         };
         // A fresh key has no state at all; reading its limits makes none.

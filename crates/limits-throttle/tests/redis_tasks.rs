@@ -1,16 +1,18 @@
 //! Tasks in flight through Redis: slots shared by a fleet, never
 //! over-admitted, and a dead holder's slots back within the lease time
-//! (`kill -9` of a process holding them). Against `REDIS_URL`.
+//! (`kill -9` of a process holding them). Against `REDIS_URL` (a server, a
+//! TLS server or a cluster, `common::target`).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use limits_throttle::redis::{RedisOptions, RedisStore};
+use limits_throttle::redis::RedisOptions;
 use limits_throttle::{Config, Deployment, Limits, Throttle};
 use modelstudio_limits::Model;
 
 mod common;
-use common::{fresh_prefix, redis_url, Custom, Peak};
+use common::target::{redis_target, Target};
+use common::{fresh_prefix, Custom, Peak};
 
 const CN: Deployment = Deployment::MainlandChina;
 
@@ -18,8 +20,8 @@ fn video_model() -> Model {
     common::cn_video_model()
 }
 
-fn throttle(url: &str, options: RedisOptions, config: Config) -> Throttle {
-    let store = RedisStore::open(url, options).unwrap();
+async fn throttle(target: &Target, options: RedisOptions, config: Config) -> Throttle {
+    let store = target.store(options).await;
     Throttle::redis(store, config).unwrap().for_deployment(CN)
 }
 
@@ -27,7 +29,7 @@ fn throttle(url: &str, options: RedisOptions, config: Config) -> Throttle {
 /// never more tasks in flight than the limit, every submission through.
 #[test]
 fn fleet_slots_are_never_over_admitted() {
-    let Some(url) = redis_url() else { return };
+    let Some(target) = redis_target() else { return };
     let model = video_model();
     let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
     let options = RedisOptions::default()
@@ -38,8 +40,8 @@ fn fleet_slots_are_never_over_admitted() {
         .with_max_wait(Duration::from_secs(30));
     let rt = common::runtime(4);
     rt.block_on(async {
-        let a = throttle(&url, options.clone(), config);
-        let b = throttle(&url, options.clone(), config);
+        let a = throttle(&target, options.clone(), config).await;
+        let b = throttle(&target, options.clone(), config).await;
         let peak = Peak::default();
         let mut all = Vec::new();
         for i in 0..24u64 {
@@ -65,7 +67,7 @@ fn fleet_slots_are_never_over_admitted() {
 /// renewed while it is held.
 #[test]
 fn a_held_slot_is_renewed() {
-    let Some(url) = redis_url() else { return };
+    let Some(target) = redis_target() else { return };
     let model = video_model();
     let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
     let options = RedisOptions::default()
@@ -73,7 +75,7 @@ fn a_held_slot_is_renewed() {
         .with_task_lease(Duration::from_millis(300));
     let rt = common::runtime(4);
     rt.block_on(async {
-        let t = throttle(&url, options, Config::default());
+        let t = throttle(&target, options, Config::default()).await;
         let mut held = Vec::new();
         for _ in 0..limit {
             held.push(t.submit(&model).await.unwrap());
@@ -101,7 +103,7 @@ fn a_held_slot_is_renewed() {
 /// until tasks end. Releases end the renewals first: no lease is left.
 #[test]
 fn lost_leases_are_held_again_within_a_third_of_the_lease() {
-    let Some(url) = redis_url() else { return };
+    let Some(target) = redis_target() else { return };
     // Submissions paced at 100 a second: the rate does not hide the loss.
     let model = Custom(
         Limits::NONE
@@ -117,27 +119,18 @@ fn lost_leases_are_held_again_within_a_third_of_the_lease() {
         .with_task_lease(lease);
     let rt = common::runtime(4);
     rt.block_on(async {
-        let t = throttle(&url, options, Config::default());
+        let t = throttle(&target, options, Config::default()).await;
         let mut held = Vec::new();
         for _ in 0..limit {
             held.push(t.submit(&model).await.unwrap());
         }
-        let mut admin = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
+        let mut admin = target.admin();
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg(format!("*{prefix}*#tasks*"))
-            .query_async(&mut admin)
-            .await
+            .query(&mut *admin)
             .unwrap();
         assert_eq!(keys.len(), 1, "{keys:?}");
-        let () = redis::cmd("DEL")
-            .arg(&keys)
-            .query_async(&mut admin)
-            .await
-            .unwrap();
+        let () = redis::cmd("DEL").arg(&keys).query(&mut *admin).unwrap();
         let lost = Instant::now();
         // What the loss lets through: a slot a live task holds.
         let extra = t.try_submit(&model).await.unwrap();
@@ -177,13 +170,14 @@ fn holder_process() {
     let (Ok(url), Ok(prefix)) = (std::env::var(HOLDER_URL), std::env::var(HOLDER_PREFIX)) else {
         panic!("run by the fault test, with {HOLDER_URL} and {HOLDER_PREFIX} set");
     };
+    let target = Target::of(&url);
     let model = video_model();
     let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
     let options = RedisOptions::default()
         .with_prefix(prefix)
         .with_task_lease(LEASE);
     common::runtime(4).block_on(async {
-        let t = throttle(&url, options, Config::default());
+        let t = throttle(&target, options, Config::default()).await;
         let mut held = Vec::new();
         for _ in 0..limit {
             held.push(t.submit(&model).await.unwrap());
@@ -198,13 +192,13 @@ fn holder_process() {
 /// within the lease time of the kill.
 #[test]
 fn a_killed_holders_slots_come_back_within_the_lease() {
-    let Some(url) = redis_url() else { return };
+    let Some(target) = redis_target() else { return };
     let prefix = fresh_prefix("killed");
     let model = video_model();
     let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "holder_process", "--ignored", "--nocapture"])
-        .env(HOLDER_URL, &url)
+        .env(HOLDER_URL, &target.url)
         .env(HOLDER_PREFIX, &prefix)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -215,7 +209,7 @@ fn a_killed_holders_slots_come_back_within_the_lease() {
         .with_task_lease(LEASE);
     let rt = common::runtime(4);
     rt.block_on(async {
-        let t = throttle(&url, options, Config::default());
+        let t = throttle(&target, options, Config::default()).await;
         let start = Instant::now();
         while t.tasks_in_flight(&model).await.unwrap() < limit {
             assert!(
@@ -250,16 +244,18 @@ fn an_unreachable_store_follows_the_failure_policy() {
     use limits_throttle::Refusal;
     let model = video_model();
     // Nothing listens on port 1 of loopback.
-    let url = "redis://127.0.0.1:1/";
+    let target = Target::of("redis://127.0.0.1:1/");
     common::runtime(4).block_on(async {
         let open = RedisOptions::default().with_failure_policy(FailurePolicy::FailOpen);
-        let task = throttle(url, open, Config::default())
+        let task = throttle(&target, open, Config::default())
+            .await
             .try_submit(&model)
             .await
             .unwrap();
         assert!(!task.holds_slot());
         let closed = RedisOptions::default().with_failure_policy(FailurePolicy::FailClosed);
-        let refused = throttle(url, closed, Config::default())
+        let refused = throttle(&target, closed, Config::default())
+            .await
             .try_submit(&model)
             .await;
         assert!(

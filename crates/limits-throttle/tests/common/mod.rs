@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test file uses part of it
 
 pub mod servers;
+#[cfg(feature = "redis")]
+pub mod target;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
