@@ -43,12 +43,17 @@
 //! the failover's duration. Admission resumes once the connection reaches
 //! the new primary: a cluster connection finds it when the cluster's
 //! answers change (a refresh of its slot map), a single-server store on
-//! the next call after the address leads to the new primary.
+//! the next call after the address leads to the new primary. A
+//! single-server store whose open connection still reaches the old
+//! primary, demoted to a replica and alive, hears `READONLY` and connects
+//! again (a store made by [`RedisStore::open`] or `connect`; not one on a
+//! manager of your own).
 //! `tests/redis_failover.rs` checks all of this under a fleet's load: on a
 //! loopback cluster whose nodes give up on a master after 2 s, calls failed
 //! for 3.5 to 4.5 s after a `kill -9` and admission was back 6 to 173 ms
 //! after the promotion was seen; behind a primary endpoint, 12 to 99 ms
-//! after it led to the promoted replica (three runs each).
+//! after it led to the promoted replica (three runs each), 10 to 29 ms
+//! when the old primary stayed on as a replica (two runs).
 //!
 //! **TLS** (feature `tls`): a `rediss://` URL connects through rustls and
 //! trusts the system's certificate authorities; [`RedisOptions::with_tls`]
@@ -69,8 +74,13 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::admission::{Adapted, Counted, Lower, Params, Refused};
+
+mod connection;
 use crate::clock::Clock;
 use crate::refusal::{StoreError, StoreErrorKind};
+#[cfg(feature = "tls")]
+use connection::certificates;
+use connection::{client, store_error, Connection, Single};
 
 const SCRIPT: &str = include_str!("admission.lua");
 const TASKS: &str = include_str!("tasks.lua");
@@ -255,16 +265,17 @@ impl RedisStore {
             .set_connection_timeout(Some(options.timeout))
             .set_response_timeout(Some(options.timeout))
             .set_number_of_retries(0);
-        let manager = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| store_error(e, options.timeout))?;
-        Ok(Self::from_manager(manager, options))
+        let single = Single::lazy(client, config).map_err(|e| store_error(e, options.timeout))?;
+        Ok(Self::on(Connection::Single(single), options))
     }
 
     /// A store on a connection manager you configured yourself (TLS,
     /// credentials providers, other timeouts). Every call is still bounded
-    /// by `options.timeout`.
+    /// by `options.timeout`. Unlike a store that [`RedisStore::open`]
+    /// made, it cannot start a new manager when the server turns out to be
+    /// a read-only replica (an old primary demoted in a failover).
     pub fn from_manager(manager: ConnectionManager, options: RedisOptions) -> Self {
-        Self::on(Connection::Single(manager), options)
+        Self::on(Connection::Single(Single::given(manager)), options)
     }
 
     /// A store on a Redis Cluster (feature `cluster`), found from one or
@@ -413,9 +424,17 @@ impl RedisStore {
     ) -> Result<Vec<i64>, StoreError> {
         let timeout = self.options.timeout;
         let answered = match &self.connection {
-            Connection::Single(manager) => {
-                let mut manager = manager.clone();
-                tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut manager)).await
+            Connection::Single(single) => {
+                let (generation, mut manager) = single.get();
+                let answered =
+                    tokio::time::timeout(timeout, call.invoke_async::<Vec<i64>>(&mut manager))
+                        .await;
+                if let Ok(Err(e)) = &answered {
+                    if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly) {
+                        single.start_over(generation);
+                    }
+                }
+                answered
             }
             #[cfg(feature = "cluster")]
             Connection::Cluster(cluster) => {
@@ -637,123 +656,4 @@ impl RedisStore {
             .await?;
         Ok(held.max(0) as u32)
     }
-}
-
-/// A client of `url`, with the options' TLS settings if any.
-fn client(url: &str, options: &RedisOptions) -> redis::RedisResult<redis::Client> {
-    #[cfg(feature = "tls")]
-    if let Some(tls) = &options.tls {
-        return redis::Client::build_with_tls(url, certificates(tls));
-    }
-    let _ = options;
-    redis::Client::open(url)
-}
-
-/// The store's connection: a single server's manager, or a cluster's
-/// connection (feature `cluster`). Both multiplex and reconnect by
-/// themselves; a clone shares the connection.
-#[derive(Clone)]
-enum Connection {
-    Single(ConnectionManager),
-    #[cfg(feature = "cluster")]
-    Cluster(redis::cluster_async::ClusterConnection),
-}
-
-/// The redis crate's form of the TLS settings.
-#[cfg(feature = "tls")]
-fn certificates(tls: &Tls) -> redis::TlsCertificates {
-    redis::TlsCertificates {
-        client_tls: tls
-            .client_cert
-            .as_ref()
-            .map(|(cert, key)| redis::ClientTlsConfig {
-                client_cert: cert.clone(),
-                client_key: key.clone(),
-            }),
-        root_cert: tls.root_ca.clone(),
-    }
-}
-
-/// A redis error as a store error that names its cause.
-fn store_error(e: redis::RedisError, timeout: Duration) -> StoreError {
-    use redis::{ErrorKind, ServerErrorKind};
-    let code = e.code().unwrap_or_default().to_string();
-    let text = e.to_string();
-    // Without credentials, Redis answers NOAUTH, or (to a command of more
-    // than ten arguments, as the script's call is) "Protocol error:
-    // unauthenticated multibulk length" and closes the connection.
-    let (kind, message) = if code == "NOAUTH" || text.contains("unauthenticated") {
-        (
-            StoreErrorKind::Auth,
-            format!(
-                "Redis requires a password and the URL gives none: use \
-                 redis://user:password@host:port/ (the server said: {text})"
-            ),
-        )
-    } else if e.kind() == ErrorKind::AuthenticationFailed || code == "WRONGPASS" {
-        (
-            StoreErrorKind::Auth,
-            format!(
-                "Redis refused the credentials ({}): give a user and password that exist in the \
-                 URL, redis://user:password@host:port/",
-                e.detail().map_or_else(|| e.to_string(), str::to_string)
-            ),
-        )
-    } else if e.kind() == ErrorKind::Server(ServerErrorKind::NoPerm) {
-        (
-            StoreErrorKind::Auth,
-            format!(
-                "the Redis user may not run the throttle's script ({}): it needs EVAL, EVALSHA \
-                 and the key commands of its script (e.g. `+@scripting +@read +@write`)",
-                e.detail().unwrap_or_default()
-            ),
-        )
-    } else if is_tls(&e) {
-        (
-            StoreErrorKind::Tls,
-            format!(
-                "the TLS handshake with Redis failed: {text} (a server certificate the client \
-                 does not trust: give its CA with RedisOptions::with_tls; a server that wants a \
-                 client certificate: give one there too)"
-            ),
-        )
-    } else if text.contains("TLS") && text.contains("feature") {
-        (
-            StoreErrorKind::Connection,
-            format!("a rediss:// URL needs limits-throttle's feature `tls` ({text})"),
-        )
-    } else if e.is_timeout() {
-        (
-            StoreErrorKind::Timeout,
-            format!("Redis did not answer within {timeout:?}"),
-        )
-    } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
-        (
-            StoreErrorKind::Connection,
-            format!("cannot reach Redis: {e}"),
-        )
-    } else if e.kind() == ErrorKind::InvalidClientConfig {
-        (StoreErrorKind::Connection, format!("bad Redis URL: {e}"))
-    } else {
-        (StoreErrorKind::Server, format!("Redis: {e}"))
-    };
-    StoreError::new(kind, message, Some(Arc::new(e)))
-}
-
-/// Whether a redis error is a failed TLS handshake: rustls's certificate
-/// and alert errors, somewhere in its chain of sources.
-fn is_tls(e: &redis::RedisError) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(error) = source {
-        let text = error.to_string();
-        if text.contains("invalid peer certificate")
-            || text.contains("peer sent no certificates")
-            || text.contains("received fatal alert")
-            || text.contains("CertificateRequired")
-        {
-            return true;
-        }
-        source = error.source();
-    }
-    false
 }

@@ -77,6 +77,31 @@ fn the_store_works_on_a_cluster() {
             .find(|m| m.pool_in(Deployment::MainlandChina).is_some())
             .unwrap();
         drop(a.acquire_pooled(pooled, 0).await.unwrap());
+
+        // A node opened as one server: a key another node serves is an
+        // error that says what to do.
+        let single = Throttle::redis(
+            RedisStore::open(&seed, options.clone()).unwrap(),
+            Config::default(),
+        )
+        .unwrap();
+        let mut moved = None;
+        for n in 0..100 {
+            let throttle = single.for_account(&format!("elsewhere-{n}"));
+            match throttle.try_acquire(&Model::QwqPlus, 1).await {
+                Ok(_) => {}
+                Err(Refusal::Unavailable(e)) => {
+                    moved = Some(e.to_string());
+                    break;
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+        let moved = moved.expect("a key another node serves");
+        assert!(
+            moved.contains("node of a Redis Cluster") && moved.contains("open_cluster"),
+            "{moved}"
+        );
     });
     // The keys are spread: every master holds some.
     let masters: Vec<u16> = cluster

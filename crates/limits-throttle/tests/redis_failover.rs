@@ -1,16 +1,19 @@
 //! The Redis store through a failover, on servers this test starts on
 //! loopback: a cluster whose master holding a busy key is killed (`kill
-//! -9`) and replaced by its replica, and a primary killed and replaced by
-//! its replica promoted by hand (`REPLICAOF NO ONE`) behind one address, as
-//! a managed primary endpoint does. Meanwhile a fleet of Tokio tasks on two
-//! stores admits requests on that key, and the key's every task slot is
-//! held. Checked, each time: every call returns within its timeout;
-//! admission resumes within 2 s of the promotion (how long after is
-//! printed); no window admits more than the bound of lost state
-//! (`limits_throttle::redis`, "Lost state" and "Failover"); a submission
-//! never gets a slot that a live task holds; the held slots are still held
-//! a lease after the kill, renewed by their holders on the new master. Without `redis-server` on the PATH the tests
-//! fail under CI and are skipped elsewhere.
+//! -9`) and replaced by its replica; a primary killed and replaced by its
+//! replica promoted by hand (`REPLICAOF NO ONE`) behind one address, as a
+//! managed primary endpoint does; and the same with the old primary kept
+//! alive as the new one's replica (a switchover: the store's open
+//! connection then hears `READONLY` and must connect again). Meanwhile a
+//! fleet of Tokio tasks on two stores admits requests on that key, and the
+//! key's every task slot is held. Checked, each time: every call returns
+//! within its timeout; admission resumes within 2 s of the promotion (how
+//! long after is printed); no window admits more than the bound of lost
+//! state (`limits_throttle::redis`, "Lost state" and "Failover"); a
+//! submission never gets a slot that a live task holds; the held slots are
+//! still held a lease after the failover began, renewed by their holders
+//! on the new primary. Without `redis-server` on the PATH the tests fail
+//! under CI and are skipped elsewhere.
 
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
@@ -41,7 +44,7 @@ const LATE: Duration = Duration::from_millis(200);
 /// 173 ms; the rest is for a busy machine).
 const RESUME: Duration = Duration::from_secs(2);
 /// The task lease: renewed every 4 s, so a lease renewed just before the
-/// kill lives 8 s past it at least.
+/// failover lives 8 s past it at least.
 const LEASE: Duration = Duration::from_secs(12);
 
 fn options(prefix: &str) -> RedisOptions {
@@ -111,7 +114,7 @@ fn fleet(
 }
 
 /// Runs the fleet on `throttles` for 2 s, then `failover` (which returns
-/// when the new primary is in place), then until a lease after the kill;
+/// when the new primary is in place), then until a lease after it began;
 /// checks what the module's doc says; prints what it measured.
 async fn through_failover(
     name: &str,
@@ -143,9 +146,9 @@ async fn through_failover(
         })
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let killed = Instant::now();
+    let began = Instant::now();
     let promoted = tokio::task::spawn_blocking(failover).await.unwrap();
-    tokio::time::sleep_until((killed + LEASE + Duration::from_millis(500)).into()).await;
+    tokio::time::sleep_until((began + LEASE + Duration::from_millis(500)).into()).await;
     stop.store(true, Ordering::Relaxed);
     let mut calls = Vec::new();
     for task in tasks {
@@ -189,18 +192,18 @@ async fn through_failover(
         .max()
         .unwrap_or(0);
     println!(
-        "{name}: {} calls, {} admitted, {failed} failed (the last {:?} after the kill); \
-         longest call {longest:?} (timeout {TIMEOUT:?}); promoted {:?} after the kill; \
+        "{name}: {} calls, {} admitted, {failed} failed (the last {:?} after the failover began); \
+         longest call {longest:?} (timeout {TIMEOUT:?}); promoted {:?} after it began; \
          admission resumed {resumed:?} after the promotion; busiest window {busiest} \
          admitted (bound {bound}); submissions refused {refused_submissions}, \
          failed {failed_submissions}, never admitted",
         calls.len(),
         admitted.len(),
-        last_failed.map(|t| t - killed),
-        promoted - killed,
+        last_failed.map(|t| t - began),
+        promoted - began,
     );
     assert!(longest <= TIMEOUT + LATE, "a call took {longest:?}");
-    assert!(admitted.iter().any(|c| c.end < killed), "admitted before");
+    assert!(admitted.iter().any(|c| c.end < began), "admitted before");
     let resumed = resumed.expect("admission resumed after the promotion");
     assert!(
         resumed <= RESUME,
@@ -210,7 +213,8 @@ async fn through_failover(
         busiest <= bound,
         "{busiest} admitted in a window, bound {bound}"
     );
-    // The slots outlived a lease after the kill: renewed on the new primary.
+    // The slots outlived a lease after the failover: renewed on the new
+    // primary.
     assert_eq!(throttles[0].tasks_in_flight(&BUSY).await.unwrap(), limit);
     for task in held {
         task.finish().await.unwrap();
@@ -307,6 +311,39 @@ fn a_primary_replaced_by_its_replica_behind_one_endpoint() {
         })
         .await;
     });
+}
+
+/// A switchover: the replica promoted, the endpoint moved to it, the old
+/// primary made its replica, alive. The store's connection still reaches
+/// the old primary and hears `READONLY`; it must connect again.
+#[test]
+fn a_primary_demoted_to_a_replica_behind_one_endpoint() {
+    let Some(servers) = servers::primary_and_replica() else {
+        return;
+    };
+    let [primary, replica] = servers.ports()[..] else {
+        unreachable!()
+    };
+    let prefix = fresh_prefix("switchover");
+    common::runtime(2).block_on(async {
+        let endpoint = Endpoint::to(primary).await;
+        let url = format!("redis://127.0.0.1:{}/", endpoint.port);
+        let open = || Throttle::redis(RedisStore::open(&url, options(&prefix)).unwrap(), config());
+        let throttles = vec![open().unwrap(), open().unwrap()];
+        let target = Arc::clone(&endpoint.target);
+        through_failover("switchover", throttles, Vec::new(), move || {
+            assert_eq!(ask(replica, &["replicaof", "no", "one"]), "OK");
+            target.store(replica, Ordering::SeqCst);
+            let replica = replica.to_string();
+            assert_eq!(ask(primary, &["replicaof", "127.0.0.1", &replica]), "OK");
+            wait_for("the old primary a replica", Duration::from_secs(10), || {
+                !is_master(primary)
+            });
+            Instant::now()
+        })
+        .await;
+    });
+    drop(servers);
 }
 
 /// A managed primary endpoint: one address that forwards each new
