@@ -47,6 +47,16 @@ const RESUME: Duration = Duration::from_secs(2);
 /// failover lives 8 s past it at least.
 const LEASE: Duration = Duration::from_secs(12);
 
+/// The failovers run one at a time: each fleet takes the machine's cores,
+/// and a starved timer would look like a call past its timeout.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn options(prefix: &str) -> RedisOptions {
     RedisOptions::default()
         .with_prefix(prefix)
@@ -234,6 +244,7 @@ fn master_holding(masters: &[u16], pattern: &str) -> Option<u16> {
 
 #[test]
 fn a_cluster_master_killed_under_load() {
+    let _alone = one_at_a_time();
     let Some(cluster) = servers::cluster() else {
         return;
     };
@@ -285,6 +296,7 @@ fn a_cluster_master_killed_under_load() {
 
 #[test]
 fn a_primary_replaced_by_its_replica_behind_one_endpoint() {
+    let _alone = one_at_a_time();
     let Some(servers) = servers::primary_and_replica() else {
         return;
     };
@@ -318,6 +330,7 @@ fn a_primary_replaced_by_its_replica_behind_one_endpoint() {
 /// the old primary and hears `READONLY`; it must connect again.
 #[test]
 fn a_primary_demoted_to_a_replica_behind_one_endpoint() {
+    let _alone = one_at_a_time();
     let Some(servers) = servers::primary_and_replica() else {
         return;
     };
