@@ -40,7 +40,7 @@ const TIMEOUT: Duration = Duration::from_millis(250);
 /// How late past its timeout a call may return on a busy machine (timer
 /// and scheduling delays), still far below a failover's seconds.
 const LATE: Duration = Duration::from_millis(200);
-/// How soon after the promotion admission must be back (measured: 6 to
+/// How soon after the promotion admission must be back (measured: 5 to
 /// 173 ms; the rest is for a busy machine).
 const RESUME: Duration = Duration::from_secs(2);
 /// The task lease: renewed every 4 s, so a lease renewed just before the

@@ -1,7 +1,9 @@
 //! The store's connection to Redis (one server's, or a cluster's) and the
 //! redis crate's errors said as the store's.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -28,8 +30,11 @@ pub(super) enum Connection {
 /// service's primary endpoint) now leads to the new primary.
 #[derive(Clone)]
 pub(super) struct Single {
-    /// The manager in use, and how many were started before it.
-    current: Arc<RwLock<(u64, ConnectionManager)>>,
+    /// The manager in use, and how many were started before it: read
+    /// without a lock by every call.
+    current: Arc<ArcSwap<(u64, ConnectionManager)>>,
+    /// Held while a new manager is made: one at a time.
+    starting: Arc<Mutex<()>>,
     /// What makes a new one; `None` for a manager the user made.
     origin: Option<Arc<(redis::Client, ConnectionManagerConfig)>>,
 }
@@ -42,7 +47,8 @@ impl Single {
     ) -> redis::RedisResult<Single> {
         let manager = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
         Ok(Single {
-            current: Arc::new(RwLock::new((0, manager))),
+            current: Arc::new(ArcSwap::from_pointee((0, manager))),
+            starting: Arc::default(),
             origin: Some(Arc::new((client, config))),
         })
     }
@@ -50,14 +56,15 @@ impl Single {
     /// The user's manager, used as it is.
     pub(super) fn given(manager: ConnectionManager) -> Single {
         Single {
-            current: Arc::new(RwLock::new((0, manager))),
+            current: Arc::new(ArcSwap::from_pointee((0, manager))),
+            starting: Arc::default(),
             origin: None,
         }
     }
 
     /// The manager in use and its generation.
     pub(super) fn get(&self) -> (u64, ConnectionManager) {
-        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        let current = self.current.load();
         (current.0, current.1.clone())
     }
 
@@ -68,13 +75,13 @@ impl Single {
             return;
         };
         let (client, config) = &**origin;
-        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        if current.0 != generation {
+        let _one = self.starting.lock().unwrap_or_else(|e| e.into_inner());
+        if self.current.load().0 != generation {
             return;
         }
         match ConnectionManager::new_lazy_with_config(client.clone(), config.clone()) {
             Ok(manager) => {
-                *current = (generation + 1, manager);
+                self.current.store(Arc::new((generation + 1, manager)));
                 tracing::warn!("throttle: Redis answered as a read-only replica: connecting again");
             }
             Err(e) => tracing::warn!("throttle: a new connection to Redis could not be made: {e}"),
