@@ -23,7 +23,7 @@ use limits_throttle::redis::{RedisOptions, RedisStore};
 use limits_throttle::{Config, Limits, Refusal, Throttle};
 
 mod common;
-use common::servers::{self, ask, is_master, wait_for};
+use common::servers::{self, ask, is_master, wait_for, Servers};
 use common::{fresh_prefix, Custom};
 
 /// The throttles' "minute".
@@ -294,8 +294,13 @@ fn a_cluster_master_killed_under_load() {
     });
 }
 
-#[test]
-fn a_primary_replaced_by_its_replica_behind_one_endpoint() {
+/// A primary and its replica behind one endpoint that leads to the
+/// primary, the fleet on it, and `failover` given the servers, the
+/// primary's and the replica's ports, and the endpoint's target.
+fn behind_one_endpoint(
+    name: &str,
+    failover: impl FnOnce(&mut Servers, u16, u16, &AtomicU16) + Send + 'static,
+) {
     let _alone = one_at_a_time();
     let Some(servers) = servers::primary_and_replica() else {
         return;
@@ -304,25 +309,40 @@ fn a_primary_replaced_by_its_replica_behind_one_endpoint() {
         unreachable!()
     };
     let servers = Arc::new(std::sync::Mutex::new(servers));
-    let prefix = fresh_prefix("failover");
+    let prefix = fresh_prefix("endpoint");
     common::runtime(2).block_on(async {
         let endpoint = Endpoint::to(primary).await;
         let url = format!("redis://127.0.0.1:{}/", endpoint.port);
         let open = || Throttle::redis(RedisStore::open(&url, options(&prefix)).unwrap(), config());
         let throttles = vec![open().unwrap(), open().unwrap()];
-        let target = Arc::clone(&endpoint.target);
-        let nodes = Arc::clone(&servers);
-        through_failover("primary and replica", throttles, Vec::new(), move || {
-            nodes.lock().unwrap().kill(primary);
-            assert_eq!(ask(replica, &["replicaof", "no", "one"]), "OK");
-            wait_for("the replica promoted", Duration::from_secs(10), || {
-                is_master(replica)
-            });
-            target.store(replica, Ordering::SeqCst);
+        let (target, nodes) = (Arc::clone(&endpoint.target), Arc::clone(&servers));
+        through_failover(name, throttles, Vec::new(), move || {
+            failover(&mut nodes.lock().unwrap(), primary, replica, &target);
             Instant::now()
         })
         .await;
     });
+}
+
+/// `REPLICAOF NO ONE` on `replica`, and its role a primary's.
+fn promote(replica: u16) {
+    assert_eq!(ask(replica, &["replicaof", "no", "one"]), "OK");
+    wait_for("the replica promoted", Duration::from_secs(10), || {
+        is_master(replica)
+    });
+}
+
+/// The primary killed, its replica promoted, the endpoint moved to it.
+#[test]
+fn a_primary_replaced_by_its_replica_behind_one_endpoint() {
+    behind_one_endpoint(
+        "primary and replica",
+        |servers, primary, replica, endpoint| {
+            servers.kill(primary);
+            promote(replica);
+            endpoint.store(replica, Ordering::SeqCst);
+        },
+    );
 }
 
 /// A switchover: the replica promoted, the endpoint moved to it, the old
@@ -330,33 +350,15 @@ fn a_primary_replaced_by_its_replica_behind_one_endpoint() {
 /// the old primary and hears `READONLY`; it must connect again.
 #[test]
 fn a_primary_demoted_to_a_replica_behind_one_endpoint() {
-    let _alone = one_at_a_time();
-    let Some(servers) = servers::primary_and_replica() else {
-        return;
-    };
-    let [primary, replica] = servers.ports()[..] else {
-        unreachable!()
-    };
-    let prefix = fresh_prefix("switchover");
-    common::runtime(2).block_on(async {
-        let endpoint = Endpoint::to(primary).await;
-        let url = format!("redis://127.0.0.1:{}/", endpoint.port);
-        let open = || Throttle::redis(RedisStore::open(&url, options(&prefix)).unwrap(), config());
-        let throttles = vec![open().unwrap(), open().unwrap()];
-        let target = Arc::clone(&endpoint.target);
-        through_failover("switchover", throttles, Vec::new(), move || {
-            assert_eq!(ask(replica, &["replicaof", "no", "one"]), "OK");
-            target.store(replica, Ordering::SeqCst);
-            let replica = replica.to_string();
-            assert_eq!(ask(primary, &["replicaof", "127.0.0.1", &replica]), "OK");
-            wait_for("the old primary a replica", Duration::from_secs(10), || {
-                !is_master(primary)
-            });
-            Instant::now()
-        })
-        .await;
+    behind_one_endpoint("switchover", |_, primary, replica, endpoint| {
+        promote(replica);
+        endpoint.store(replica, Ordering::SeqCst);
+        let replica = replica.to_string();
+        assert_eq!(ask(primary, &["replicaof", "127.0.0.1", &replica]), "OK");
+        wait_for("the old primary a replica", Duration::from_secs(10), || {
+            !is_master(primary)
+        });
     });
-    drop(servers);
 }
 
 /// A managed primary endpoint: one address that forwards each new

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use limits_throttle::redis::RedisOptions;
-use limits_throttle::{Config, Deployment, Limits, Throttle};
+use limits_throttle::{Config, Deployment, HasLimits, Limits, Task, Throttle};
 use modelstudio_limits::Model;
 
 mod common;
@@ -23,6 +23,15 @@ fn video_model() -> Model {
 async fn throttle(target: &Target, options: RedisOptions, config: Config) -> Throttle {
     let store = target.store(options).await;
     Throttle::redis(store, config).unwrap().for_deployment(CN)
+}
+
+/// `n` tasks of `model` submitted through `t`, held.
+async fn hold(t: &Throttle, model: &(impl HasLimits + ?Sized), n: u32) -> Vec<Task> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(t.submit(model).await.unwrap());
+    }
+    held
 }
 
 /// Two "processes" (stores of their own on one prefix), 24 submitters:
@@ -76,10 +85,7 @@ fn a_held_slot_is_renewed() {
     let rt = common::runtime(4);
     rt.block_on(async {
         let t = throttle(&target, options, Config::default()).await;
-        let mut held = Vec::new();
-        for _ in 0..limit {
-            held.push(t.submit(&model).await.unwrap());
-        }
+        let held = hold(&t, &model, limit).await;
         tokio::time::sleep(Duration::from_millis(1_200)).await;
         assert_eq!(t.tasks_in_flight(&model).await.unwrap(), limit);
         assert!(matches!(
@@ -120,10 +126,7 @@ fn lost_leases_are_held_again_within_a_third_of_the_lease() {
     let rt = common::runtime(4);
     rt.block_on(async {
         let t = throttle(&target, options, Config::default()).await;
-        let mut held = Vec::new();
-        for _ in 0..limit {
-            held.push(t.submit(&model).await.unwrap());
-        }
+        let held = hold(&t, &model, limit).await;
         let mut admin = target.admin();
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg(format!("*{prefix}*#tasks*"))
@@ -178,10 +181,7 @@ fn holder_process() {
         .with_task_lease(LEASE);
     common::runtime(4).block_on(async {
         let t = throttle(&target, options, Config::default()).await;
-        let mut held = Vec::new();
-        for _ in 0..limit {
-            held.push(t.submit(&model).await.unwrap());
-        }
+        let held = hold(&t, &model, limit).await;
         tokio::time::sleep(Duration::from_secs(600)).await;
         drop(held);
     });
