@@ -3,7 +3,6 @@
 //! a restart, lost state, refused credentials. Without `redis-server` on
 //! the PATH they fail under CI and are skipped elsewhere.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use limits_throttle::{
 };
 
 mod common;
+use common::servers;
 use common::{assert_windows, Custom, Promise};
 
 /// A redis-server of this test's own, stopped when dropped.
@@ -28,11 +28,7 @@ impl Server {
         if !common::redis_server_on_path() {
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = servers::free_port();
         let dir =
             std::env::temp_dir().join(format!("limits-throttle-{port}-{}", fastrand::u32(..)));
         std::fs::create_dir_all(&dir).unwrap();
@@ -62,14 +58,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        servers::wait_for_port(self.port);
     }
 
     fn url(&self, credentials: &str) -> String {

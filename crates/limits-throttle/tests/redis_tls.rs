@@ -4,10 +4,9 @@
 //! `redis-server` on the PATH the tests fail under CI and are skipped
 //! elsewhere.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use limits_throttle::redis::{RedisOptions, RedisStore, Tls};
 use limits_throttle::{Config, Deployment, Refusal, StoreErrorKind, Throttle};
@@ -17,6 +16,7 @@ use rcgen::{
 };
 
 mod common;
+use common::servers;
 use common::{cn_video_model, fresh_prefix};
 
 /// PEM files of a CA, a certificate it signed for 127.0.0.1, and a client
@@ -85,11 +85,7 @@ fn start(pki: &Pki, clients: &str) -> Option<Server> {
     let ca = write(dir.path(), "ca.pem", &pki.ca);
     let cert = write(dir.path(), "server.pem", &pki.server.0);
     let key = write(dir.path(), "server.key", &pki.server.1);
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = servers::free_port();
     let child = Command::new("redis-server")
         .args(["--port", "0", "--tls-port", &port.to_string()])
         .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -106,14 +102,7 @@ fn start(pki: &Pki, clients: &str) -> Option<Server> {
         port,
         _dir: dir,
     };
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "redis-server started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    servers::wait_for_port(port);
     Some(server)
 }
 

@@ -60,16 +60,33 @@ fn in_sync(port: u16) -> bool {
     ask(port, &["info", "replication"]).contains("master_link_status:up")
 }
 
+/// A loopback port free now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits up to 10 s for a server to accept connections on `port`.
+pub fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a server started on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// `count` free ports; with `bus`, each one's cluster bus port (+ 10000)
 /// is free too.
 fn free_ports(count: usize, bus: bool) -> Vec<u16> {
     let mut ports = Vec::new();
     while ports.len() < count {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let bus_free =
             !bus || (port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok());
         if bus_free && !ports.contains(&port) {
@@ -108,14 +125,7 @@ impl Servers {
             self.nodes.push((port, child));
         }
         for &port in ports {
-            let start = Instant::now();
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    start.elapsed() < Duration::from_secs(10),
-                    "server {port} started"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_for_port(port);
         }
     }
 }
