@@ -74,10 +74,10 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::admission::{Adapted, Counted, Lower, Params, Refused};
-
-mod connection;
 use crate::clock::Clock;
 use crate::refusal::{StoreError, StoreErrorKind};
+
+mod connection;
 #[cfg(feature = "tls")]
 use connection::certificates;
 use connection::{client, store_error, Connection, Single};

@@ -2,10 +2,9 @@
 //! redis crate's errors said as the store's.
 
 use std::sync::{Arc, Mutex};
-
-use arc_swap::ArcSwap;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::RedisOptions;
