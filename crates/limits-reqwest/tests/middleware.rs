@@ -358,6 +358,24 @@ async fn a_synchronous_call_to_a_row_of_task_limits_only_takes_nothing() {
     assert_eq!(throttle.tasks_in_flight(&model).await.unwrap(), 0);
 }
 
+/// Makes a thread's capture see its events while other tests run. tracing
+/// caches each callsite's interest for the whole process, and while at most
+/// one dispatcher is registered it takes a callsite's interest from the
+/// registering thread alone: a callsite first hit by a test without a
+/// subscriber is then cached as never, and a capture on another thread
+/// misses its events. Two inert dispatchers pinned for the process make
+/// every registration ask every live dispatcher, under tracing's lock; the
+/// capture then rebuilds the cache with itself in it.
+fn pin_dispatchers() {
+    static PINNED: std::sync::OnceLock<[tracing::Dispatch; 2]> = std::sync::OnceLock::new();
+    PINNED.get_or_init(|| {
+        let inert = || tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        [inert(), inert()]
+    });
+}
+
+/// A `tracing` subscriber that writes to a buffer; install it, then call
+/// `tracing::callsite::rebuild_interest_cache()`.
 fn captured() -> (
     impl tracing::Subscriber,
     std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
@@ -373,6 +391,7 @@ fn captured() -> (
             Ok(())
         }
     }
+    pin_dispatchers();
     let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let writer = Buffer(std::sync::Arc::clone(&out));
     let subscriber = tracing_subscriber::fmt()
@@ -387,6 +406,7 @@ fn captured() -> (
 async fn an_unknown_model_is_warned_once_and_a_429_is_traced() {
     let (subscriber, out) = captured();
     let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
     let base = simulator(Duration::from_secs(60)).await;
     let throttle = Throttle::in_process(Config::default()).unwrap();
     let plain = client(ThrottleMiddleware::new(throttle));

@@ -131,7 +131,24 @@ fn a_wait_is_recorded_once_admitted() {
     });
 }
 
-/// A `tracing` subscriber that writes to a buffer.
+/// Makes a thread's capture see its events while other tests run. tracing
+/// caches each callsite's interest for the whole process, and while at most
+/// one dispatcher is registered it takes a callsite's interest from the
+/// registering thread alone: a callsite first hit by a test without a
+/// subscriber is then cached as never, and a capture on another thread
+/// misses its events. Two inert dispatchers pinned for the process make
+/// every registration ask every live dispatcher, under tracing's lock; the
+/// capture then rebuilds the cache with itself in it.
+fn pin_dispatchers() {
+    static PINNED: std::sync::OnceLock<[tracing::Dispatch; 2]> = std::sync::OnceLock::new();
+    PINNED.get_or_init(|| {
+        let inert = || tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        [inert(), inert()]
+    });
+}
+
+/// A `tracing` subscriber that writes to a buffer; install it, then call
+/// `tracing::callsite::rebuild_interest_cache()`.
 fn captured(level: tracing::Level) -> (impl tracing::Subscriber, Arc<Mutex<Vec<u8>>>) {
     #[derive(Clone)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -144,6 +161,7 @@ fn captured(level: tracing::Level) -> (impl tracing::Subscriber, Arc<Mutex<Vec<u
             Ok(())
         }
     }
+    pin_dispatchers();
     let out = Arc::new(Mutex::new(Vec::new()));
     let writer = Buffer(Arc::clone(&out));
     let subscriber = tracing_subscriber::fmt()
@@ -158,6 +176,7 @@ fn captured(level: tracing::Level) -> (impl tracing::Subscriber, Arc<Mutex<Vec<u
 fn refusals_and_reports_are_traced() {
     let (subscriber, out) = captured(tracing::Level::DEBUG);
     tracing::subscriber::with_default(subscriber, || {
+        tracing::callsite::rebuild_interest_cache();
         let clock = FakeClock::new();
         let throttle = Throttle::in_process_with_clock(Config::default(), clock).unwrap();
         let model = Model::QwqPlus;
@@ -220,6 +239,7 @@ fn task_slots_are_a_gauge_and_events() {
             .sum()
     };
     tracing::subscriber::with_default(subscriber, || {
+        tracing::callsite::rebuild_interest_cache();
         metrics::with_local_recorder(&recorder, || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
