@@ -52,8 +52,8 @@
 //! loopback cluster whose nodes give up on a master after 2 s, calls failed
 //! for 3.4 to 4.5 s after a `kill -9` and admission was back 5 to 173 ms
 //! after the promotion was seen; behind a primary endpoint, 7 to 99 ms
-//! after it led to the promoted replica, and 10 to 29 ms when the old
-//! primary stayed on as a replica (four to eight runs each).
+//! after it led to the promoted replica, and 10 to 49 ms when the old
+//! primary stayed on as a replica (five to nine runs each).
 //!
 //! **TLS** (feature `tls`): a `rediss://` URL connects through rustls and
 //! trusts the system's certificate authorities; [`RedisOptions::with_tls`]
