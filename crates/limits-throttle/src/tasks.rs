@@ -342,10 +342,7 @@ impl Throttle {
                     Err(e) => {
                         // As for a synchronous call: under `FailOpen` the
                         // task runs without a slot, and it is said.
-                        let open =
-                            store.options().on_failure == crate::redis::FailurePolicy::FailOpen;
-                        observe::store_error(&self.store_account, id, &e, open);
-                        if open {
+                        if self.store_failed(store, id, &e) {
                             Ok(Held::Nothing)
                         } else {
                             Err(Refusal::Unavailable(e))

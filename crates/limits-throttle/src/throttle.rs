@@ -341,9 +341,7 @@ impl Throttle {
         let decided = match store.decide(&self.store_account, id, &p, tokens).await {
             Ok(decided) => decided,
             Err(e) => {
-                let open = store.options().on_failure == crate::redis::FailurePolicy::FailOpen;
-                observe::store_error(&self.store_account, id, &e, open);
-                return if open {
+                return if self.store_failed(store, id, &e) {
                     Ok(Permit {
                         held: Held::Remote(Box::new(remote(None))),
                         tokens,
@@ -365,6 +363,21 @@ impl Throttle {
             }
             Err(decision) => Err(refused(refusal_of(decision, &p, limits, tokens))),
         }
+    }
+
+    /// Says that `store` could not be asked for `id` (`observe`), and
+    /// whether its failure policy lets the call through unchecked.
+    #[cfg(feature = "redis")]
+    #[cold]
+    pub(crate) fn store_failed(
+        &self,
+        store: &crate::redis::RedisStore,
+        id: &str,
+        e: &StoreError,
+    ) -> bool {
+        let open = store.options().on_failure == crate::redis::FailurePolicy::FailOpen;
+        observe::store_error(&self.store_account, id, e, open);
+        open
     }
 
     /// [`Throttle::attempt_key`] in process: the key's lease, else its
