@@ -106,14 +106,18 @@ fn start(pki: &Pki, clients: &str) -> Option<Server> {
     Some(server)
 }
 
-fn options(tls: Option<Tls>) -> RedisOptions {
+/// A throttle on `server` through TLS, trusting and presenting what `tls`
+/// says (`None`: the system's CAs, no client certificate).
+fn on_tls(server: &Server, tls: Option<Tls>) -> Throttle {
     let options = RedisOptions::default()
         .with_prefix(fresh_prefix("tls"))
         .with_timeout(Duration::from_secs(2));
-    match tls {
+    let options = match tls {
         Some(tls) => options.with_tls(tls),
         None => options,
-    }
+    };
+    let url = format!("rediss://127.0.0.1:{}/", server.port);
+    Throttle::redis(RedisStore::open(&url, options).unwrap(), Config::default()).unwrap()
 }
 
 /// Admissions, refusals and task slots work through TLS with the private
@@ -125,10 +129,8 @@ fn the_store_works_over_tls_and_an_untrusted_certificate_says_so() {
     let Some(server) = start(&pki, "no") else {
         return;
     };
-    let url = format!("rediss://127.0.0.1:{}/", server.port);
     common::runtime(2).block_on(async {
-        let store = RedisStore::open(&url, options(Some(Tls::trusting(pki.ca.clone())))).unwrap();
-        let throttle = Throttle::redis(store, Config::default()).unwrap();
+        let throttle = on_tls(&server, Some(Tls::trusting(pki.ca.clone())));
         let model = Model::QwqPlus;
         let permit = throttle.try_acquire(&model, 10).await.unwrap();
         assert!(permit.unchecked().is_none());
@@ -147,8 +149,7 @@ fn the_store_works_over_tls_and_an_untrusted_certificate_says_so() {
         task.finish().await.unwrap();
 
         // The system's CAs do not know the test's CA.
-        let untrusting = RedisStore::open(&url, options(None)).unwrap();
-        let throttle = Throttle::redis(untrusting, Config::default()).unwrap();
+        let throttle = on_tls(&server, None);
         let Err(Refusal::Unavailable(e)) = throttle.try_acquire(&model, 10).await else {
             panic!("admitted through an untrusted certificate")
         };
@@ -165,17 +166,14 @@ fn a_client_certificate_is_presented_when_the_server_asks() {
     let Some(server) = start(&pki, "yes") else {
         return;
     };
-    let url = format!("rediss://127.0.0.1:{}/", server.port);
     common::runtime(2).block_on(async {
         let with_cert = Tls::trusting(pki.ca.clone())
             .with_client_cert(pki.client.0.clone(), pki.client.1.clone());
-        let store = RedisStore::open(&url, options(Some(with_cert))).unwrap();
-        let throttle = Throttle::redis(store, Config::default()).unwrap();
+        let throttle = on_tls(&server, Some(with_cert));
         let admitted = throttle.try_acquire(&Model::QwqPlus, 1).await;
         assert!(admitted.is_ok(), "{admitted:?}");
 
-        let without = RedisStore::open(&url, options(Some(Tls::trusting(pki.ca.clone())))).unwrap();
-        let throttle = Throttle::redis(without, Config::default()).unwrap();
+        let throttle = on_tls(&server, Some(Tls::trusting(pki.ca.clone())));
         let Err(Refusal::Unavailable(e)) = throttle.try_acquire(&Model::QwqPlus, 1).await else {
             panic!("admitted without the client certificate the server requires")
         };
