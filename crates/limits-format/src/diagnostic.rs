@@ -56,6 +56,12 @@ pub enum Code {
     UnknownReplacement,
     /// E022: one pool name on two groups of one mode.
     DuplicatePool,
+    /// E023: `tpm_tiers` empty, falling, or beside a fixed `tpm`, or
+    /// `dynamic = false` beside tiers.
+    BadTiers,
+    /// E024: `per` that is not `account` or `api-key`, or on a group that is
+    /// no pool.
+    BadPer,
     /// W001 (warning): a group whose tpm is lower than its qpm.
     TpmBelowQpm,
     /// W002 (warning): two adjacent groups of one section with equal limits.
@@ -87,6 +93,8 @@ impl Code {
         Code::DuplicateInMode,
         Code::UnknownReplacement,
         Code::DuplicatePool,
+        Code::BadTiers,
+        Code::BadPer,
         Code::TpmBelowQpm,
         Code::AdjacentEqualGroups,
     ];
@@ -116,6 +124,8 @@ impl Code {
             Code::DuplicateInMode => "E020",
             Code::UnknownReplacement => "E021",
             Code::DuplicatePool => "E022",
+            Code::BadTiers => "E023",
+            Code::BadPer => "E024",
             Code::TpmBelowQpm => "W001",
             Code::AdjacentEqualGroups => "W002",
         }
@@ -155,7 +165,9 @@ impl Code {
             }
             Code::EmptyText => "A required text (provider, url, title) is empty.",
             Code::NotUtf8 => "The file must be UTF-8 text.",
-            Code::UnknownMode => "A section's `mode` is one of `cn`, `intl`, `global`, `us`.",
+            Code::UnknownMode => {
+                "A section's `mode` (schema 2) is one of `cn`, `intl`, `global`, `us`; its `region` (schema 3) one of `cn-beijing`, `ap-southeast-1`, `us-east-1`, `eu-central-1`, `ap-northeast-1`, `cn-hongkong`, and its `scope` one of `cn`, `intl`, `global`, `us`, `eu`, `jp`, `hk`."
+            }
             Code::NoLimits => {
                 "A group holds at least one kind of limit (`rpm`, `tpm`, `rps`, `submit_rps`, `submit_rpm`, `query_rps`, `concurrency`), unless it is retired."
             }
@@ -164,6 +176,10 @@ impl Code {
             }
             Code::UnknownReplacement => "`replaced_by` names a model id of the file.",
             Code::DuplicatePool => "A pool's name is on one group per deployment mode.",
+            Code::BadTiers => {
+                "A dynamic limit's `tpm_tiers` lists the TPM of each spend tier, lowest tier first, none lower than the one before, in place of `tpm`."
+            }
+            Code::BadPer => "`per` is `account` or `api-key`, on a pool's group only.",
             Code::TpmBelowQpm => {
                 "A warning: a tokens-per-minute limit below the queries-per-minute limit is likely two swapped numbers."
             }

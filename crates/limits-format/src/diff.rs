@@ -565,14 +565,14 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
                     aliases: r.model.aliases.clone(),
                     section: r.section.id.clone(),
                     mode,
-                    limits: r.group.limits,
+                    limits: r.group.limits.clone(),
                 }
             } else {
                 Change::RowAdded {
                     id: id.clone(),
                     mode,
                     section: r.section.id.clone(),
-                    limits: r.group.limits,
+                    limits: r.group.limits.clone(),
                 }
             });
             continue;
@@ -588,7 +588,7 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
                 id: id.clone(),
                 mode,
                 section: r.section.id.clone(),
-                limits: r.group.limits,
+                limits: r.group.limits.clone(),
             });
             continue;
         };

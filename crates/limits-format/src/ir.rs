@@ -5,7 +5,8 @@
 /// A validated limits file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
-    /// Format version: 1 (one unnamed deployment mode, QPM and TPM) or 2.
+    /// Format version: 1 (one unnamed deployment, QPM and TPM), 2 (four
+    /// deployment modes) or 3 (regions and scopes, dynamic limits).
     pub schema: u32,
     /// Where the numbers come from.
     pub source: Source,
@@ -43,8 +44,8 @@ pub struct Section {
     pub category: Option<String>,
     /// Free text.
     pub note: Option<String>,
-    /// The deployment mode the section's limits hold in; `None` in a
-    /// schema 1 file, whose limits hold in every mode.
+    /// The region and scope the section's limits hold in; `None` in a
+    /// schema 1 file, whose limits hold everywhere.
     pub mode: Option<Deployment>,
     /// The rows, in file order; never empty.
     pub groups: Vec<Group>,
@@ -60,6 +61,9 @@ pub struct Group {
     /// The name of the pooled budget: the limits hold for all the group's
     /// models together, not for each.
     pub pool: Option<String>,
+    /// Who shares the pooled budget (the account unless the page says each
+    /// API key).
+    pub per: Per,
     /// Whether (and when) the group's models were retired.
     pub retired: Option<Retired>,
     /// Free text.
@@ -180,7 +184,7 @@ pub struct ModeSummary {
 
 impl std::fmt::Display for ModeSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mode = self.mode.map_or("every mode", Deployment::id);
+        let mode = self.mode.map_or("everywhere".to_string(), Deployment::id);
         write!(
             f,
             "{mode}: {} models ({} retired), {} sections, {} pools",
@@ -248,52 +252,208 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// A deployment mode of Model Studio: each has its own endpoint and its
-/// own table of limits.
+/// An access region of Model Studio: where a call is sent (its endpoint)
+/// and where its data is stored. Each region has its own tab of limits.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Deployment {
-    /// Mainland China (Beijing), `cn`.
+pub enum Region {
+    /// China (Beijing), `cn-beijing`.
+    Beijing,
+    /// Singapore, `ap-southeast-1`.
+    Singapore,
+    /// US (Virginia), `us-east-1`.
+    Virginia,
+    /// Germany (Frankfurt), `eu-central-1`.
+    Frankfurt,
+    /// Japan (Tokyo), `ap-northeast-1`.
+    Tokyo,
+    /// China (Hong Kong), `cn-hongkong`.
+    HongKong,
+}
+
+impl Region {
+    /// Every region, in the order of the format's ids ([`crate::keys::REGIONS`]).
+    pub const ALL: [Region; 6] = [
+        Region::Beijing,
+        Region::Singapore,
+        Region::Virginia,
+        Region::Frankfurt,
+        Region::Tokyo,
+        Region::HongKong,
+    ];
+
+    /// The region's id in a limits file (Alibaba Cloud's region id).
+    pub const fn id(self) -> &'static str {
+        crate::keys::REGIONS[self as usize]
+    }
+
+    /// The region with this id.
+    pub fn from_id(id: &str) -> Option<Region> {
+        Region::ALL.into_iter().find(|r| r.id() == id)
+    }
+
+    /// The Rust variant's name, as `modelstudio_limits::Region` has it.
+    pub const fn rust_name(self) -> &'static str {
+        match self {
+            Region::Beijing => "Beijing",
+            Region::Singapore => "Singapore",
+            Region::Virginia => "Virginia",
+            Region::Frankfurt => "Frankfurt",
+            Region::Tokyo => "Tokyo",
+            Region::HongKong => "HongKong",
+        }
+    }
+}
+
+/// A deployment scope: where inference may run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// Mainland China only, `cn`.
     MainlandChina,
-    /// International (Singapore), `intl`.
+    /// Anywhere but Mainland China, `intl`.
     International,
-    /// Global (US, Virginia; inference anywhere), `global`.
+    /// Anywhere, `global`.
     Global,
-    /// US (Virginia; inference in the US), `us`.
+    /// The US only, `us`.
     UnitedStates,
+    /// The EU only, `eu`.
+    Europe,
+    /// Japan only, `jp`.
+    Japan,
+    /// Hong Kong, `hk`.
+    HongKong,
+}
+
+impl Scope {
+    /// Every scope, in the order of the format's ids ([`crate::keys::SCOPES`]).
+    pub const ALL: [Scope; 7] = [
+        Scope::MainlandChina,
+        Scope::International,
+        Scope::Global,
+        Scope::UnitedStates,
+        Scope::Europe,
+        Scope::Japan,
+        Scope::HongKong,
+    ];
+
+    /// The scope's id in a limits file.
+    pub const fn id(self) -> &'static str {
+        crate::keys::SCOPES[self as usize]
+    }
+
+    /// The scope with this id.
+    pub fn from_id(id: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.id() == id)
+    }
+
+    /// The Rust variant's name, as `modelstudio_limits::Scope` has it.
+    pub const fn rust_name(self) -> &'static str {
+        match self {
+            Scope::MainlandChina => "MainlandChina",
+            Scope::International => "International",
+            Scope::Global => "Global",
+            Scope::UnitedStates => "UnitedStates",
+            Scope::Europe => "Europe",
+            Scope::Japan => "Japan",
+            Scope::HongKong => "HongKong",
+        }
+    }
+}
+
+/// Where a limit holds: the region a call is sent to and the scope it runs
+/// in. The same model and scope can have other limits in another region.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Deployment {
+    /// Where the call is sent.
+    pub region: Region,
+    /// Where it runs.
+    pub scope: Scope,
 }
 
 impl Deployment {
-    /// Every mode, in the order of the format's ids ([`crate::keys::MODES`]).
-    pub const ALL: [Deployment; 4] = [
-        Deployment::MainlandChina,
-        Deployment::International,
-        Deployment::Global,
-        Deployment::UnitedStates,
+    /// Mainland China in Beijing: schema 2's `cn`.
+    pub const MAINLAND_CHINA: Deployment = Deployment::new(Region::Beijing, Scope::MainlandChina);
+    /// International in Singapore: schema 2's `intl`.
+    pub const INTERNATIONAL: Deployment = Deployment::new(Region::Singapore, Scope::International);
+    /// Global in Virginia: schema 2's `global`.
+    pub const GLOBAL: Deployment = Deployment::new(Region::Virginia, Scope::Global);
+    /// The US in Virginia: schema 2's `us`.
+    pub const UNITED_STATES: Deployment = Deployment::new(Region::Virginia, Scope::UnitedStates);
+
+    /// The pairs the provider documents (the regions page and the rate-limit
+    /// page's tabs), region by region: where a schema 1 row, which names
+    /// none, holds.
+    pub const ALL: [Deployment; 10] = [
+        Deployment::MAINLAND_CHINA,
+        Deployment::INTERNATIONAL,
+        Deployment::GLOBAL,
+        Deployment::UNITED_STATES,
+        Deployment::new(Region::Frankfurt, Scope::Global),
+        Deployment::new(Region::Frankfurt, Scope::Europe),
+        Deployment::new(Region::Tokyo, Scope::Global),
+        Deployment::new(Region::Tokyo, Scope::Japan),
+        Deployment::new(Region::HongKong, Scope::HongKong),
+        Deployment::new(Region::HongKong, Scope::Global),
     ];
 
-    /// The mode's id in a limits file: `cn`, `intl`, `global` or `us`.
+    /// The deployment of `scope` in `region`.
+    pub const fn new(region: Region, scope: Scope) -> Deployment {
+        Deployment { region, scope }
+    }
+
+    /// A schema 2 mode (`cn`, `intl`, `global`, `us`) as the deployment it
+    /// names: `cn` is Beijing's `cn`, `intl` Singapore's `intl`, `global`
+    /// and `us` Virginia's.
+    pub fn from_mode(mode: &str) -> Option<Deployment> {
+        crate::keys::MODES
+            .iter()
+            .position(|m| *m == mode)
+            .map(|i| Deployment::ALL[i])
+    }
+
+    /// The schema 2 mode this deployment is, if it is one of those four.
+    pub fn mode_id(self) -> Option<&'static str> {
+        Deployment::ALL[..4]
+            .iter()
+            .position(|d| *d == self)
+            .map(|i| crate::keys::MODES[i])
+    }
+
+    /// `region/scope`, e.g. `cn-beijing/cn`.
+    pub fn id(self) -> String {
+        format!("{}/{}", self.region.id(), self.scope.id())
+    }
+}
+
+impl std::fmt::Display for Deployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.region.id(), self.scope.id())
+    }
+}
+
+/// Who shares a pooled budget.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Per {
+    /// The account: all its keys together (the default).
+    #[default]
+    Account,
+    /// Each API key on its own.
+    ApiKey,
+}
+
+impl Per {
+    /// The id in a limits file: `account` or `api-key`.
     pub const fn id(self) -> &'static str {
         match self {
-            Deployment::MainlandChina => "cn",
-            Deployment::International => "intl",
-            Deployment::Global => "global",
-            Deployment::UnitedStates => "us",
+            Per::Account => "account",
+            Per::ApiKey => "api-key",
         }
     }
 
-    /// The mode with this id.
-    pub fn from_id(id: &str) -> Option<Deployment> {
-        Deployment::ALL.into_iter().find(|d| d.id() == id)
-    }
-
-    /// The Rust variant's name, as `modelstudio_limits::Deployment` has it.
-    pub const fn rust_name(self) -> &'static str {
-        match self {
-            Deployment::MainlandChina => "MainlandChina",
-            Deployment::International => "International",
-            Deployment::Global => "Global",
-            Deployment::UnitedStates => "UnitedStates",
-        }
+    /// The value with this id.
+    pub fn from_id(id: &str) -> Option<Per> {
+        [Per::Account, Per::ApiKey]
+            .into_iter()
+            .find(|p| p.id() == id)
     }
 }
 
@@ -366,7 +526,7 @@ impl Kind {
 
 /// A row's limits: each kind optional. Per account, summed over its API
 /// keys.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Requests per minute.
     pub rpm: Option<u32>,
@@ -384,6 +544,12 @@ pub struct Limits {
     pub concurrency: Option<u32>,
     /// Synchronous calls are not limited in number in flight.
     pub sync_unlimited: bool,
+    /// A dynamic limit: the TPM follows the account's spend tier (soft, the
+    /// account may get more) and the RPM is unlimited by the table.
+    pub dynamic: bool,
+    /// A dynamic limit's TPM per spend tier, lowest tier first (from the
+    /// dynamic-limits page); `None` where that page does not list it.
+    pub tpm_tiers: Option<Vec<u64>>,
 }
 
 impl Limits {
@@ -422,9 +588,9 @@ impl Limits {
             .filter_map(|k| self.get(k).map(|v| (k, v)))
     }
 
-    /// Whether no kind is set.
+    /// Whether no kind is set and the limit is not dynamic.
     pub fn is_empty(&self) -> bool {
-        self.kinds().next().is_none()
+        self.kinds().next().is_none() && !self.dynamic
     }
 }
 
@@ -445,10 +611,14 @@ mod tests {
     fn kinds_and_modes_are_the_formats_keys_in_order() {
         let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.key()).collect();
         assert_eq!(kinds, crate::keys::KINDS);
-        let modes: Vec<&str> = Deployment::ALL.iter().map(|d| d.id()).collect();
-        assert_eq!(modes, crate::keys::MODES);
-        for d in Deployment::ALL {
-            assert_eq!(Deployment::from_id(d.id()), Some(d));
+        for (i, m) in crate::keys::MODES.iter().enumerate() {
+            assert_eq!(Deployment::from_mode(m), Some(Deployment::ALL[i]));
+        }
+        for r in Region::ALL {
+            assert_eq!(Region::from_id(r.id()), Some(r));
+        }
+        for s in Scope::ALL {
+            assert_eq!(Scope::from_id(s.id()), Some(s));
         }
         let mut l = Limits::default();
         for (i, k) in Kind::ALL.into_iter().enumerate() {

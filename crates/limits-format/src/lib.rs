@@ -10,17 +10,18 @@
 //! same files. Feature `schema` adds [`json_schema`].
 //!
 //! ```
-//! use limits_format::Deployment;
+//! use limits_format::{Deployment, Region, Scope};
 //!
 //! let input = r#"
-//! schema = 2
+//! schema = 3
 //! [source]
 //! provider = "Example"
 //! url = "https://example.com/limits"
 //!
 //! [[section]]
 //! id = "chat"
-//! mode = "cn"
+//! region = "cn-beijing"
+//! scope = "cn"
 //! title = "Chat models"
 //!
 //! [[section.group]]
@@ -36,7 +37,8 @@
 //! let table = limits_format::parse("limits.toml", input).unwrap();
 //! assert_eq!(table.summary().to_string(), "3 models, 1 aliases, 1 sections, 2 groups");
 //! let video = table.models().find(|r| r.model.id == "video-t2v").unwrap();
-//! assert_eq!(video.section.mode, Some(Deployment::MainlandChina));
+//! let beijing = Deployment::new(Region::Beijing, Scope::MainlandChina);
+//! assert_eq!(video.section.mode, Some(beijing));
 //! assert_eq!(video.group.limits.concurrency, Some(5));
 //!
 //! // Mistakes come back located; the report renders them as rustc would.
@@ -44,7 +46,7 @@
 //! let report = limits_format::parse("limits.toml", &bad).unwrap_err();
 //! let text = report.to_string();
 //! assert!(text.starts_with("error[E005]"));
-//! assert!(text.contains("--> limits.toml:13:7"));
+//! assert!(text.contains("--> limits.toml:14:7"));
 //! ```
 //!
 //! A file is read with [`read`]; [`check`] keeps the warnings of a valid
@@ -65,7 +67,8 @@ mod write;
 
 pub use diagnostic::{Code, Colors, Diagnostic, Diagnostics, Label, LineIndex, Location, Severity};
 pub use ir::{
-    Deployment, Group, Kind, Limits, Model, ModelRow, Retired, Section, Source, Summary, Table,
+    Deployment, Group, Kind, Limits, Model, ModelRow, Per, Region, Retired, Scope, Section, Source,
+    Summary, Table,
 };
 pub use report::{LoadError, Report};
 #[cfg(feature = "schema")]

@@ -52,6 +52,10 @@ pub(crate) struct SectionDoc {
     pub id: Option<Sp<String>>,
     /// The deployment mode's id, as written (schema 2).
     pub mode: Option<Sp<String>>,
+    /// The region's id, as written (schema 3).
+    pub region: Option<Sp<String>>,
+    /// The scope's id, as written (schema 3).
+    pub scope: Option<Sp<String>>,
     pub title: Option<Sp<String>>,
     pub category: Option<Sp<String>>,
     pub note: Option<Sp<String>>,
@@ -69,7 +73,13 @@ pub(crate) struct GroupDoc {
     /// Whether any kind's key is written, valid or not.
     pub any_kind_key: bool,
     pub sync_unlimited: Option<Sp<bool>>,
+    /// `dynamic = true` (schema 3).
+    pub dynamic: Option<Sp<bool>>,
+    /// A dynamic limit's TPM per tier (schema 3).
+    pub tpm_tiers: Option<Sp<Vec<Sp<u64>>>>,
     pub pool: Option<Sp<String>>,
+    /// Who shares the pool, as written (schema 3).
+    pub per: Option<Sp<String>>,
     pub retired: Option<Sp<RetiredDoc>>,
     pub note: Option<Sp<String>>,
     /// The `models` array (its span covers the brackets).
@@ -97,6 +107,8 @@ pub(crate) enum RetiredDoc {
 #[derive(Copy, Clone)]
 struct Shape {
     v1: bool,
+    /// Schema 3: regions and scopes, dynamic limits, `per`.
+    v3: bool,
 }
 
 /// Parses `input` and checks its shape. Syntax errors stop here (`None`): a
@@ -126,12 +138,18 @@ pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Option<Doc> {
         })
     });
     // A file whose `schema` is missing or not a number (reported) is read
-    // by the shape its sections have: with `mode`, schema 2's keys.
-    let v1 = match &schema {
-        Some(s) => s.value == 1,
-        None => !has_modes(fields.table),
+    // by the shape its sections have: with `region`, schema 3's keys; with
+    // `mode`, schema 2's.
+    let shape = match &schema {
+        Some(s) => Shape {
+            v1: s.value == 1,
+            v3: s.value >= 3,
+        },
+        None => Shape {
+            v1: !has_key(fields.table, "mode") && !has_key(fields.table, "region"),
+            v3: has_key(fields.table, "region"),
+        },
     };
-    let shape = Shape { v1 };
     let source = fields.required(diags, "source", |v, diags| {
         let (table, span) = expect_table(v, "the `[source]` table", diags)?;
         Some(source_doc(table, span, diags))
@@ -159,13 +177,13 @@ pub(crate) fn parse(input: &str, diags: &mut Diagnostics) -> Option<Doc> {
 
 pub(crate) use crate::keys;
 
-/// Whether any `[[section]]` of the top level has a `mode` key.
-fn has_modes(root: &DeTable<'_>) -> bool {
+/// Whether any `[[section]]` of the top level has the key `key`.
+fn has_key(root: &DeTable<'_>, key: &str) -> bool {
     let Some(DeValue::Array(sections)) = root.get("section").map(Spanned::get_ref) else {
         return false;
     };
     sections.iter().any(|s| match s.get_ref() {
-        DeValue::Table(t) => t.get("mode").is_some(),
+        DeValue::Table(t) => t.get(key).is_some(),
         _ => false,
     })
 }
@@ -189,17 +207,18 @@ fn section_doc(
 ) -> SectionDoc {
     let allowed = if shape.v1 {
         keys::SECTION_V1
+    } else if shape.v3 {
+        keys::SECTION_V3
     } else {
         keys::SECTION
     };
     let f = Fields::new(table, span.clone(), "`[[section]]`", allowed, diags);
+    let (v2, v3) = (!shape.v1 && !shape.v3, shape.v3);
     SectionDoc {
         id: f.required(diags, "id", string),
-        mode: if shape.v1 {
-            None
-        } else {
-            f.required(diags, "mode", string)
-        },
+        mode: v2.then(|| f.required(diags, "mode", string)).flatten(),
+        region: v3.then(|| f.required(diags, "region", string)).flatten(),
+        scope: v3.then(|| f.required(diags, "scope", string)).flatten(),
         title: f.required(diags, "title", string),
         category: f.optional(diags, "category", string),
         note: f.optional(diags, "note", string),
@@ -216,6 +235,8 @@ fn section_doc(
 fn group_doc(table: &DeTable<'_>, span: Span, shape: Shape, diags: &mut Diagnostics) -> GroupDoc {
     let allowed = if shape.v1 {
         keys::GROUP_V1
+    } else if shape.v3 {
+        keys::GROUP_V3
     } else {
         keys::GROUP
     };
@@ -246,7 +267,20 @@ fn group_doc(table: &DeTable<'_>, span: Span, shape: Shape, diags: &mut Diagnost
         kinds,
         any_kind_key,
         sync_unlimited: f.optional(diags, "sync_unlimited", boolean),
+        dynamic: f.optional(diags, "dynamic", boolean),
+        tpm_tiers: f.optional(diags, "tpm_tiers", |v, diags| {
+            let items = expect_array(v, "an array of tokens per minute, lowest tier first", diags)?;
+            let tiers = items
+                .iter()
+                .map(|item| integer(item, Kind::Tpm.max(), diags))
+                .collect::<Option<Vec<_>>>()?;
+            Some(Sp {
+                value: tiers,
+                span: v.span(),
+            })
+        }),
         pool: f.optional(diags, "pool", string),
+        per: f.optional(diags, "per", string),
         retired: f.optional(diags, "retired", retired),
         note: f.optional(diags, "note", string),
         models: f.required(diags, "models", |v, diags| {

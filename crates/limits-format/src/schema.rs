@@ -42,17 +42,162 @@ struct TokenLimit(#[schemars(range(min = 1, max = 9_223_372_036_854_775_807u64))
 /// only between two digits.
 const RUST_NAME_PATTERN: &str = r"^[A-Z](?:[A-Za-z]|[0-9](?:_[0-9])*)*$";
 
-/// A rate-limit table (limits.toml): schema 2, or a schema 1 file of
-/// before deployment modes. `limits check` is the authority: it also
+/// A rate-limit table (limits.toml): schema 3, or a schema 2 file of
+/// deployment modes, or a schema 1 file of before them. `limits check` is the authority: it also
 /// checks uniqueness of ids and aliases and the Rust names.
 #[derive(JsonSchema)]
 #[schemars(untagged, title = "limits.toml")]
 #[allow(dead_code)] // only described, never built
 enum LimitsFile {
     /// The current format.
+    V3(FileV3),
+    /// Deployment modes in place of regions and scopes.
     V2(FileV2),
     /// The format before deployment modes.
     V1(FileV1),
+}
+
+/// A schema 3 file: sections per region and deployment scope, any kind of
+/// limit, dynamic limits.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FileV3 {
+    /// The format version: 3.
+    #[schemars(range(min = 3, max = 3))]
+    schema: u32,
+    /// Where the numbers come from.
+    source: Source,
+    /// The sections of the provider's table, in its order.
+    #[schemars(length(min = 1))]
+    section: Vec<SectionV3>,
+}
+
+/// An access region: where a call is sent.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum Region {
+    /// China (Beijing).
+    #[serde(rename = "cn-beijing")]
+    Beijing,
+    /// Singapore.
+    #[serde(rename = "ap-southeast-1")]
+    Singapore,
+    /// US (Virginia).
+    #[serde(rename = "us-east-1")]
+    Virginia,
+    /// Germany (Frankfurt).
+    #[serde(rename = "eu-central-1")]
+    Frankfurt,
+    /// Japan (Tokyo).
+    #[serde(rename = "ap-northeast-1")]
+    Tokyo,
+    /// China (Hong Kong).
+    #[serde(rename = "cn-hongkong")]
+    HongKong,
+}
+
+/// A deployment scope: where inference runs.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum Scope {
+    /// Mainland China.
+    #[serde(rename = "cn")]
+    Cn,
+    /// Anywhere but Mainland China.
+    #[serde(rename = "intl")]
+    Intl,
+    /// Anywhere.
+    #[serde(rename = "global")]
+    Global,
+    /// The US.
+    #[serde(rename = "us")]
+    Us,
+    /// The EU.
+    #[serde(rename = "eu")]
+    Eu,
+    /// Japan.
+    #[serde(rename = "jp")]
+    Jp,
+    /// Hong Kong.
+    #[serde(rename = "hk")]
+    Hk,
+}
+
+/// Who shares a pooled budget.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum Per {
+    /// The account, over all its API keys.
+    #[serde(rename = "account")]
+    Account,
+    /// Each API key.
+    #[serde(rename = "api-key")]
+    ApiKey,
+}
+
+/// One table of the provider's page in one region and scope; becomes a
+/// `Section` variant.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SectionV3 {
+    /// Unique id.
+    id: Id,
+    /// The region (tab) the limits hold in.
+    region: Region,
+    /// The deployment scope the limits hold in.
+    scope: Scope,
+    /// The title as the source gives it.
+    title: Text,
+    /// The heading above the section in the source.
+    category: Option<String>,
+    /// Free text.
+    note: Option<String>,
+    /// Rows of limits shared by the models they list.
+    #[schemars(length(min = 1))]
+    group: Vec<GroupV3>,
+}
+
+/// A row of a schema 3 file: a schema 2 row, and dynamic limits and who
+/// shares a pool.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct GroupV3 {
+    /// Requests per minute.
+    rpm: Option<Limit>,
+    /// Tokens per minute (64-bit).
+    tpm: Option<TokenLimit>,
+    /// Requests per second.
+    rps: Option<Limit>,
+    /// Task submissions per second.
+    submit_rps: Option<Limit>,
+    /// Task submissions per minute.
+    submit_rpm: Option<Limit>,
+    /// Task queries per second.
+    query_rps: Option<Limit>,
+    /// Tasks in flight (asynchronous calls).
+    concurrency: Option<Limit>,
+    /// Synchronous calls are not limited in number in flight.
+    sync_unlimited: Option<bool>,
+    /// A dynamic limit: TPM by the account's spend tier, RPM unlimited by
+    /// the table.
+    dynamic: Option<bool>,
+    /// A dynamic limit's TPM per spend tier, lowest tier first.
+    #[schemars(length(min = 1))]
+    tpm_tiers: Option<Vec<TokenLimit>>,
+    /// The limits are one budget for all the group's models together.
+    pool: Option<Id>,
+    /// Who shares the pool (default `account`).
+    per: Option<Per>,
+    /// Retired: `true`, or the date (a TOML date).
+    retired: Option<Retirement>,
+    /// Free text.
+    note: Option<String>,
+    /// The models sharing these limits.
+    #[schemars(length(min = 1))]
+    models: Vec<ModelEntry>,
 }
 
 /// A schema 2 file: sections per deployment mode, any kind of limit.
@@ -315,7 +460,13 @@ mod tests {
     #[test]
     fn the_schema_has_exactly_the_parsers_keys() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+        assert_eq!(properties(&schema, Some("FileV3")), sorted(keys::ROOT));
         assert_eq!(properties(&schema, Some("FileV2")), sorted(keys::ROOT));
+        assert_eq!(
+            properties(&schema, Some("SectionV3")),
+            sorted(keys::SECTION_V3)
+        );
+        assert_eq!(properties(&schema, Some("GroupV3")), sorted(keys::GROUP_V3));
         assert_eq!(properties(&schema, Some("FileV1")), sorted(keys::ROOT));
         assert_eq!(properties(&schema, Some("Source")), sorted(keys::SOURCE));
         assert_eq!(properties(&schema, Some("Section")), sorted(keys::SECTION));

@@ -9,11 +9,26 @@ use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ident;
-use crate::ir::{Deployment, Group, Limits, Model, Retired, Section, Source, Table};
+use crate::ir::{
+    Deployment, Group, Limits, Model, Per, Region, Retired, Scope, Section, Source, Table,
+};
 use crate::parse::{Doc, GroupDoc, RetiredDoc, SectionDoc, Sp, Span};
 
 /// The format version this crate writes; it also reads schema 1.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// Where a row holds, as written: schema 2's mode (`cn`, None) or schema
+/// 3's region and scope (`cn-beijing`, `cn`).
+type Place<'d> = (&'d str, Option<&'d str>);
+
+/// A place as a reader writes it: `cn` or `cn-beijing/cn`.
+fn place_text(place: Option<Place<'_>>) -> String {
+    match place {
+        Some((mode, None)) => mode.to_string(),
+        Some((region, Some(scope))) => format!("{region}/{scope}"),
+        None => String::new(),
+    }
+}
 
 pub(crate) fn validate(
     input: &str,
@@ -89,8 +104,13 @@ fn lower(doc: Doc, input_sha256: String) -> Option<Table> {
                     replaced_by: m.replaced_by.map(|r| r.value),
                 });
             }
+            let tpm_tiers = g
+                .tpm_tiers
+                .map(|t| t.value.into_iter().map(|n| n.value).collect::<Vec<_>>());
             let mut limits = Limits {
                 sync_unlimited: g.sync_unlimited.is_some_and(|s| s.value),
+                dynamic: g.dynamic.is_some_and(|d| d.value) || tpm_tiers.is_some(),
+                tpm_tiers,
                 ..Limits::default()
             };
             for (kind, n) in g.kinds {
@@ -99,6 +119,10 @@ fn lower(doc: Doc, input_sha256: String) -> Option<Table> {
             groups.push(Group {
                 limits,
                 pool: g.pool.map(|p| p.value),
+                per: g
+                    .per
+                    .and_then(|p| Per::from_id(&p.value))
+                    .unwrap_or_default(),
                 retired: g.retired.map(|r| match r.value {
                     RetiredDoc::Yes => Retired::Yes,
                     RetiredDoc::On(date) => Retired::On(date),
@@ -111,9 +135,13 @@ fn lower(doc: Doc, input_sha256: String) -> Option<Table> {
         sections.push(Section {
             rust_name: ident::rust_name(&id),
             id,
-            mode: match s.mode {
-                Some(mode) => Some(Deployment::from_id(&mode.value)?),
-                None => None,
+            mode: match (s.mode, s.region, s.scope) {
+                (Some(mode), _, _) => Some(Deployment::from_mode(&mode.value)?),
+                (None, Some(region), Some(scope)) => Some(Deployment::new(
+                    Region::from_id(&region.value)?,
+                    Scope::from_id(&scope.value)?,
+                )),
+                _ => None,
             },
             title: s.title?.value,
             category: s.category.map(|c| c.value),
@@ -160,9 +188,9 @@ struct Validator<'a, 'd> {
     names: HashMap<&'d str, NameDef<'d>>,
     section_ids: HashMap<&'d str, &'d Span>,
     /// Where each (mode, id, pooled?) row was first listed.
-    rows: HashMap<(Option<&'d str>, &'d str, bool), &'d Span>,
+    rows: HashMap<(Option<Place<'d>>, &'d str, bool), &'d Span>,
     /// Where each (mode, pool name) was first given.
-    pools: HashMap<(Option<&'d str>, &'d str), &'d Span>,
+    pools: HashMap<(Option<Place<'d>>, &'d str), &'d Span>,
     /// The first Rust name of each id, to check every row agrees.
     rust_names: HashMap<&'d str, &'d Sp<String>>,
     /// Every `replaced_by`, checked once all ids are known.
@@ -264,30 +292,51 @@ impl<'d> Validator<'_, 'd> {
         }
     }
 
-    /// Checks a section's `mode`; the mode as written (rows are keyed by
-    /// it, so two sections of one unknown mode still share it).
-    fn mode(&mut self, s: &'d SectionDoc) -> Option<&'d str> {
-        let mode = s.mode.as_ref()?;
-        if Deployment::from_id(&mode.value).is_some() {
-            return Some(&mode.value);
+    /// Checks a section's `mode` (schema 2) or `region` and `scope` (schema
+    /// 3); the place as written (rows are keyed by it, so two sections of
+    /// one unknown place still share it).
+    fn mode(&mut self, s: &'d SectionDoc) -> Option<Place<'d>> {
+        if let Some(mode) = &s.mode {
+            self.known(mode, "deployment mode", crate::keys::MODES, |m| {
+                Deployment::from_mode(m).is_some()
+            });
+            return Some((&mode.value, None));
         }
-        let near = crate::keys::MODES.iter().find(|m| {
-            m.eq_ignore_ascii_case(&mode.value) || strsim::levenshtein(m, &mode.value) <= 1
+        let (region, scope) = (s.region.as_ref()?, s.scope.as_ref()?);
+        self.known(region, "region", crate::keys::REGIONS, |r| {
+            Region::from_id(r).is_some()
         });
-        let modes = "`cn` (Mainland China), `intl` (International), `global`, `us`";
+        self.known(scope, "deployment scope", crate::keys::SCOPES, |s| {
+            Scope::from_id(s).is_some()
+        });
+        Some((&region.value, Some(&scope.value)))
+    }
+
+    /// Reports a value that is none of `known`, suggesting the closest.
+    fn known(&mut self, v: &Sp<String>, what: &str, known: &[&str], ok: impl Fn(&str) -> bool) {
+        if ok(&v.value) {
+            return;
+        }
+        let near = known
+            .iter()
+            .find(|m| m.eq_ignore_ascii_case(&v.value) || strsim::levenshtein(m, &v.value) <= 1);
+        let all = known
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         self.diags.push(
             Diagnostic::error(
                 Code::UnknownMode,
-                format!("unknown deployment mode `{}`", mode.value),
-                mode.span.clone(),
-                "not a mode",
+                format!("unknown {what} `{}`", v.value),
+                v.span.clone(),
+                format!("not a {what}"),
             )
             .with_help(match near {
-                Some(m) => format!("did you mean `{m}`? the modes are {modes}"),
-                None => format!("the modes are {modes}"),
+                Some(m) => format!("did you mean `{m}`? they are {all}"),
+                None => format!("they are {all}"),
             }),
         );
-        Some(&mode.value)
     }
 
     /// Checks a section and its models; returns the section's Rust name.
@@ -311,7 +360,7 @@ impl<'d> Validator<'_, 'd> {
         }
         let mode = self.mode(s);
         let groups = s.groups.as_deref().unwrap_or_default();
-        let schema_1 = s.mode.is_none();
+        let schema_1 = s.mode.is_none() && s.region.is_none();
         for g in groups {
             self.group_limits(g, mode, schema_1);
         }
@@ -527,7 +576,7 @@ impl<'d> Validator<'_, 'd> {
     fn claim_row(
         &mut self,
         id: &'d Sp<String>,
-        mode: Option<&'d str>,
+        mode: Option<Place<'d>>,
         pooled: bool,
         schema_1: bool,
     ) -> bool {
@@ -545,15 +594,12 @@ impl<'d> Validator<'_, 'd> {
             .with_secondary((*first).clone(), "first defined here, as a model id")
         } else {
             let what = if pooled { "pool" } else { "group" };
+            let place = place_text(mode);
             Diagnostic::error(
                 Code::DuplicateInMode,
-                format!(
-                    "model `{}` is in a second {what} of mode `{}`",
-                    id.value,
-                    mode.unwrap_or_default()
-                ),
+                format!("model `{}` is in a second {what} of mode `{place}`", id.value),
                 id.span.clone(),
-                format!("listed again in mode `{}`", mode.unwrap_or_default()),
+                format!("listed again in mode `{place}`"),
             )
             .with_secondary((*first).clone(), "first listed here")
             .with_help("a model has one row of limits per mode: keep the row the provider means, and say why in `note`")
@@ -564,9 +610,12 @@ impl<'d> Validator<'_, 'd> {
 
     /// Checks a group's limits: at least one kind unless retired, `tpm`
     /// not below `rpm`, a pool's name once per mode.
-    fn group_limits(&mut self, g: &'d GroupDoc, mode: Option<&'d str>, schema_1: bool) {
+    fn group_limits(&mut self, g: &'d GroupDoc, mode: Option<Place<'d>>, schema_1: bool) {
+        self.dynamic(g);
+        let dynamic = g.dynamic.as_ref().is_some_and(|d| d.value) || g.tpm_tiers.is_some();
         // A kind written but refused was reported already.
         if !g.any_kind_key
+            && !dynamic
             && g.retired.is_none()
             && !g.sync_unlimited.as_ref().is_some_and(|s| s.value)
         {
@@ -615,6 +664,54 @@ impl<'d> Validator<'_, 'd> {
                 } else {
                     self.pools.insert((mode, &pool.value), &pool.span);
                 }
+            }
+        }
+    }
+
+    /// Checks a dynamic limit's tiers and a pool's `per`.
+    fn dynamic(&mut self, g: &'d GroupDoc) {
+        if let Some(tiers) = &g.tpm_tiers {
+            let fixed = g.kinds.iter().find(|(k, _)| *k == crate::ir::Kind::Tpm);
+            let falls = tiers.value.windows(2).find(|w| w[1].value < w[0].value);
+            let off = g.dynamic.as_ref().filter(|d| !d.value);
+            let problem = if tiers.value.is_empty() {
+                Some((tiers.span.clone(), "no tier".to_string()))
+            } else if let Some(w) = falls {
+                Some((
+                    w[1].span.clone(),
+                    format!("lower than the tier before it ({})", w[0].value),
+                ))
+            } else if let Some((_, tpm)) = fixed {
+                Some((
+                    tpm.span.clone(),
+                    "a fixed `tpm` beside the tiers".to_string(),
+                ))
+            } else {
+                off.map(|d| (d.span.clone(), "`dynamic = false` beside tiers".to_string()))
+            };
+            if let Some((span, label)) = problem {
+                self.diags.push(
+                    Diagnostic::error(Code::BadTiers, format!("`tpm_tiers`: {label}"), span, label)
+                        .with_help(Code::BadTiers.explanation()),
+                );
+            }
+        }
+        if let Some(per) = &g.per {
+            let label = if Per::from_id(&per.value).is_none() {
+                Some(format!(
+                    "`per` is `{}`, not `account` or `api-key`",
+                    per.value
+                ))
+            } else if g.pool.is_none() {
+                Some("`per` on a group that is no pool".to_string())
+            } else {
+                None
+            };
+            if let Some(label) = label {
+                self.diags.push(
+                    Diagnostic::error(Code::BadPer, label.clone(), per.span.clone(), label)
+                        .with_help(Code::BadPer.explanation()),
+                );
             }
         }
     }

@@ -32,8 +32,13 @@ pub fn to_toml(table: &Table, preamble: &str) -> String {
     for section in &table.sections {
         out.push_str("\n[[section]]\n");
         line(&mut out, "id", &string(&section.id));
-        if let Some(mode) = section.mode {
-            line(&mut out, "mode", &string(mode.id()));
+        match (section.mode, table.schema) {
+            (None, _) => {}
+            (Some(mode), 2) => line(&mut out, "mode", &string(mode.mode_id().unwrap_or("?"))),
+            (Some(d), _) => {
+                line(&mut out, "region", &string(d.region.id()));
+                line(&mut out, "scope", &string(d.scope.id()));
+            }
         }
         line(&mut out, "title", &string(&section.title));
         if let Some(category) = &section.category {
@@ -61,8 +66,19 @@ fn write_group(out: &mut String, group: &Group, schema_1: bool) {
     if group.limits.sync_unlimited {
         line(out, "sync_unlimited", "true");
     }
+    match &group.limits.tpm_tiers {
+        Some(tiers) => {
+            let tiers: Vec<String> = tiers.iter().map(|&n| number(n)).collect();
+            line(out, "tpm_tiers", &format!("[{}]", tiers.join(", ")));
+        }
+        None if group.limits.dynamic => line(out, "dynamic", "true"),
+        None => {}
+    }
     if let Some(pool) = &group.pool {
         line(out, "pool", &string(pool));
+        if group.per != crate::ir::Per::Account {
+            line(out, "per", &string(group.per.id()));
+        }
     }
     match &group.retired {
         None => {}
