@@ -145,8 +145,8 @@ impl Code {
             }
             Code::UnsupportedSchema => "`schema` must be 2 (or 1, the format before deployment modes), the versions this tool reads.",
             Code::InvalidId => concat!(
-                "Ids (models, aliases, sections, pools): ASCII letters (case-sensitive), digits, `-`, `/` and `.`; ",
-                "start with a letter; `-` and `/` separate non-empty segments; `.` only between two digits; ",
+                "Ids (models, aliases, sections, pools): ASCII letters (case-sensitive), digits, `-`, `/`, `_` and `.`; ",
+                "start with a letter; `-`, `/` and `_` separate non-empty segments; `.` only between two digits; ",
                 "at most 64 characters."
             ),
             Code::DuplicateModel => {

@@ -10,8 +10,8 @@ pub const MAX_ID_LEN: usize = 64;
 /// JSON Schema's description state it (tests hold them to this text and
 /// to [`check_id`]).
 pub const ID_SYNTAX: &str =
-    "ASCII letters (case-sensitive), digits, `-`, `/` and `.`; start with a letter; \
-`-` and `/` separate non-empty segments; `.` only between two digits; at most 64 characters";
+    "ASCII letters (case-sensitive), digits, `-`, `/`, `_` and `.`; start with a letter; \
+`-`, `/` and `_` separate non-empty segments; `.` only between two digits; at most 64 characters";
 
 /// Why an id was refused, and at which byte of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,14 +37,14 @@ fn is_valid_id(b: &[u8]) -> bool {
     let ([first, ..], Some(&last)) = (b, b.last()) else {
         return false;
     };
-    if !first.is_ascii_alphabetic() || matches!(last, b'-' | b'/') || b.len() > MAX_ID_LEN {
+    if !first.is_ascii_alphabetic() || matches!(last, b'-' | b'/' | b'_') || b.len() > MAX_ID_LEN {
         return false;
     }
     let mut prev = *first;
     for (i, &c) in b.iter().enumerate().skip(1) {
         let ok = match c {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => true,
-            b'-' | b'/' => !matches!(prev, b'-' | b'/'),
+            b'-' | b'/' | b'_' => !matches!(prev, b'-' | b'/' | b'_'),
             b'.' => prev.is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit),
             _ => false,
         };
@@ -65,10 +65,10 @@ fn diagnose_id(id: &str) -> Result<(), IdError> {
     };
     if let Some((offset, c)) = id
         .char_indices()
-        .find(|&(_, c)| !matches!(c, 'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '/' | '.'))
+        .find(|&(_, c)| !matches!(c, 'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '/' | '_' | '.'))
     {
         let what = format!(
-            "has the character {} (allowed: ASCII letters, digits, `-`, `/`, `.`)",
+            "has the character {} (allowed: ASCII letters, digits, `-`, `/`, `_`, `.`)",
             describe_char(c)
         );
         return err(offset, what);
@@ -89,8 +89,10 @@ fn diagnose_id(id: &str) -> Result<(), IdError> {
         let before = i.checked_sub(1).map(|j| bytes[j]);
         let after = bytes.get(i + 1).copied();
         match b {
-            b'-' | b'/' if after.is_none() => return err(i, format!("ends with `{}`", b as char)),
-            b'-' | b'/' if matches!(after, Some(b'-' | b'/')) => {
+            b'-' | b'/' | b'_' if after.is_none() => {
+                return err(i, format!("ends with `{}`", b as char))
+            }
+            b'-' | b'/' | b'_' if matches!(after, Some(b'-' | b'/' | b'_')) => {
                 return err(
                     i,
                     format!(
@@ -119,7 +121,7 @@ fn describe_char(c: char) -> String {
     }
 }
 
-/// The Rust name of a (valid) id: split on `-` and `/`, replace `.` by
+/// The Rust name of a (valid) id: split on `-`, `/` and `_`, replace `.` by
 /// `_`, capitalise the first letter of each segment (other letters keep
 /// their case), join, and put `_` between two segments where the first
 /// ends and the next begins with a digit.
@@ -130,10 +132,11 @@ fn describe_char(c: char) -> String {
 /// assert_eq!(rust_name("qwen2.5-vl-72b-instruct"), "Qwen2_5Vl72bInstruct");
 /// assert_eq!(rust_name("MiniMax-M2.5"), "MiniMaxM2_5");
 /// assert_eq!(rust_name("siliconflow/deepseek-v3.2"), "SiliconflowDeepseekV3_2");
+/// assert_eq!(rust_name("vidu/vidu-image-pro_reference2image"), "ViduViduImageProReference2image");
 /// ```
 pub fn rust_name(id: &str) -> String {
     let mut out = Vec::with_capacity(id.len() + 4);
-    for segment in id.split(['-', '/']).map(str::as_bytes) {
+    for segment in id.split(['-', '/', '_']).map(str::as_bytes) {
         let Some((&first, rest)) = segment.split_first() else {
             continue;
         };
@@ -255,7 +258,10 @@ mod tests {
         assert_eq!(bad("").offset, 0);
         check_id("Qwen").unwrap();
         check_id("MiniMax/MiniMax-M2.5").unwrap();
-        assert!(bad("qwen_max").reason.contains("`_`"));
+        check_id("vidu/vidu-image-pro_reference2image").unwrap();
+        assert_eq!(bad("qwen__max").offset, 4);
+        assert_eq!(bad("qwen_").offset, 4);
+        assert!(bad("qwen max").reason.contains("U+0020"));
         assert_eq!(bad("a//b").offset, 1);
         assert_eq!(bad("a-/b").offset, 1);
         assert_eq!(bad("a/").offset, 1);

@@ -13,7 +13,7 @@ use crate::ident::MAX_ID_LEN;
 /// it): a letter, then letters and digits, `.` only between two digits,
 /// `-` between non-empty segments. Length is checked separately.
 const ID_PATTERN: &str =
-    r"^[A-Za-z](?:[A-Za-z]|[0-9](?:\.[0-9])*)*(?:[-/](?:[A-Za-z]|[0-9](?:\.[0-9])*)+)*$";
+    r"^[A-Za-z](?:[A-Za-z]|[0-9](?:\.[0-9])*)*(?:[-/_](?:[A-Za-z]|[0-9](?:\.[0-9])*)+)*$";
 
 /// An id: a model's, an alias or a section's (the rules of
 /// [`crate::ident::check_id`]).
