@@ -124,7 +124,7 @@ impl<'t> ModelData<'t> {
         let first = &rows[0];
         let aliases = limits_format::ir::aliases_of(rows);
         let mut modes = Vec::new();
-        for d in Deployment::ALL {
+        for d in deployments_of(rows) {
             let mut own = None;
             let mut pool = None;
             for r in rows
@@ -132,8 +132,8 @@ impl<'t> ModelData<'t> {
                 .filter(|r| r.section.mode.is_none_or(|m| m == d))
             {
                 match &r.group.pool {
-                    Some(name) => pool = Some((name.as_str(), r.group.limits)),
-                    None => own = Some(r.group.limits),
+                    Some(name) => pool = Some((name.as_str(), r.group.limits.clone())),
+                    None => own = Some(r.group.limits.clone()),
                 }
             }
             if own.is_some() || pool.is_some() {
@@ -164,24 +164,51 @@ impl<'t> ModelData<'t> {
     }
 }
 
+/// The deployments a model's rows hold in, in order: each row's, and every
+/// documented one for a schema 1 row (which names none).
+fn deployments_of(rows: &[ModelRow<'_>]) -> Vec<Deployment> {
+    let mut all: Vec<Deployment> = Vec::new();
+    for r in rows {
+        match r.section.mode {
+            Some(d) => all.push(d),
+            None => all.extend(Deployment::ALL),
+        }
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
 /// `lim([...], sync)`: the call of the generated `lim` that makes the
-/// limits, as text (numbers and `true`/`false` only).
+/// limits, as text (numbers and `true`/`false` only); a dynamic limit
+/// adds its tiers (`.with_tpm_tiers(&[..])`) or `.with_dynamic()`.
 fn lim_text(limits: &Limits) -> String {
     let numbers: Vec<String> = limits_format::Kind::ALL
         .iter()
         .map(|&k| limits_format::group_digits(limits.get(k).unwrap_or(0), '_'))
         .collect();
-    format!("lim([{}], {})", numbers.join(", "), limits.sync_unlimited)
+    let base = format!("lim([{}], {})", numbers.join(", "), limits.sync_unlimited);
+    match &limits.tpm_tiers {
+        Some(tiers) => {
+            let tiers: Vec<String> = tiers
+                .iter()
+                .map(|&n| limits_format::group_digits(n, '_'))
+                .collect();
+            format!("{base}.with_tpm_tiers(&[{}])", tiers.join(", "))
+        }
+        None if limits.dynamic => format!("{base}.with_dynamic()"),
+        None => base,
+    }
 }
 
-/// The name of the generated constant for a mode.
-fn mode_const(d: Deployment) -> &'static str {
-    match d {
-        Deployment::MainlandChina => "CN",
-        Deployment::International => "INTL",
-        Deployment::Global => "GLOBAL",
-        Deployment::UnitedStates => "US",
-    }
+/// The name of the generated constant for a deployment, e.g.
+/// `BEIJING_CN` (only validated enum names reach it).
+fn mode_const(d: Deployment) -> String {
+    format!(
+        "{}_{}",
+        d.region.rust_name().to_ascii_uppercase(),
+        d.scope.id().to_ascii_uppercase()
+    )
 }
 
 /// `POOLS` and `MODE_ROWS` as text, one line per pool and per row (so a
@@ -206,7 +233,7 @@ fn mode_rows(
                     match pools.iter().position(|p| p.0 == *name && p.1 == *limits) {
                         Some(i) => i + 1,
                         None => {
-                            pools.push((name, *limits));
+                            pools.push((name, limits.clone()));
                             pools.len()
                         }
                     }
@@ -246,9 +273,9 @@ fn mode_rows(
     (rows, first, pools)
 }
 
-fn deployment_path(types: &syn::Path, d: Deployment) -> TokenStream {
-    let v = ident(d.rust_name());
-    quote!(#types::Deployment::#v)
+fn deployment_path(d: Deployment) -> TokenStream {
+    let c = ident(&mode_const(d));
+    quote!(#c)
 }
 
 /// The model enum, its rows (one per model: id, limits per mode,
@@ -279,7 +306,7 @@ fn model_items(
     let variants = models.iter().map(|m| {
         let r = m.row;
         let name = ident(&r.model.rust_name);
-        let modes: Vec<&str> = m.modes.iter().map(|(d, _, _)| d.id()).collect();
+        let modes: Vec<String> = m.modes.iter().map(|(d, _, _)| d.id()).collect();
         let mut doc = vec![format!(
             " `{}` ({}; {}).",
             r.model.id,
@@ -297,7 +324,7 @@ fn model_items(
         quote! { #(#[doc = #doc])* #deprecated #name }
     });
     let deployments = models.iter().map(|m| {
-        let ds = m.modes.iter().map(|(d, _, _)| deployment_path(types, *d));
+        let ds = m.modes.iter().map(|(d, _, _)| deployment_path(*d));
         quote!(&[#(#ds),*])
     });
     let aliases = models.iter().map(|m| {
@@ -310,10 +337,18 @@ fn model_items(
     let (rows_text, first_rows, pools_text) = mode_rows(models, model_enum, allow.is_some());
     let k = Literal::usize_unsuffixed(first_rows.len());
     let first_rows = first_rows.iter().map(|&i| Literal::usize_unsuffixed(i));
-    let modes = Deployment::ALL.map(|d| {
-        let name = ident(mode_const(d));
-        let path = deployment_path(types, d);
-        quote!(const #name: #types::Deployment = #path;)
+    let mut used: Vec<Deployment> = models
+        .iter()
+        .flat_map(|m| m.modes.iter().map(|(d, _, _)| *d))
+        .collect();
+    used.sort();
+    used.dedup();
+    let modes = used.into_iter().map(|d| {
+        let name = ident(&mode_const(d));
+        let region = ident(d.region.rust_name());
+        let scope = ident(d.scope.rust_name());
+        quote!(const #name: #types::Deployment =
+            #types::Deployment::new(#types::Region::#region, #types::Scope::#scope);)
     });
     sink(Piece::Items(quote! {
         /// Every model of the table, one variant per canonical id.
@@ -536,7 +571,7 @@ fn section_items(
         let category = option_str(sec.category.as_deref());
         let mode = match sec.mode {
             Some(d) => {
-                let d = deployment_path(types, d);
+                let d = deployment_path(d);
                 quote!(Some(#d))
             }
             None => quote!(None),

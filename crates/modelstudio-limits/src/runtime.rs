@@ -24,13 +24,13 @@
 //! tpm = 2_000_000
 //! models = ["qwen-max"]
 //! "#;
-//! let cn = Deployment::MainlandChina;
+//! let cn = Deployment::MAINLAND_CHINA;
 //! let raised = Limits::NONE.with_rpm(2_400).with_tpm(2_000_000);
 //! let table = LimitTable::published_with_overrides(overrides).unwrap();
 //! assert_eq!(table.limits_for("qwen-max", cn), Some(raised));
 //! assert_eq!(table.limits(Model::QwenMax, cn), Some(raised));
 //! // Other modes, aliases and unlisted models keep the published limits.
-//! let intl = Deployment::International;
+//! let intl = Deployment::INTERNATIONAL;
 //! assert_eq!(table.limits(Model::QwenMax, intl), Model::QwenMax.limits_in(intl));
 //! assert_eq!(table.limits_for("qwen-max-0125", cn), Model::QwenMax2025_01_25.limits_in(cn));
 //! assert_eq!(table.limits_for("gpt-4", cn), None);
@@ -396,12 +396,9 @@ impl fmt::Display for OverridesError {
 
 impl std::error::Error for OverridesError {}
 
-/// The format's mode as this crate's.
-fn convert(mode: limits_format::Deployment) -> Deployment {
-    match mode {
-        limits_format::Deployment::MainlandChina => Deployment::MainlandChina,
-        limits_format::Deployment::International => Deployment::International,
-        limits_format::Deployment::Global => Deployment::Global,
-        limits_format::Deployment::UnitedStates => Deployment::UnitedStates,
-    }
+/// The format's deployment as this crate's.
+fn convert(d: limits_format::Deployment) -> Deployment {
+    let region = crate::Region::ALL[d.region as usize];
+    let scope = crate::Scope::ALL[d.scope as usize];
+    Deployment::new(region, scope)
 }

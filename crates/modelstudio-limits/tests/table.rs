@@ -108,7 +108,7 @@ fn source_is_recorded() {
 
 #[test]
 fn check_passes_at_the_limit_and_fails_above_it() {
-    let limits = Model::ALL[0].limits_in(Deployment::MainlandChina).unwrap();
+    let limits = Model::ALL[0].limits_in(Deployment::MAINLAND_CHINA).unwrap();
     let (q, t) = (u64::from(limits.rpm().unwrap()), limits.tpm().unwrap());
     let usage = |requests, tokens| Usage { requests, tokens };
     assert_eq!(limits.check(usage(q, t)), Ok(()));
