@@ -207,7 +207,7 @@ fn export_json_lists_every_model_and_mode_in_file_order() {
     let run = limits(&["export", "--format", "json", &file]);
     assert_eq!(run.code, 0, "{run:?}");
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(json["schema"], 2);
+    assert_eq!(json["schema"], 3);
     assert_eq!(json["source"]["provider"], "Alibaba Cloud Model Studio");
     let models = json["models"].as_array().unwrap();
     let table = limits_format::read(&file).unwrap();
@@ -227,10 +227,13 @@ fn export_json_lists_every_model_and_mode_in_file_order() {
             model,
             &serde_json::json!({
                 "id": row.model.id,
-                "deployment": mode.id(),
+                "region": mode.region.id(),
+                "scope": mode.scope.id(),
                 "aliases": row.model.aliases,
                 "section": row.section.id,
                 "limits": limits,
+                "dynamic": row.group.limits.dynamic,
+                "tpm_tiers": row.group.limits.tpm_tiers,
                 "retired": retired,
                 "replaced_by": row.model.replaced_by,
                 "pool": row.group.pool,
@@ -238,7 +241,7 @@ fn export_json_lists_every_model_and_mode_in_file_order() {
         );
         // The typed crate says what the export says.
         let typed = modelstudio_limits::Model::from_id(&row.model.id).unwrap();
-        let deployment = modelstudio_limits::Deployment::from_id(mode.id()).unwrap();
+        let deployment = modelstudio_limits::Deployment::from_id(&mode.id()).unwrap();
         let typed_limits = typed.limits_in(deployment).unwrap();
         if row.group.pool.is_none() {
             assert_eq!(
@@ -344,7 +347,7 @@ fn check_format_github_annotates_the_lines() {
     assert_eq!(run.code, 1);
     let line = run.stdout.lines().next().unwrap();
     assert!(
-        line.starts_with("::error file=") && line.contains(",line=1,col=10,endLine=1,endColumn=11,title=E006::unsupported schema version 3%0Ahelp: write `schema = 2`"),
+        line.starts_with("::error file=") && line.contains(",line=1,col=10,endLine=1,endColumn=11,title=E006::unsupported schema version 4%0Ahelp: write `schema = 3`"),
         "{line}"
     );
     let warnings = limits(&["check", "--format=github", &fixture("good/warnings.toml")]);
@@ -368,7 +371,7 @@ fn export_shows_retirements_replacements_and_pools() {
     let find = |id: &str, mode: &str| {
         models
             .iter()
-            .find(|m| m["id"] == id && m["deployment"] == mode)
+            .find(|m| m["id"] == id && m["scope"] == mode)
             .unwrap_or_else(|| panic!("{id} {mode}"))
     };
     let retired = find("chat-max-2024-01-07", "cn");
@@ -384,14 +387,24 @@ fn export_shows_retirements_replacements_and_pools() {
     // A schema 1 file's models hold in every mode: once per mode.
     let run = limits(&["export", &fixture("good/deprecated.toml")]);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let modes: Vec<&str> = json["models"]
+    let modes: Vec<String> = json["models"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|m| m["id"] == json["models"][0]["id"])
-        .map(|m| m["deployment"].as_str().unwrap())
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["region"].as_str().unwrap(),
+                m["scope"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(modes, ["cn", "intl", "global", "us"]);
+    let every: Vec<String> = limits_format::Deployment::ALL
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(modes, every);
 }
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
@@ -407,7 +420,7 @@ fn real_table() -> String {
 /// The real table with the `key` (rpm or tpm) of its last group that has
 /// both set to `new`: the edited text, the group's first model, its mode
 /// and the old value.
-fn with_last_group(key: &str, new: u64) -> (String, String, &'static str, u64) {
+fn with_last_group(key: &str, new: u64) -> (String, String, String, u64) {
     let table = limits_format::read(path("limits.toml")).unwrap();
     let (section, group) = table
         .sections

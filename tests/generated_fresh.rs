@@ -96,11 +96,13 @@ fn changing_a_limit_changes_one_line_per_model_that_names_it() {
                 continue;
             }
             assert_eq!(differ.len(), group.models.len(), "{differ:#?}");
-            let mode = section.mode.map_or("", |m| match m {
-                limits_format::Deployment::MainlandChina => "CN",
-                limits_format::Deployment::International => "INTL",
-                limits_format::Deployment::Global => "GLOBAL",
-                limits_format::Deployment::UnitedStates => "US",
+            // The generated constant of the row's deployment, e.g. BEIJING_CN.
+            let mode = section.mode.map_or(String::new(), |m| {
+                format!(
+                    "{}_{}",
+                    m.region.rust_name().to_ascii_uppercase(),
+                    m.scope.id().to_ascii_uppercase()
+                )
             });
             for model in &group.models {
                 let row = format!("::{}, {mode}, ", model.rust_name);

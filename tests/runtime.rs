@@ -48,7 +48,7 @@ fn the_file_read_at_run_time_is_the_generated_table() {
             }
         }
     }
-    let cn = Deployment::MainlandChina;
+    let cn = Deployment::MAINLAND_CHINA;
     assert_eq!(table.limits_for("QWEN-MAX", cn), None);
     assert_eq!(table.limits_for("", cn), None);
 }

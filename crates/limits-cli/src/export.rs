@@ -8,13 +8,15 @@ use serde::Serialize;
 
 use crate::{input, ExportFormat, Io, EXIT_INVALID, EXIT_OK};
 
-/// The export's contract (`limits export --format json`): `schema` 2,
-/// `source`, and one object per model and mode, in file order.
+/// The export's contract (`limits export --format json`): `schema` 3,
+/// `source`, one object per model, region and scope in file order, and the
+/// pooled budgets.
 #[derive(Serialize)]
 struct Export<'a> {
     schema: u32,
     source: Source<'a>,
     models: Vec<Model<'a>>,
+    pools: Vec<PoolOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -29,38 +31,79 @@ struct Source<'a> {
 #[derive(Serialize)]
 struct Model<'a> {
     id: &'a str,
-    /// `cn`, `intl`, `global` or `us`; a schema 1 table's rows hold in
-    /// every mode and come once per mode.
-    deployment: &'static str,
+    /// A schema 1 table's rows hold everywhere and come once per documented
+    /// (region, scope).
+    region: &'static str,
+    scope: &'static str,
     aliases: &'a [String],
     section: &'a str,
     /// Only the kinds the row has.
     limits: serde_json::Map<String, serde_json::Value>,
+    dynamic: bool,
+    tpm_tiers: Option<&'a [u64]>,
     /// `null`, a date (`YYYY-MM-DD`) or `true`.
     retired: serde_json::Value,
     replaced_by: Option<&'a str>,
     pool: Option<&'a str>,
 }
 
+#[derive(Serialize)]
+struct PoolOut<'a> {
+    name: &'a str,
+    region: &'static str,
+    scope: &'static str,
+    per: &'static str,
+    limits: serde_json::Map<String, serde_json::Value>,
+    members: Vec<&'a str>,
+}
+
+/// Only the kinds `limits` has, by their keys.
+fn kinds(limits: &limits_format::Limits) -> serde_json::Map<String, serde_json::Value> {
+    limits
+        .kinds()
+        .map(|(kind, n)| (kind.key().to_string(), n.into()))
+        .collect()
+}
+
 fn export(table: &Table) -> Export<'_> {
     let s = &table.source;
     let mut models = Vec::new();
-    for r in table.models() {
-        let modes: &[Deployment] = match &r.section.mode {
+    let mut pools = Vec::new();
+    for section in &table.sections {
+        let places: &[Deployment] = match &section.mode {
             Some(mode) => std::slice::from_ref(mode),
             None => &Deployment::ALL,
         };
-        for mode in modes {
-            let mut limits = serde_json::Map::new();
-            for (kind, n) in r.group.limits.kinds() {
-                limits.insert(kind.key().to_string(), n.into());
+        for group in &section.groups {
+            for place in places {
+                if let Some(name) = &group.pool {
+                    pools.push(PoolOut {
+                        name,
+                        region: place.region.id(),
+                        scope: place.scope.id(),
+                        per: group.per.id(),
+                        limits: kinds(&group.limits),
+                        members: group.models.iter().map(|m| m.id.as_str()).collect(),
+                    });
+                }
             }
+        }
+    }
+    for r in table.models() {
+        let places: &[Deployment] = match &r.section.mode {
+            Some(mode) => std::slice::from_ref(mode),
+            None => &Deployment::ALL,
+        };
+        for place in places {
             models.push(Model {
                 id: &r.model.id,
-                deployment: mode.id(),
+                region: place.region.id(),
+                scope: place.scope.id(),
                 aliases: &r.model.aliases,
                 section: &r.section.id,
-                limits,
+                limits: kinds(&r.group.limits),
+                dynamic: r.group.limits.dynamic,
+                tpm_tiers: r.group.limits.tpm_tiers.as_deref(),
                 retired: match &r.group.retired {
                     None => serde_json::Value::Null,
                     Some(Retired::Yes) => true.into(),
@@ -72,7 +115,7 @@ fn export(table: &Table) -> Export<'_> {
         }
     }
     Export {
-        schema: 2,
+        schema: 3,
         source: Source {
             provider: &s.provider,
             url: &s.url,
@@ -81,6 +124,7 @@ fn export(table: &Table) -> Export<'_> {
             note: s.note.as_deref(),
         },
         models,
+        pools,
     }
 }
 
@@ -124,7 +168,7 @@ mod tests {
         let input = include_str!("../../limits-format/tests/fixtures/good/modes_and_kinds.toml");
         let table = limits_format::parse("t.toml", input).unwrap();
         let json = serde_json::to_value(export(&table)).unwrap();
-        assert_eq!(json["schema"], 2);
+        assert_eq!(json["schema"], 3);
         assert_eq!(object_keys(&json["source"]), sorted(keys::SOURCE));
         let models = json["models"].as_array().unwrap();
         assert_eq!(models.len(), table.models().count());
@@ -133,17 +177,23 @@ mod tests {
                 object_keys(model),
                 sorted(&[
                     "id",
-                    "deployment",
+                    "region",
+                    "scope",
                     "aliases",
                     "section",
                     "limits",
+                    "dynamic",
+                    "tpm_tiers",
                     "retired",
                     "replaced_by",
                     "pool"
                 ])
             );
             assert_eq!(model["id"], row.model.id.as_str());
-            assert_eq!(model["deployment"], row.section.mode.unwrap().id());
+            let place = row.section.mode.unwrap();
+            assert_eq!(model["region"], place.region.id());
+            assert_eq!(model["scope"], place.scope.id());
+            assert_eq!(model["dynamic"], row.group.limits.dynamic);
             for (kind, value) in model["limits"].as_object().unwrap() {
                 assert!(keys::KINDS.contains(&kind.as_str()), "{kind}");
                 let kind = limits_format::Kind::ALL
@@ -167,6 +217,36 @@ mod tests {
             retired,
             [&serde_json::json!("2026-01-30"), &serde_json::json!(true)]
         );
+    }
+
+    #[test]
+    fn dynamic_limits_and_pools_per_api_key_are_exported() {
+        let input =
+            include_str!("../../limits-format/tests/fixtures/good/regions_and_dynamic.toml");
+        let table = limits_format::parse("t.toml", input).unwrap();
+        let json = serde_json::to_value(export(&table)).unwrap();
+        let models = json["models"].as_array().unwrap();
+        let group = &table.sections[0].groups[0];
+        let first = &models[0];
+        assert_eq!(first["id"], group.models[0].id.as_str());
+        assert_eq!(first["dynamic"], true);
+        let tiers: Vec<u64> = first["tpm_tiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_u64().unwrap())
+            .collect();
+        assert_eq!(Some(tiers), group.limits.tpm_tiers);
+        assert!(models.iter().any(|m| m["tpm_tiers"].is_null()));
+        let pools = json["pools"].as_array().unwrap();
+        let pooled: Vec<_> = table.models().filter(|r| r.group.pool.is_some()).collect();
+        assert_eq!(pools.len(), 1);
+        assert_eq!(
+            object_keys(&pools[0]),
+            sorted(&["name", "region", "scope", "per", "limits", "members"])
+        );
+        assert_eq!(pools[0]["per"], pooled[0].group.per.id());
+        assert_eq!(pools[0]["members"].as_array().unwrap().len(), pooled.len());
     }
 
     #[test]

@@ -130,10 +130,10 @@ pub fn slug(title: &str) -> String {
 /// A mode's name on the page.
 pub(crate) fn mode_named(text: &str) -> Option<Deployment> {
     match text {
-        "中国内地" => Some(Deployment::MainlandChina),
-        "国际" => Some(Deployment::International),
-        "全球" => Some(Deployment::Global),
-        "美国" => Some(Deployment::UnitedStates),
+        "中国内地" => Some(Deployment::MAINLAND_CHINA),
+        "国际" => Some(Deployment::INTERNATIONAL),
+        "全球" => Some(Deployment::GLOBAL),
+        "美国" => Some(Deployment::UNITED_STATES),
         _ => None,
     }
 }

@@ -310,7 +310,7 @@ impl Reader {
     fn table_mode(&mut self) -> Deployment {
         let mode = if self.only_cn || self.title.as_ref().is_some_and(|(t, _)| t == "已下线模型")
         {
-            Deployment::MainlandChina
+            Deployment::MAINLAND_CHINA
         } else if let Some(mode) = self.pending_mode.take() {
             mode
         } else if let (Some(mode), true) = (self.mode, self.subtabs) {
@@ -327,7 +327,7 @@ impl Reader {
                 .get(next)
                 .copied()
                 .or(self.mode)
-                .unwrap_or(Deployment::MainlandChina)
+                .unwrap_or(Deployment::MAINLAND_CHINA)
         };
         self.mode = Some(mode);
         mode
@@ -477,7 +477,9 @@ impl Reader {
                     pool = Some(format!(
                         "{}-{}",
                         slug(&self.page.sections[section].title),
-                        self.page.sections[section].mode.map_or("all", |m| m.id())
+                        self.page.sections[section]
+                            .mode
+                            .map_or("all", |m| m.mode_id().unwrap_or(m.scope.id()))
                     ));
                     notes.push(format!(
                         "{} is one budget for all the models of this group together.",
@@ -513,7 +515,7 @@ impl Reader {
         }
         let mode = self.page.sections[section]
             .mode
-            .unwrap_or(Deployment::MainlandChina);
+            .unwrap_or(Deployment::MAINLAND_CHINA);
         if pool.is_none() {
             if let Some(&(first_section, first_line)) = self.listed.get(&(mode, id.clone())) {
                 self.warn(line, format!("`{id}` is listed a second time in mode `{}` (first at line {first_line}); the file keeps the first row", mode.id()));
@@ -561,6 +563,7 @@ impl Reader {
             from,
             note,
             pool,
+            per: limits_format::Per::Account,
             replaced_by,
         });
         Ok(())

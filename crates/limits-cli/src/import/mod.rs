@@ -44,6 +44,15 @@ pub fn read_page(text: &str) -> Result<Page, PageError> {
     once_each(text::read(text)?)
 }
 
+/// A deployment in a section id: a schema 2 mode's id where it is one of
+/// those (`cn`), else `region-scope` (`eu-central-1-eu`).
+pub(crate) fn place_slug(d: limits_format::Deployment) -> String {
+    match d.mode_id() {
+        Some(mode) => mode.to_string(),
+        None => format!("{}-{}", d.region.id(), d.scope.id()),
+    }
+}
+
 /// A page without modes names each model once.
 fn once_each(page: Page) -> Result<Page, PageError> {
     let mut seen = HashSet::new();
@@ -81,7 +90,7 @@ pub fn table_of(page: &Page) -> Table {
             id: unique(
                 &mut ids,
                 match s.mode {
-                    Some(mode) => format!("{}-{}", markdown::slug(&s.title), mode.id()),
+                    Some(mode) => format!("{}-{}", markdown::slug(&s.title), place_slug(mode)),
                     None => slug(&s.title),
                 },
             ),
@@ -153,8 +162,9 @@ fn groups(section: &PageSection) -> Vec<Group> {
                 }
             }
             None => groups.push(Group {
-                limits: row.limits,
+                limits: row.limits.clone(),
                 pool: row.pool.clone(),
+                per: row.per,
                 retired: section.retired.clone(),
                 note,
                 models: vec![model],

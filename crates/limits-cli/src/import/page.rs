@@ -58,6 +58,8 @@ pub struct PageRow {
     pub note: Option<String>,
     /// The pooled budget its limits are, if the page says they are shared.
     pub pool: Option<String>,
+    /// Who shares the pool.
+    pub per: limits_format::Per,
     /// The replacement of a retired model, when the page names a model.
     pub replaced_by: Option<String>,
 }
@@ -87,6 +89,7 @@ impl PageRow {
             from,
             note: None,
             pool: None,
+            per: limits_format::Per::Account,
             replaced_by: None,
         }
     }
