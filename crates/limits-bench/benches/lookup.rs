@@ -42,7 +42,7 @@ fn real_table(c: &mut Criterion) {
             b.iter(|| match_real::from_str_match(black_box(name)))
         });
         g.bench_function("runtime", |b| {
-            b.iter(|| runtime.limits_for(black_box(name), Deployment::International))
+            b.iter(|| runtime.limits_for(black_box(name), Deployment::INTERNATIONAL))
         });
         g.finish();
     }
@@ -69,9 +69,9 @@ fn accessors(c: &mut Criterion) {
     let mut g = c.benchmark_group("accessors");
     g.bench_function("id", |b| b.iter(|| black_box(Model::QwenMax).id()));
     g.bench_function("limits_in", |b| {
-        b.iter(|| black_box(Model::QwenMax).limits_in(black_box(Deployment::International)))
+        b.iter(|| black_box(Model::QwenMax).limits_in(black_box(Deployment::INTERNATIONAL)))
     });
-    let qwq = Model::QwqPlus.limits_in(Deployment::International).unwrap();
+    let qwq = Model::QwqPlus.limits_in(Deployment::INTERNATIONAL).unwrap();
     let usage = Usage {
         requests: 59,
         tokens: 99_000,

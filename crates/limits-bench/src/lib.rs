@@ -234,7 +234,7 @@ mod tests {
                 assert_eq!(m.aliases(), &[alias.as_str()]);
             }
             let tpm = m
-                .limits_in(modelstudio_limits::Deployment::Global)
+                .limits_in(modelstudio_limits::Deployment::GLOBAL)
                 .and_then(|l| l.tpm());
             assert_eq!(tpm, Some(100_000 + i as u64 / 4 * 4));
         }

@@ -391,8 +391,8 @@ impl Deployment {
         Deployment::new(Region::Frankfurt, Scope::Europe),
         Deployment::new(Region::Tokyo, Scope::Global),
         Deployment::new(Region::Tokyo, Scope::Japan),
-        Deployment::new(Region::HongKong, Scope::HongKong),
         Deployment::new(Region::HongKong, Scope::Global),
+        Deployment::new(Region::HongKong, Scope::HongKong),
     ];
 
     /// The deployment of `scope` in `region`.

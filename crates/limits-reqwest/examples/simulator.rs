@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sim = SimConfig::new(LimitTable::published(), keys, window);
     // The simulator on loopback serves International's table, the
     // throttle's default mode for hosts that are not DashScope's.
-    sim.deployment = Deployment::International;
+    sim.deployment = Deployment::INTERNATIONAL;
     tokio::spawn(async move { axum::serve(listener, router(sim)).await });
 
     // 90% of the limit: calls paced exactly at the limit reach the provider
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build();
     let model = Model::QwqPlus;
     let rpm = model
-        .limits_in(Deployment::International)
+        .limits_in(Deployment::INTERNATIONAL)
         .and_then(|l| l.rpm())
         .ok_or("qwq-plus has an RPM in International")?;
     println!("{model}: {rpm} requests a minute ({window:?} here)");

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::Extensions;
 use limits_throttle::{classify, Deployment, HasLimits, Limits, Permit, Throttle};
 use modelstudio_limits::runtime::{Budget, LimitTable};
-use modelstudio_limits::Model;
+use modelstudio_limits::{Model, Region, Scope};
 use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Error, Middleware, Next, Result};
 use tracing::Instrument;
@@ -93,6 +93,10 @@ pub struct Options {
     /// The deployment mode of every request, instead of the one its host
     /// says (see [`ThrottleMiddleware`]). Default `None`.
     pub deployment: Option<Deployment>,
+    /// The scope of requests to a region whose scope the request does not
+    /// say (Frankfurt: global or EU, chosen per workspace; Tokyo; Hong
+    /// Kong). `None`: the throttle's scope where its region is the host's.
+    pub scope: Option<Scope>,
     /// How long a task submitted through the middleware holds its slot of
     /// tasks in flight when no query passing through the middleware sees it
     /// end. Default 15 minutes (the provider's video tasks take 1 to 5).
@@ -107,6 +111,7 @@ impl Default for Options {
             retry_jitter: Duration::from_millis(100),
             unknown_models: UnknownModels::Pass,
             deployment: None,
+            scope: None,
             max_task_time: Duration::from_secs(15 * 60),
         }
     }
@@ -130,6 +135,15 @@ impl Options {
     pub fn with_max_task_time(self, max_task_time: Duration) -> Self {
         Options {
             max_task_time,
+            ..self
+        }
+    }
+
+    /// These options with `scope` for requests to a region whose scope
+    /// only the workspace knows (e.g. Frankfurt's `eu`).
+    pub fn with_scope(self, scope: Scope) -> Self {
+        Options {
+            scope: Some(scope),
             ..self
         }
     }
@@ -204,14 +218,18 @@ impl Warned {
 /// and a lower limit) and sent again, a bounded number of times; any other
 /// answer is returned untouched. Everything else passes through.
 ///
-/// **Deployment mode.** Limits differ by mode, and so does the throttle's
-/// state: a request to `dashscope.aliyuncs.com` is Mainland China's,
-/// `dashscope-intl.aliyuncs.com` International's, and
-/// `dashscope-us.aliyuncs.com` US's for a model the US table lists, else
-/// Global's ([`Deployment::of_endpoint`]). Any other host (a proxy, the
-/// simulator) is in the throttle's own mode
-/// ([`Throttle::deployment`]); [`Options::with_deployment`] sets the mode
-/// of every request instead. A model that its table does not list in the
+/// **Region and scope.** Limits differ by deployment (region and scope),
+/// and so does the throttle's state: the host gives the region
+/// ([`Region::of_host`]: `dashscope.aliyuncs.com` Beijing,
+/// `dashscope-intl.aliyuncs.com` Singapore, `dashscope-us.aliyuncs.com`
+/// Virginia, `{WorkspaceId}.<region>.maas.aliyuncs.com` its region); the
+/// scope is the region's own (Beijing `cn`, Singapore `intl`), at Virginia
+/// `us` for an id ending in `-us` or a model only the US table lists, else
+/// `global`; where only the workspace knows (Frankfurt, Tokyo, Hong Kong),
+/// [`Options::with_scope`], else the throttle's scope in its own region.
+/// Any other host (a proxy, the simulator) is in the throttle's own
+/// deployment ([`Throttle::deployment`]); [`Options::with_deployment`] sets
+/// the deployment of every request instead. A model that its table does not list in the
 /// request's mode is treated as an unknown model ([`UnknownModels`]). A
 /// synchronous call to a model whose row limits only its task APIs takes
 /// nothing.
@@ -323,7 +341,7 @@ impl Middleware for ThrottleMiddleware {
                 let span = tracing::debug_span!(
                     "limits_task_submission",
                     model = model.id.as_str(),
-                    deployment = throttle.deployment().id()
+                    deployment = throttle.deployment().to_string()
                 );
                 return self
                     .submission(req, extensions, next, throttle, model, call)
@@ -346,7 +364,7 @@ impl Middleware for ThrottleMiddleware {
         let span = tracing::debug_span!(
             "limits_request",
             model = model.id.as_str(),
-            deployment = throttle.deployment().id()
+            deployment = throttle.deployment().to_string()
         );
         self.throttled(req, extensions, next, throttle, model, asked.total())
             .instrument(span)
@@ -365,7 +383,7 @@ impl ThrottleMiddleware {
             if self.warned.first(name) {
                 tracing::warn!(
                     model = name,
-                    deployment = deployment.id(),
+                    deployment = deployment.to_string(),
                     policy = ?self.options.unknown_models,
                     "limits-reqwest: a model no table lists in this mode: its calls are not paced \
                      (passed or refused by policy; warned once per model)"
@@ -381,16 +399,36 @@ impl ThrottleMiddleware {
         Ok(Some((model, self.throttle.for_deployment(deployment))))
     }
 
-    /// The mode of a request: the options', else its host's (for a model,
-    /// where it is listed), else the throttle's.
+    /// The deployment of a request: the options', else its host's region
+    /// with the scope the request implies ([`Region::scope_of`]: Beijing's
+    /// `cn`, Singapore's `intl`, at Virginia `us` for an id ending in `-us`
+    /// or a model listed only in Virginia's `us`, else `global`), else the
+    /// options' scope in that region (Frankfurt, Tokyo, Hong Kong: only the
+    /// workspace knows), else the throttle's.
     pub(crate) fn deployment_of(&self, req: &Request, model: Option<&Resolved>) -> Deployment {
-        self.options.deployment.unwrap_or_else(|| {
-            let listed = model.map(Resolved::deployments).unwrap_or_default();
-            req.url()
-                .host_str()
-                .and_then(|host| Deployment::of_endpoint(host, &listed))
-                .unwrap_or(self.throttle.deployment())
-        })
+        if let Some(d) = self.options.deployment {
+            return d;
+        }
+        let listed = model.map(Resolved::deployments).unwrap_or_default();
+        let id = model.map_or("", |m| m.id.as_str());
+        let fallback = self.throttle.deployment();
+        let Some(region) = req.url().host_str().and_then(Region::of_host) else {
+            return fallback;
+        };
+        let us = Deployment::UNITED_STATES;
+        let scope = match region.scope_of(id) {
+            Some(Scope::Global)
+                if listed.contains(&us) && !listed.contains(&Deployment::GLOBAL) =>
+            {
+                Some(Scope::UnitedStates)
+            }
+            Some(scope) => Some(scope),
+            None => self
+                .options
+                .scope
+                .or((fallback.region == region).then_some(fallback.scope)),
+        };
+        scope.map_or(fallback, |scope| Deployment::new(region, scope))
     }
 }
 
@@ -430,7 +468,7 @@ impl ThrottleMiddleware {
             };
             tracing::warn!(
                 model = model.id.as_str(),
-                deployment = deployment.id(),
+                deployment = deployment.to_string(),
                 ?tripped,
                 attempt,
                 retry = again.is_some(),

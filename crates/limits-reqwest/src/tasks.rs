@@ -190,7 +190,7 @@ impl ThrottleMiddleware {
             };
             tracing::warn!(
                 model = model.id.as_str(),
-                deployment = throttle.deployment().id(),
+                deployment = throttle.deployment().to_string(),
                 ?tripped,
                 attempt,
                 retry = again.is_some(),

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 /// A simulator on a free loopback port with one key, `sk`, serving the
 /// International table; its base URL.
 async fn simulator(window: Duration) -> String {
-    simulator_in(window, Deployment::International).await
+    simulator_in(window, Deployment::INTERNATIONAL).await
 }
 
 /// A simulator serving the table of `deployment`.
@@ -33,7 +33,7 @@ async fn simulator_in(window: Duration, deployment: Deployment) -> String {
 
 /// A model's requests and tokens per minute in International.
 fn intl(model: Model) -> (u32, u64) {
-    let l = model.limits_in(Deployment::International).unwrap();
+    let l = model.limits_in(Deployment::INTERNATIONAL).unwrap();
     (l.rpm().unwrap(), l.tpm().unwrap())
 }
 
@@ -145,7 +145,7 @@ async fn a_rate_limit_429_is_reported_and_retried() {
     let model = *Model::ALL
         .iter()
         .filter(|m| {
-            m.limits_in(Deployment::International)
+            m.limits_in(Deployment::INTERNATIONAL)
                 .is_some_and(|l| l.rpm().is_some() && l.tpm().is_some() && !l.has_task_kinds())
         })
         .min_by_key(|m| intl(**m).0)
@@ -296,7 +296,7 @@ models = ["qwen-turbo-1101"]
 async fn the_mode_of_a_call_comes_from_its_host() {
     // Mainland China's host, resolved to the simulator on loopback (no
     // request leaves the machine), serving Mainland China's table.
-    let base = simulator_in(Duration::from_secs(600), Deployment::MainlandChina).await;
+    let base = simulator_in(Duration::from_secs(600), Deployment::MAINLAND_CHINA).await;
     let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
     let host = "dashscope.aliyuncs.com";
     let http = reqwest::Client::builder()
@@ -305,13 +305,13 @@ async fn the_mode_of_a_call_comes_from_its_host() {
         .unwrap();
     let throttle =
         Throttle::in_process(Config::default().with_window(Duration::from_secs(600))).unwrap();
-    assert_eq!(throttle.deployment(), Deployment::International);
+    assert_eq!(throttle.deployment(), Deployment::INTERNATIONAL);
     let middleware = ThrottleMiddleware::new(throttle.clone());
     let client = ClientBuilder::new(http).with(middleware).build();
     // qwen3-max: listed in several modes with other limits in each.
     let model = Model::Qwen3Max;
-    let cn = model.limits_in(Deployment::MainlandChina).unwrap();
-    assert_ne!(Some(cn), model.limits_in(Deployment::International));
+    let cn = model.limits_in(Deployment::MAINLAND_CHINA).unwrap();
+    assert_ne!(Some(cn), model.limits_in(Deployment::INTERNATIONAL));
     let body = json!({"model": model.id(), "max_tokens": 5,
         "messages": [{"role": "user", "content": "hi"}]});
     let url = format!("http://{host}:{}{CHAT}", addr.port());
@@ -319,7 +319,7 @@ async fn the_mode_of_a_call_comes_from_its_host() {
     assert_eq!(status, 200, "{text}");
     // Counted in Mainland China's state, at its limits; International's
     // state of the model is untouched.
-    let in_cn = throttle.for_deployment(Deployment::MainlandChina);
+    let in_cn = throttle.for_deployment(Deployment::MAINLAND_CHINA);
     let effective = in_cn.effective(&model).await.unwrap().unwrap();
     assert_eq!(effective.per_window.rpm(), cn.rpm());
     assert!(
@@ -339,7 +339,7 @@ async fn a_synchronous_call_to_a_row_of_task_limits_only_takes_nothing() {
     let model = *Model::ALL
         .iter()
         .find(|m| {
-            m.limits_in(Deployment::International).is_some_and(|l| {
+            m.limits_in(Deployment::INTERNATIONAL).is_some_and(|l| {
                 l.has_task_kinds() && l.rpm().is_none() && l.tpm().is_none() && l.rps().is_none()
             })
         })

@@ -14,7 +14,7 @@ use modelstudio_sim::{router, SimConfig};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::{json, Value};
 
-const CN: Deployment = Deployment::MainlandChina;
+const CN: Deployment = Deployment::MAINLAND_CHINA;
 const VIDEO: &str = "/api/v1/services/aigc/video-generation/video-synthesis";
 
 /// A simulator of Mainland China with a 6 s "minute" (a "second" of

@@ -233,7 +233,7 @@ impl Throttle {
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
     /// // wan2.6-t2v in Mainland China: 5 submissions a second, 5 tasks in flight.
     /// let throttle = Throttle::in_process(Config::default())?
-    ///     .for_deployment(Deployment::MainlandChina);
+    ///     .for_deployment(Deployment::MAINLAND_CHINA);
     /// let video = Model::Wan2_6T2v;
     /// let mut tasks = Vec::new();
     /// for _ in 0..5 {

@@ -68,7 +68,7 @@ pub const DEFAULT_ACCOUNT: &str = "default";
 /// The deployment mode a throttle applies until
 /// [`Throttle::for_deployment`] says otherwise: International, the mode of
 /// the simulator's default table.
-pub const DEFAULT_DEPLOYMENT: Deployment = Deployment::International;
+pub const DEFAULT_DEPLOYMENT: Deployment = Deployment::INTERNATIONAL;
 
 /// What stands in for a kind of limit a row does not have: far above any
 /// limit, and exact in the Lua script's doubles.
@@ -110,7 +110,7 @@ impl Throttle {
 
     /// A handle on `inner` keyed by `account` in `deployment`.
     fn on(inner: Arc<Inner>, account: &str, deployment: Deployment) -> Throttle {
-        let store_account: Arc<str> = Arc::from(format!("{account}:{}", deployment.id()));
+        let store_account: Arc<str> = Arc::from(format!("{account}:{deployment}"));
         let keyed = match &inner.store {
             Store::Local(store) => Keyed::Local(store.account(&store_account)),
             #[cfg(feature = "redis")]

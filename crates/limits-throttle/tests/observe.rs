@@ -67,7 +67,7 @@ fn admissions_refusals_and_reports_are_counted_per_key() {
         // Not listed in this mode: refused, and counted by its reason.
         let us_only = Model::ALL
             .iter()
-            .find(|m| m.deployments() == [Deployment::UnitedStates])
+            .find(|m| m.deployments() == [Deployment::UNITED_STATES])
             .unwrap();
         let refused = throttle.try_acquire(us_only, 1).now_or_never().unwrap();
         assert!(matches!(refused, Err(Refusal::NotListed { .. })));
@@ -77,9 +77,10 @@ fn admissions_refusals_and_reports_are_counted_per_key() {
             .unwrap()
             .unwrap();
         let seen = snapshot(&recorder);
+        let intl = Deployment::INTERNATIONAL.to_string();
         let key = [
             ("account", "default"),
-            ("deployment", "intl"),
+            ("deployment", intl.as_str()),
             ("model", "qwq-plus"),
         ];
         assert_eq!(counter(&seen, ADMITTED, &key), 1, "{seen:?}");
@@ -222,7 +223,7 @@ fn refusals_and_reports_are_traced() {
 fn task_slots_are_a_gauge_and_events() {
     let recorder = DebuggingRecorder::new();
     let (subscriber, out) = captured(tracing::Level::DEBUG);
-    let cn = Deployment::MainlandChina;
+    let cn = Deployment::MAINLAND_CHINA;
     let video = *Model::ALL
         .iter()
         .find(|m| m.limits_in(cn).is_some_and(|l| l.concurrency().is_some()))

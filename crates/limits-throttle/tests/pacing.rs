@@ -258,7 +258,7 @@ fn a_run_time_table_with_overrides_is_throttled_by_id() {
         raised.get("qwq-plus").unwrap(),
     );
     let rpm = |e: &modelstudio_limits::runtime::Entry| {
-        e.limits_in(limits_throttle::Deployment::International)
+        e.limits_in(limits_throttle::Deployment::INTERNATIONAL)
             .and_then(|l| l.rpm())
             .unwrap()
     };

@@ -319,7 +319,10 @@ fn keys_expire_once_nothing_in_them_matters() {
     let window = Duration::from_secs(6);
     let config = Config::default().with_window(window);
     let options = options("ttl");
-    let tag = format!("{{{}:default:intl:qwq-plus}}", options.prefix);
+    let tag = format!(
+        "{{{}:default:ap-southeast-1/intl:qwq-plus}}",
+        options.prefix
+    );
     common::runtime(8).block_on(async {
         let t = Throttle::redis(target.store(options).await, config).unwrap();
         let mut con = target.admin();

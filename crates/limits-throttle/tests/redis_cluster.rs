@@ -50,12 +50,12 @@ fn the_store_works_on_a_cluster() {
         assert!(seen.cooldown > Duration::ZERO);
 
         let (a, b) = (
-            a.for_deployment(Deployment::MainlandChina),
-            b.for_deployment(Deployment::MainlandChina),
+            a.for_deployment(Deployment::MAINLAND_CHINA),
+            b.for_deployment(Deployment::MAINLAND_CHINA),
         );
         let video = cn_video_model();
         let limit = video
-            .limits_in(Deployment::MainlandChina)
+            .limits_in(Deployment::MAINLAND_CHINA)
             .unwrap()
             .concurrency()
             .unwrap();
@@ -74,7 +74,7 @@ fn the_store_works_on_a_cluster() {
 
         let pooled = Model::ALL
             .iter()
-            .find(|m| m.pool_in(Deployment::MainlandChina).is_some())
+            .find(|m| m.pool_in(Deployment::MAINLAND_CHINA).is_some())
             .unwrap();
         drop(a.acquire_pooled(pooled, 0).await.unwrap());
 

@@ -14,7 +14,7 @@ mod common;
 use common::target::{redis_target, Target};
 use common::{fresh_prefix, Custom, Peak};
 
-const CN: Deployment = Deployment::MainlandChina;
+const CN: Deployment = Deployment::MAINLAND_CHINA;
 
 fn video_model() -> Model {
     common::cn_video_model()

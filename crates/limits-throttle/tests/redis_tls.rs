@@ -141,7 +141,7 @@ fn the_store_works_over_tls_and_an_untrusted_certificate_says_so() {
         ));
         let video = cn_video_model();
         let task = throttle
-            .for_deployment(Deployment::MainlandChina)
+            .for_deployment(Deployment::MAINLAND_CHINA)
             .try_submit(&video)
             .await
             .unwrap();

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 mod common;
 use common::{assert_windows, Custom, Event, Peak, Promise};
 
-const CN: Deployment = Deployment::MainlandChina;
+const CN: Deployment = Deployment::MAINLAND_CHINA;
 
 /// The first model of the table whose row in Mainland China `has`.
 fn model_with(has: impl Fn(&modelstudio_limits::Limits) -> bool) -> Model {

@@ -21,7 +21,7 @@
 //!
 //! let keys = HashMap::from([("sk-1".to_string(), "acct".to_string())]);
 //! let mut config = SimConfig::new(LimitTable::published(), keys, Duration::from_secs(6));
-//! config.deployment = Deployment::MainlandChina;
+//! config.deployment = Deployment::MAINLAND_CHINA;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! axum::serve(listener, router(config)).await
 //! # }

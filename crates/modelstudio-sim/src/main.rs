@@ -30,7 +30,8 @@ struct Args {
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// The deployment mode whose limits to serve: cn, intl, global or us.
+    /// The deployment whose limits to serve: REGION/SCOPE (e.g.
+    /// `cn-beijing/cn`, `eu-central-1/eu`) or a mode: cn, intl, global, us.
     #[arg(long, default_value = "intl", value_parser = deployment)]
     deployment: Deployment,
     /// How long a task runs, in "seconds" (scaled with the window).
@@ -71,7 +72,11 @@ fn account_limit(s: &str) -> Result<(String, String, Limits), String> {
 }
 
 fn deployment(s: &str) -> Result<Deployment, String> {
-    Deployment::from_id(s).ok_or_else(|| format!("`{s}` is not a mode: cn, intl, global or us"))
+    Deployment::from_id(s)
+        .or_else(|| Deployment::from_mode(s))
+        .ok_or_else(|| {
+            format!("`{s}` is no deployment: REGION/SCOPE (e.g. eu-central-1/eu) or cn, intl, global, us")
+        })
 }
 
 fn key_account(s: &str) -> Result<(String, String), String> {

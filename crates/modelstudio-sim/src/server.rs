@@ -49,7 +49,7 @@ impl SimConfig {
             table,
             keys,
             window,
-            deployment: Deployment::International,
+            deployment: Deployment::INTERNATIONAL,
             task_seconds: 10.0,
             account_limits: HashMap::new(),
         }

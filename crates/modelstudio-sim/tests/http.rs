@@ -106,7 +106,7 @@ fn intl() -> Vec<(Model, u64, u64)> {
     Model::ALL
         .iter()
         .filter_map(|&m| {
-            let l = m.limits_in(Deployment::International)?;
+            let l = m.limits_in(Deployment::INTERNATIONAL)?;
             Some((m, u64::from(l.rpm()?), l.tpm()?))
         })
         .collect()
@@ -238,15 +238,15 @@ async fn each_mode_serves_its_own_table() {
     let cn_only = *Model::ALL
         .iter()
         .find(|m| {
-            m.deployments() == [Deployment::MainlandChina]
-                && m.limits_in(Deployment::MainlandChina)
+            m.deployments() == [Deployment::MAINLAND_CHINA]
+                && m.limits_in(Deployment::MAINLAND_CHINA)
                     .is_some_and(|l| l.rpm().is_some_and(|r| r >= 60) && l.tpm().is_some())
         })
         .unwrap();
     let (per_second, rps) = Model::ALL
         .iter()
         .find_map(|&m| {
-            let l = m.limits_in(Deployment::MainlandChina)?;
+            let l = m.limits_in(Deployment::MAINLAND_CHINA)?;
             Some((
                 m,
                 l.rps().filter(|_| l.rpm().is_none() && l.tpm().is_some())?,
@@ -277,7 +277,7 @@ fn video_model() -> Model {
     *Model::ALL
         .iter()
         .find(|m| {
-            m.limits_in(Deployment::MainlandChina)
+            m.limits_in(Deployment::MAINLAND_CHINA)
                 .is_some_and(|l| l.concurrency().is_some() && l.submit_rps().is_some())
         })
         .unwrap()

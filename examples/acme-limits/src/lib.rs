@@ -12,7 +12,7 @@
 //!
 //! let model: AcmeModel = "acme-large".parse().unwrap(); // an alias
 //! assert_eq!(model, AcmeModel::AcmeLarge2026_10_01);
-//! let limits = model.limits_in(Deployment::International).unwrap();
+//! let limits = model.limits_in(Deployment::INTERNATIONAL).unwrap();
 //! assert_eq!(limits, Limits::NONE.with_rpm(3_000).with_tpm(2_000_000));
 //! assert!(limits.check(Usage { requests: 3_001, tokens: 0 }).is_err());
 //! ```

@@ -39,7 +39,7 @@ fn the_table_becomes_the_enums() {
     );
     assert_eq!(SOURCE.provider, "Acme AI");
     assert_eq!(SOURCE.region, Some("Moon (Tranquility Base)"));
-    const EMBED: Option<Limits> = AcmeModel::EmbedV3.limits_in(Deployment::MainlandChina);
+    const EMBED: Option<Limits> = AcmeModel::EmbedV3.limits_in(Deployment::MAINLAND_CHINA);
     assert_eq!(EMBED.and_then(|l| l.tpm()), Some(5_000_000));
 }
 

@@ -32,6 +32,6 @@ fn the_throttle_paces_each_acme_model_by_its_own_limits() {
     clock.advance(Duration::from_secs(60));
     assert!(acquire(alias).is_ok());
     // A schema 1 table holds in every mode: another mode has its own state.
-    let cn = throttle.for_deployment(Deployment::MainlandChina);
+    let cn = throttle.for_deployment(Deployment::MAINLAND_CHINA);
     assert!(cn.try_acquire(&alias, 1).now_or_never().unwrap().is_ok());
 }

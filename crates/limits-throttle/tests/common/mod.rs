@@ -43,7 +43,7 @@ pub trait Intl {
 
 impl Intl for Model {
     fn intl(&self) -> Limits {
-        self.limits_in(Deployment::International).unwrap()
+        self.limits_in(Deployment::INTERNATIONAL).unwrap()
     }
 }
 
@@ -58,8 +58,8 @@ pub fn intl_models() -> Vec<(Model, u32, u64)> {
     Model::ALL
         .iter()
         .filter_map(|&m| {
-            let l = m.limits_in(Deployment::International)?;
-            if l.has_task_kinds() || m.pool_in(Deployment::International).is_some() {
+            let l = m.limits_in(Deployment::INTERNATIONAL)?;
+            if l.has_task_kinds() || m.pool_in(Deployment::INTERNATIONAL).is_some() {
                 return None;
             }
             Some((m, l.rpm()?, l.tpm()?))
@@ -258,7 +258,7 @@ pub fn cn_video_model() -> Model {
     *Model::ALL
         .iter()
         .find(|m| {
-            m.limits_in(Deployment::MainlandChina)
+            m.limits_in(Deployment::MAINLAND_CHINA)
                 .is_some_and(|l| l.concurrency().is_some() && l.submit_rps().is_some())
         })
         .expect("the table has a video model in Mainland China")

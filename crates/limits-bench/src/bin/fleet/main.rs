@@ -172,8 +172,8 @@ impl Args {
     fn deployment(&self) -> Deployment {
         match (self.deployment, self.scenario) {
             (Some(mode), _) => mode,
-            (None, Scenario::Calls) => Deployment::International,
-            (None, Scenario::Tasks) => Deployment::MainlandChina,
+            (None, Scenario::Calls) => Deployment::INTERNATIONAL,
+            (None, Scenario::Tasks) => Deployment::MAINLAND_CHINA,
         }
     }
 }
@@ -207,7 +207,11 @@ fn main() -> ExitCode {
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 fn deployment(s: &str) -> Result<Deployment, String> {
-    Deployment::from_id(s).ok_or_else(|| format!("`{s}` is not a mode: cn, intl, global or us"))
+    Deployment::from_id(s)
+        .or_else(|| Deployment::from_mode(s))
+        .ok_or_else(|| {
+            format!("`{s}` is no deployment: REGION/SCOPE (e.g. eu-central-1/eu) or cn, intl, global, us")
+        })
 }
 
 /// The model called, and its limits in the mode.
@@ -326,7 +330,7 @@ async fn parent(args: &Args) -> Result<(), Error> {
                 .args(["--seconds", &args.seconds.to_string()])
                 .args(["--window-seconds", &args.window_seconds.to_string()])
                 .args(["--model", args.model(), "--strategies", strategy.name()])
-                .args(["--deployment", args.deployment().id()])
+                .args(["--deployment", &args.deployment().to_string()])
                 .args(["--scenario", args.scenario.name()])
                 .args(["--task-seconds", &args.task_seconds.to_string()])
                 .args(["--headroom", &args.headroom.to_string()])
