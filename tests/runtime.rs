@@ -138,3 +138,15 @@ fn findings_render_as_the_cli_prints_them() {
     let cause = std::error::Error::source(&missing).expect("the I/O error");
     assert!(cause.downcast_ref::<std::io::Error>().is_some());
 }
+
+#[test]
+fn the_typed_crate_holds_as_many_tiers_as_the_format_allows() {
+    // A tier the format accepts is never left out by `Limits::with_tpm_tiers`.
+    assert_eq!(
+        limits_format::ir::MAX_TPM_TIERS,
+        modelstudio_limits::MAX_TPM_TIERS
+    );
+    let tiers: Vec<u64> = (1..=limits_format::ir::MAX_TPM_TIERS as u64).collect();
+    let limits = modelstudio_limits::Limits::NONE.with_tpm_tiers(&tiers);
+    assert_eq!(limits.tpm_tiers(), Some(&tiers[..]));
+}

@@ -177,7 +177,7 @@ impl Code {
             Code::UnknownReplacement => "`replaced_by` names a model id of the file.",
             Code::DuplicatePool => "A pool's name is on one group per deployment mode.",
             Code::BadTiers => {
-                "A dynamic limit's `tpm_tiers` lists the TPM of each spend tier, lowest tier first, none lower than the one before, in place of `tpm`."
+                "A dynamic limit's `tpm_tiers` lists the TPM of each spend tier (at most 4), lowest tier first, none lower than the one before, in place of `tpm`."
             }
             Code::BadPer => "`per` is `account` or `api-key`, on a pool's group only.",
             Code::TpmBelowQpm => {

@@ -430,6 +430,10 @@ impl std::fmt::Display for Deployment {
     }
 }
 
+/// The most spend tiers a dynamic limit may list (the provider's page has
+/// 3; `modelstudio_limits::MAX_TPM_TIERS` holds as many).
+pub const MAX_TPM_TIERS: usize = 4;
+
 /// Who shares a pooled budget.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Per {

@@ -185,7 +185,7 @@ struct GroupV3 {
     /// the table.
     dynamic: Option<bool>,
     /// A dynamic limit's TPM per spend tier, lowest tier first.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 4))]
     tpm_tiers: Option<Vec<TokenLimit>>,
     /// The limits are one budget for all the group's models together.
     pool: Option<Id>,

@@ -676,6 +676,15 @@ impl<'d> Validator<'_, 'd> {
             let off = g.dynamic.as_ref().filter(|d| !d.value);
             let problem = if tiers.value.is_empty() {
                 Some((tiers.span.clone(), "no tier".to_string()))
+            } else if tiers.value.len() > crate::ir::MAX_TPM_TIERS {
+                Some((
+                    tiers.span.clone(),
+                    format!(
+                        "{} tiers, more than {}",
+                        tiers.value.len(),
+                        crate::ir::MAX_TPM_TIERS
+                    ),
+                ))
             } else if let Some(w) = falls {
                 Some((
                     w[1].span.clone(),
