@@ -224,8 +224,7 @@ impl Warned {
 /// `dashscope-intl.aliyuncs.com` Singapore, `dashscope-us.aliyuncs.com`
 /// Virginia, `{WorkspaceId}.<region>.maas.aliyuncs.com` its region); the
 /// scope is the region's own (Beijing `cn`, Singapore `intl`), at Virginia
-/// `us` for an id ending in `-us` or a model only the US table lists, else
-/// `global`; where only the workspace knows (Frankfurt, Tokyo, Hong Kong),
+/// `us` for an id ending in `-us`, else `global`; where only the workspace knows (Frankfurt, Tokyo, Hong Kong),
 /// [`Options::with_scope`], else the throttle's scope in its own region.
 /// Any other host (a proxy, the simulator) is in the throttle's own
 /// deployment ([`Throttle::deployment`]); [`Options::with_deployment`] sets
@@ -400,34 +399,22 @@ impl ThrottleMiddleware {
     }
 
     /// The deployment of a request: the options', else its host's region
-    /// with the scope the request implies ([`Region::scope_of`]: Beijing's
-    /// `cn`, Singapore's `intl`, at Virginia `us` for an id ending in `-us`
-    /// or a model listed only in Virginia's `us`, else `global`), else the
+    /// with the scope the request implies ([`Region::scope_of`]), else the
     /// options' scope in that region (Frankfurt, Tokyo, Hong Kong: only the
-    /// workspace knows), else the throttle's.
+    /// workspace knows), else the throttle's scope where the region is its
+    /// own; else the throttle's deployment.
     pub(crate) fn deployment_of(&self, req: &Request, model: Option<&Resolved>) -> Deployment {
         if let Some(d) = self.options.deployment {
             return d;
         }
-        let listed = model.map(Resolved::deployments).unwrap_or_default();
-        let id = model.map_or("", |m| m.id.as_str());
         let fallback = self.throttle.deployment();
         let Some(region) = req.url().host_str().and_then(Region::of_host) else {
             return fallback;
         };
-        let us = Deployment::UNITED_STATES;
-        let scope = match region.scope_of(id) {
-            Some(Scope::Global)
-                if listed.contains(&us) && !listed.contains(&Deployment::GLOBAL) =>
-            {
-                Some(Scope::UnitedStates)
-            }
-            Some(scope) => Some(scope),
-            None => self
-                .options
-                .scope
-                .or((fallback.region == region).then_some(fallback.scope)),
-        };
+        let scope = region
+            .scope_of(model.map_or("", |m| m.id.as_str()))
+            .or(self.options.scope)
+            .or((fallback.region == region).then_some(fallback.scope));
         scope.map_or(fallback, |scope| Deployment::new(region, scope))
     }
 }
