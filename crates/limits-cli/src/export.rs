@@ -3,7 +3,7 @@
 use std::io;
 use std::path::Path;
 
-use limits_format::{Deployment, Retired, Table};
+use limits_format::{Deployment, Retired, Section, Table};
 use serde::Serialize;
 
 use crate::{input, ExportFormat, Io, EXIT_INVALID, EXIT_OK};
@@ -65,17 +65,22 @@ fn kinds(limits: &limits_format::Limits) -> serde_json::Map<String, serde_json::
         .collect()
 }
 
+/// Where a section's rows hold: its deployment, or every documented one
+/// for a schema 1 section.
+fn places(section: &Section) -> &[Deployment] {
+    match &section.mode {
+        Some(mode) => std::slice::from_ref(mode),
+        None => &Deployment::ALL,
+    }
+}
+
 fn export(table: &Table) -> Export<'_> {
     let s = &table.source;
     let mut models = Vec::new();
     let mut pools = Vec::new();
     for section in &table.sections {
-        let places: &[Deployment] = match &section.mode {
-            Some(mode) => std::slice::from_ref(mode),
-            None => &Deployment::ALL,
-        };
         for group in &section.groups {
-            for place in places {
+            for place in places(section) {
                 if let Some(name) = &group.pool {
                     pools.push(PoolOut {
                         name,
@@ -90,11 +95,7 @@ fn export(table: &Table) -> Export<'_> {
         }
     }
     for r in table.models() {
-        let places: &[Deployment] = match &r.section.mode {
-            Some(mode) => std::slice::from_ref(mode),
-            None => &Deployment::ALL,
-        };
-        for place in places {
+        for place in places(r.section) {
             models.push(Model {
                 id: &r.model.id,
                 region: place.region.id(),

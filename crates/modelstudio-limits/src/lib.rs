@@ -358,6 +358,43 @@ impl Deployment {
     }
 }
 
+impl core::str::FromStr for Deployment {
+    type Err = UnknownDeployment;
+
+    /// Parses `region/scope` ([`Deployment::from_id`]) or a schema 2 mode
+    /// ([`Deployment::from_mode`]).
+    ///
+    /// ```
+    /// use modelstudio_limits::{Deployment, Region, Scope};
+    ///
+    /// let d: Deployment = "eu-central-1/eu".parse().unwrap();
+    /// assert_eq!(d, Deployment::new(Region::Frankfurt, Scope::Europe));
+    /// assert_eq!("cn".parse::<Deployment>(), Ok(Deployment::MAINLAND_CHINA));
+    /// assert!("europe".parse::<Deployment>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Deployment::from_id(s)
+            .or_else(|| Deployment::from_mode(s))
+            .ok_or(UnknownDeployment { _private: () })
+    }
+}
+
+/// The error of parsing a string that is no deployment.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnknownDeployment {
+    _private: (),
+}
+
+impl fmt::Display for UnknownDeployment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "not a deployment: REGION/SCOPE (e.g. eu-central-1/eu) or a mode (cn, intl, global, us)",
+        )
+    }
+}
+
+impl core::error::Error for UnknownDeployment {}
+
 impl fmt::Display for Deployment {
     /// Writes `region/scope`, e.g. `cn-beijing/cn`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

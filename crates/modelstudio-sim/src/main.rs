@@ -32,7 +32,7 @@ struct Args {
     listen: SocketAddr,
     /// The deployment whose limits to serve: REGION/SCOPE (e.g.
     /// `cn-beijing/cn`, `eu-central-1/eu`) or a mode: cn, intl, global, us.
-    #[arg(long, default_value = "intl", value_parser = deployment)]
+    #[arg(long, default_value = "intl")]
     deployment: Deployment,
     /// How long a task runs, in "seconds" (scaled with the window).
     #[arg(long, default_value_t = 10.0)]
@@ -69,14 +69,6 @@ fn account_limit(s: &str) -> Result<(String, String, Limits), String> {
         };
     }
     Ok((account.to_string(), model.to_string(), limits))
-}
-
-fn deployment(s: &str) -> Result<Deployment, String> {
-    Deployment::from_id(s)
-        .or_else(|| Deployment::from_mode(s))
-        .ok_or_else(|| {
-            format!("`{s}` is no deployment: REGION/SCOPE (e.g. eu-central-1/eu) or cn, intl, global, us")
-        })
 }
 
 fn key_account(s: &str) -> Result<(String, String), String> {

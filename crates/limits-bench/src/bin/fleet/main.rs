@@ -112,10 +112,10 @@ struct Args {
     /// qwq-plus for calls, wan2.6-t2v for tasks.
     #[arg(long)]
     model: Option<String>,
-    /// The deployment mode whose limits the simulator serves and the
-    /// throttles apply: cn, intl, global or us. Default: intl for calls,
-    /// cn for tasks.
-    #[arg(long, value_parser = deployment)]
+    /// The deployment whose limits the simulator serves and the throttles
+    /// apply: REGION/SCOPE (e.g. eu-central-1/eu) or a mode (cn, intl,
+    /// global, us). Default: intl for calls, cn for tasks.
+    #[arg(long)]
     deployment: Option<Deployment>,
     /// How long a task runs, in "seconds" of the window (tasks).
     #[arg(long, default_value_t = 10.0)]
@@ -205,14 +205,6 @@ fn main() -> ExitCode {
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
-
-fn deployment(s: &str) -> Result<Deployment, String> {
-    Deployment::from_id(s)
-        .or_else(|| Deployment::from_mode(s))
-        .ok_or_else(|| {
-            format!("`{s}` is no deployment: REGION/SCOPE (e.g. eu-central-1/eu) or cn, intl, global, us")
-        })
-}
 
 /// The model called, and its limits in the mode.
 struct Called {
