@@ -186,12 +186,22 @@ impl Drop for Task {
 
 impl Enforced {
     /// Submissions per window: `submit_rpm`, or 60 × `submit_rps`, the
-    /// lower; `None` if the row limits neither.
+    /// lower. A row with tasks in flight and no submission kind limits its
+    /// submissions by its request kinds (`rpm`, 60 × `rps`: the page's
+    /// video and image tables since 2026-09 say RPS). `None` if the row
+    /// limits none of these.
     pub(crate) fn of_submissions(limits: &Limits) -> Option<Enforced> {
-        let rpm = min_some(
+        let submit = min_some(
             limits.submit_rpm().map(u64::from),
             limits.submit_rps().map(|n| u64::from(n) * 60),
-        )?;
+        );
+        let requests = || {
+            limits.concurrency().and(min_some(
+                limits.rpm().map(u64::from),
+                limits.rps().map(|n| u64::from(n) * 60),
+            ))
+        };
+        let rpm = submit.or_else(requests)?;
         Some(Enforced {
             rpm,
             tpm: UNLIMITED,

@@ -129,6 +129,16 @@ impl Tasks {
         if let Some(n) = limits.submit_rps() {
             rate = rate.with_rps(n);
         }
+        // A task row without submission kinds: its request kinds limit
+        // its submissions (the page's video and image tables since 2026-09).
+        if rate == Limits::NONE && limits.concurrency().is_some() {
+            if let Some(n) = limits.rpm() {
+                rate = rate.with_rpm(n);
+            }
+            if let Some(n) = limits.rps() {
+                rate = rate.with_rps(n);
+            }
+        }
         if rate != Limits::NONE {
             let window = self.window;
             self.submissions
