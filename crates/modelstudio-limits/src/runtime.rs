@@ -32,7 +32,7 @@
 //! // Other modes, aliases and unlisted models keep the published limits.
 //! let intl = Deployment::INTERNATIONAL;
 //! assert_eq!(table.limits(Model::QwenMax, intl), Model::QwenMax.limits_in(intl));
-//! assert_eq!(table.limits_for("qwen-max-0125", cn), Model::QwenMax2025_01_25.limits_in(cn));
+//! assert_eq!(table.limits_for("qwen-plus-0125", cn), Model::QwenPlus2025_01_25.limits_in(cn));
 //! assert_eq!(table.limits_for("gpt-4", cn), None);
 //!
 //! // Mistakes come back located, as `limits check` prints them.
@@ -193,6 +193,11 @@ impl LimitTable {
             }
             if g.sync_unlimited {
                 limits = limits.with_sync_unlimited();
+            }
+            match &g.tpm_tiers {
+                Some(tiers) => limits = limits.with_tpm_tiers(tiers),
+                None if g.dynamic => limits = limits.with_dynamic(),
+                None => {}
             }
             // A schema 1 row holds in every mode.
             let modes: Vec<Deployment> = match row.section.mode {
