@@ -104,8 +104,14 @@ fn custom_table_regenerates_the_model_enum_and_follows_its_file() {
     // Unset: the published table again.
     let published = stdout(&cargo_run(dir.path(), None));
     assert!(published.starts_with("source: Alibaba Cloud Model Studio\n"));
-    let first = modelstudio_limits::Model::ALL[0];
-    let limits = first.limits_in(first.deployments()[0]).unwrap();
+    // The first model whose first row has both per-minute limits.
+    let (first, limits) = modelstudio_limits::Model::ALL
+        .iter()
+        .find_map(|m| {
+            let l = m.limits_in(m.deployments()[0])?;
+            (l.rpm().is_some() && l.tpm().is_some()).then_some((*m, l))
+        })
+        .unwrap();
     let line = format!(
         "{} {} {}\n",
         first.id(),

@@ -248,7 +248,9 @@ fn export_json_lists_every_model_and_mode_in_file_order() {
                 typed_limits.rpm().map(u64::from),
                 row.group.limits.rpm.map(u64::from)
             );
-            assert_eq!(typed_limits.tpm(), row.group.limits.tpm);
+            // A dynamic limit's TPM is its lowest tier, the floor.
+            let floor = row.group.limits.tpm_tiers.as_ref().map(|t| t[0]);
+            assert_eq!(typed_limits.tpm(), row.group.limits.tpm.or(floor));
             assert_eq!(typed_limits.rps(), row.group.limits.rps);
             assert_eq!(typed_limits.submit_rps(), row.group.limits.submit_rps);
             assert_eq!(typed_limits.submit_rpm(), row.group.limits.submit_rpm);
@@ -295,7 +297,10 @@ fn warnings_are_shown_and_deny_warnings_makes_them_fatal() {
     // A summary line per deployment mode, as the table counts them.
     let table = limits_format::read(&clean).unwrap();
     let modes = table.summary_by_mode();
-    assert_eq!(modes.len(), 4);
+    let mut places: Vec<_> = table.sections.iter().map(|s| s.mode).collect();
+    places.sort();
+    places.dedup();
+    assert_eq!(modes.len(), places.len());
     for mode in modes {
         assert!(
             run.stdout.contains(&format!("\n  {mode}\n")),
@@ -495,15 +500,16 @@ fn diff_reports_changes_and_their_semver_impact() {
         .iter()
         .map(|c| c["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        kinds,
-        [
-            "model_added",
-            "row_added",
-            "model_removed",
-            "group_members_changed"
-        ]
-    );
+    // A group that loses qwq-plus and keeps other models changes members.
+    let shared_group = limits_format::read(path("limits.toml"))
+        .unwrap()
+        .models()
+        .any(|r| r.model.id == "qwq-plus" && r.group.models.len() > 1);
+    let mut expected = vec!["model_added", "row_added", "model_removed"];
+    if shared_group {
+        expected.push("group_members_changed");
+    }
+    assert_eq!(kinds, expected);
     assert_eq!(limits(&["diff", "--deny", "major", &old, &new]).code, 1);
     assert_eq!(limits(&["diff", "--deny", "minor", &old, &old]).code, 0);
     let same = limits(&["diff", &old, &old]);

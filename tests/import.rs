@@ -111,21 +111,40 @@ fn a_revised_page_yields_exactly_its_changes() {
 fn the_page_copy_onto_limits_toml_gives_limits_toml_back() {
     let dir = tempfile::tempdir().unwrap();
     let onto = path("limits.toml").to_string_lossy().into_owned();
-    let page = path("tests/data/rate-limit.zh-CN.md")
-        .to_string_lossy()
-        .into_owned();
-    let (run, _) = import_gives_back(&dir, &page, &onto);
+    let page = provider("rate-limit.zh-CN.2026-09.md");
+    let tiers = provider("quota-management.zh-CN.2026-09.md");
+    let out = dir.path().join("limits.toml");
+    let out = out.to_str().unwrap().to_owned();
+    let run = limits(&[
+        "import", &page, "--tiers", &tiers, "--onto", &onto, "-o", &out,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(&onto).unwrap()
+    );
     // What the rules read by a choice is warned about on stderr, located.
     assert!(
         run.stderr.lines().all(|l| l.starts_with("warning: ")),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("qwen-long-latest"), "{}", run.stderr);
-    // Without --onto, the page alone gives the same table (nobody added to
-    // it yet).
-    let fresh = limits(&["import", &page]);
-    assert_eq!(fresh.stdout, std::fs::read_to_string(&onto).unwrap());
+    assert!(run.stderr.contains("Sambert"), "{}", run.stderr);
+    // Without --onto, the page alone gives the same table but for the
+    // `[source]` note, which says what is known of the copy's date.
+    let fresh = limits(&["import", &page, "--tiers", &tiers]);
+    assert_eq!(fresh.code, 0, "{fresh:?}");
+    let fresh = limits_format::parse("fresh", &fresh.stdout).unwrap();
+    let shipped = limits_format::read(&onto).unwrap();
+    assert_eq!(fresh.sections, shipped.sections);
+    assert_eq!(fresh.source.url, shipped.source.url);
+}
+
+/// A copy of a provider page in `tests/data/provider/`.
+fn provider(file: &str) -> String {
+    path(&format!("tests/data/provider/{file}"))
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The page copy with what the whole page has besides its tables: a FAQ

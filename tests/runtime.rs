@@ -21,7 +21,7 @@ title = "Raised for our account"
 qpm = 1_200
 tpm = 3_000_000
 # Listed by an alias: the model it names is changed.
-models = [{ id = "qwen-max-0125", aliases = ["our-max"] }, "qwen-turbo"]
+models = [{ id = "qwen-plus-0125", aliases = ["our-max"] }, "qwen-turbo"]
 
 [[section.group]]
 qpm = 10
@@ -57,7 +57,7 @@ fn the_file_read_at_run_time_is_the_generated_table() {
 fn overrides_change_only_the_models_they_list() {
     let table = LimitTable::published_with_overrides(OVERRIDES).unwrap();
     let raised = Limits::NONE.with_rpm(1_200).with_tpm(3_000_000);
-    let changed = [Model::QwenMax2025_01_25, Model::QwenTurbo];
+    let changed = [Model::QwenPlus2025_01_25, Model::QwenTurbo];
     for &model in Model::ALL {
         for &mode in Deployment::ALL {
             // A schema 1 file's rows hold in every mode.
@@ -73,9 +73,9 @@ fn overrides_change_only_the_models_they_list() {
     }
     // The new alias names the changed model; the new model is added last.
     let max = table.get("our-max").unwrap();
-    assert_eq!(max.id, "qwen-max-2025-01-25");
-    assert_eq!(max.aliases, ["qwen-max-0125", "our-max"]);
-    assert_eq!(max.section, Model::QwenMax2025_01_25.section().id());
+    assert_eq!(max.id, "qwen-plus-2025-01-25");
+    assert_eq!(max.aliases, ["qwen-plus-0125", "our-max"]);
+    assert_eq!(max.section, Model::QwenPlus2025_01_25.section().id());
     let added = table.iter().last().unwrap();
     assert_eq!(added.id, "our-fine-tune");
     let ten = Limits::NONE.with_rpm(10).with_tpm(10_000);
@@ -96,7 +96,7 @@ fn an_override_naming_two_models_is_refused() {
     match LimitTable::published_with_overrides(&both) {
         Err(e @ OverridesError::Conflict { .. }) => assert_eq!(
             e.to_string(),
-            "`qwen-plus`, a name of `qwen-max-0125` in the overrides, already names `qwen-plus`"
+            "`qwen-plus`, a name of `qwen-plus-0125` in the overrides, already names `qwen-plus`"
         ),
         other => panic!("expected a conflict, got {other:?}"),
     }

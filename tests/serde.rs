@@ -10,20 +10,20 @@ struct Request {
 #[test]
 fn models_serialize_as_their_id() {
     let json = serde_json::to_string(&Request {
-        model: Model::QwenMax2025_01_25,
+        model: Model::QwenPlus2025_01_25,
     })
     .unwrap();
-    assert_eq!(json, r#"{"model":"qwen-max-2025-01-25"}"#);
+    assert_eq!(json, r#"{"model":"qwen-plus-2025-01-25"}"#);
 }
 
 #[test]
 fn models_deserialize_from_an_id_or_an_alias() {
     for text in [
-        r#"{"model":"qwen-max-2025-01-25"}"#,
-        r#"{"model":"qwen-max-0125"}"#,
+        r#"{"model":"qwen-plus-2025-01-25"}"#,
+        r#"{"model":"qwen-plus-0125"}"#,
     ] {
         let request: Request = serde_json::from_str(text).unwrap();
-        assert_eq!(request.model, Model::QwenMax2025_01_25);
+        assert_eq!(request.model, Model::QwenPlus2025_01_25);
     }
     for &m in Model::ALL {
         let back: Model = serde_json::from_value(serde_json::to_value(m).unwrap()).unwrap();

@@ -1,18 +1,21 @@
-//! limits.toml and the typed crate against the provider's page (zh-CN,
-//! every deployment mode), read by the rules `limits import` uses
-//! (`limits_cli::import`), row by row: section, mode, id, aliases, limits,
-//! pool, retirement, in the page's order.
+//! limits.toml and the typed crate against the provider's page (zh-CN, the
+//! newest revision, every region and scope, with the dynamic-limits page's
+//! tiers), read by the rules `limits import` uses (`limits_cli::import`),
+//! row by row: section, deployment, id, aliases, limits, pool, retirement,
+//! in the page's order.
 //!
-//! The page is read from `../shared/provider/` when the project's shared
-//! folder is beside the checkout (and must then equal the copy in
-//! `tests/data/`), else from the copy.
+//! The pages are read from `../shared/provider/` when the project's shared
+//! folder is beside the checkout (and must then equal the copies in
+//! `tests/data/provider/`), else from the copies.
 
 use limits_cli::import;
 use limits_e2e::path;
 use limits_format::{Deployment, Limits};
 
-const COPY: &str = "tests/data/rate-limit.zh-CN.md";
-const SHARED: &str = "../shared/provider/rate-limit.zh-CN.2026-02-24.md";
+const COPY: &str = "tests/data/provider/rate-limit.zh-CN.2026-09.md";
+const SHARED: &str = "../shared/provider/rate-limit.zh-CN.2026-09.md";
+const TIERS_COPY: &str = "tests/data/provider/quota-management.zh-CN.2026-09.md";
+const TIERS_SHARED: &str = "../shared/provider/quota-management.zh-CN.2026-09.md";
 
 #[derive(Debug, PartialEq, Eq)]
 struct Row {
@@ -26,23 +29,35 @@ struct Row {
     replaced_by: Option<String>,
 }
 
-fn page_text() -> String {
-    let copy = std::fs::read_to_string(path(COPY)).unwrap();
-    match std::fs::read_to_string(path(SHARED)) {
-        Ok(shared) => {
+/// The copy `copy`, checked against the shared folder's `shared`.
+fn copy_text(copy: &str, shared: &str) -> String {
+    let text = std::fs::read_to_string(path(copy)).unwrap();
+    match std::fs::read_to_string(path(shared)) {
+        Ok(new) => {
             assert!(
-                shared == copy,
-                "{COPY} is an old copy of {SHARED}: copy the new page over it \
-                 (`cp {SHARED} {COPY}`), then review limits.toml (`limits import --onto`)"
+                new == text,
+                "{copy} is an old copy of {shared}: copy the new page over it \
+                 (`cp {shared} {copy}`), then review limits.toml (`limits import --onto`)"
             );
-            shared
+            new
         }
-        Err(_) => copy,
+        Err(_) => text,
     }
 }
 
+fn page_text() -> String {
+    copy_text(COPY, SHARED)
+}
+
 fn page() -> import::Page {
-    import::read_page(&page_text()).unwrap_or_else(|e| panic!("{COPY}:{e}"))
+    let mut page = import::read_page(&page_text()).unwrap_or_else(|e| panic!("{COPY}:{e}"));
+    let tiers = import::flat::read_tiers(&copy_text(TIERS_COPY, TIERS_SHARED))
+        .unwrap_or_else(|e| panic!("{TIERS_COPY}:{e}"));
+    let off_page = import::flat::apply_tiers(&mut page, &tiers);
+    // The dynamic-limits page names one model the rate-limit page does not
+    // (glm-5.3-prime, in both of its regions): said, not imported.
+    assert!(off_page.iter().all(|w| w.message.contains("not imported")));
+    page
 }
 
 fn page_rows() -> Vec<Row> {
@@ -81,10 +96,18 @@ fn limits_toml_equals_the_page() {
         })
         .collect();
     let expected = page_rows();
-    for (a, e) in actual.iter().zip(&expected) {
+    assert_eq!(actual.len(), expected.len());
+    // A row with its own limits and a pooled one stands twice on the page,
+    // next to each other; the file has the pool's group once: the same
+    // rows, in another order.
+    let sorted = |rows: &[Row]| {
+        let mut keys: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
+        keys.sort();
+        keys
+    };
+    for (a, e) in sorted(&actual).iter().zip(&sorted(&expected)) {
         assert_eq!(a, e);
     }
-    assert_eq!(actual.len(), expected.len());
     // Every deployment of the page is in the file.
     for mode in expected.iter().map(|r| r.mode) {
         assert!(actual.iter().any(|r| r.mode == mode), "{mode:?}");
@@ -109,7 +132,11 @@ fn the_typed_crate_equals_the_page() {
         };
         let l = &row.limits;
         assert_eq!(limits.rpm(), l.rpm, "{}", row.id);
-        assert_eq!(limits.tpm(), l.tpm, "{}", row.id);
+        // A dynamic limit's TPM is its lowest tier, the guaranteed floor.
+        let floor = l.tpm_tiers.as_ref().map(|t| t[0]);
+        assert_eq!(limits.tpm(), l.tpm.or(floor), "{}", row.id);
+        assert_eq!(limits.dynamic(), l.dynamic, "{}", row.id);
+        assert_eq!(limits.tpm_tiers(), l.tpm_tiers.as_deref(), "{}", row.id);
         assert_eq!(limits.rps(), l.rps, "{}", row.id);
         assert_eq!(limits.submit_rps(), l.submit_rps, "{}", row.id);
         assert_eq!(limits.submit_rpm(), l.submit_rpm, "{}", row.id);
@@ -178,33 +205,27 @@ fn importing_the_page_reproduces_limits_toml() {
 fn what_the_page_leaves_unclear_is_warned_about_with_its_line() {
     let page = page();
     let text = page_text();
-    let line_of = |needle: &str| {
+    // The page lines holding exactly `needle` (ids may be written `\_`).
+    let lines_of = |needle: &str| -> Vec<usize> {
         text.lines()
-            .position(|l| l.starts_with(&format!("| {needle}")))
-            .map(|i| i + 1)
-            .unwrap_or_else(|| panic!("{needle}"))
+            .enumerate()
+            .filter(|(_, l)| l.trim().replace("\\_", "_") == needle)
+            .map(|(i, _)| i + 1)
+            .collect()
     };
-    let warned = |needle: &str| {
-        let line = line_of(needle);
+    let warned_at = |line: usize, needle: &str| {
         page.warnings
             .iter()
             .any(|w| w.line == line && w.message.contains(needle))
     };
     // A lone number the magnitudes do not settle, a family that is no
-    // model, a model listed twice in one mode.
-    assert!(warned("qwen-long-latest"));
-    assert!(warned("Sambert系列模型"));
-    let kimi_twice = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with("| kimi-k2.5 "))
-        .map(|(i, _)| i + 1)
-        .nth(1)
-        .unwrap();
-    assert!(page
-        .warnings
-        .iter()
-        .any(|w| w.line == kimi_twice && w.message.contains("kimi-k2.5")));
+    // model, a model listed twice in one deployment.
+    let vidu = "vidu/viduq3-drama_reference2video";
+    assert!(warned_at(lines_of(vidu)[0], vidu));
+    assert!(warned_at(lines_of("Sambert系列模型")[0], "Sambert系列模型"));
+    let coder = "qwen2.5-coder-3b-instruct";
+    let twice = *lines_of(coder).last().unwrap();
+    assert!(warned_at(twice, coder));
     // And what was kept out is said in the file.
     let table = limits_format::read(path("limits.toml")).unwrap();
     let notes: Vec<&str> = table
@@ -214,15 +235,18 @@ fn what_the_page_leaves_unclear_is_warned_about_with_its_line() {
         .chain(table.source.note.as_deref())
         .collect();
     assert!(notes.iter().any(|n| n.contains("Sambert系列模型")));
-    assert!(notes.iter().any(|n| n.contains("kimi-k2.5")));
-    // A lone number read by the rule is noted on its row's group.
-    let long = table
-        .models()
-        .find(|r| r.model.id == "qwen-long-latest")
-        .unwrap();
-    let note = long.group.note.as_deref().unwrap_or_default();
+    assert!(notes
+        .iter()
+        .any(|n| n.contains(coder) && n.contains(&format!("line {twice}"))));
+    // A lone number read by the rule is noted on its row's group, with its
+    // page line.
+    let row = table.models().find(|r| r.model.id == vidu).unwrap();
+    let note = row.group.note.as_deref().unwrap_or_default();
     assert!(
-        note.contains("read as `rpm` by the import's rule"),
+        note.contains(&format!(
+            "read as `rps` by the import's rule (page line {})",
+            lines_of(vidu)[0]
+        )),
         "{note}"
     );
 }

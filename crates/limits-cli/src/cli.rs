@@ -70,8 +70,13 @@ pub enum Command {
     /// limits file that passes `limits check`. Unreadable rows are errors
     /// located as PAGE:LINE (exit 1), and nothing is written.
     Import {
-        /// The page: its scraped text or its HTML.
+        /// The page: the documentation mirror's markdown, the Chinese page's
+        /// markdown tables, its HTML, or the English page's scraped text.
         page: PathBuf,
+        /// The dynamic-limits page (动态限流, the mirror's markdown): the
+        /// TPM per spend tier of the page's dynamic rows.
+        #[arg(long, value_name = "FILE")]
+        tiers: Option<PathBuf>,
         /// Write the file here (atomically) instead of to stdout.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,

@@ -89,9 +89,19 @@ where
             table_doc,
         } => gen::run(input, output, table_doc.as_deref(), *check, color, io),
         Command::Export { format, file } => export::run(file, *format, color, io),
-        Command::Import { page, output, onto } => {
-            import::run(page, output.as_deref(), onto.as_deref(), color, io)
-        }
+        Command::Import {
+            page,
+            tiers,
+            output,
+            onto,
+        } => import::run(
+            page,
+            tiers.as_deref(),
+            output.as_deref(),
+            onto.as_deref(),
+            color,
+            io,
+        ),
         Command::Schema => io
             .stdout
             .write_all(limits_format::json_schema().as_bytes())

@@ -241,7 +241,7 @@ async fn other_answers_and_other_requests_are_untouched() {
 #[tokio::test]
 async fn models_resolve_by_alias_in_a_run_time_table_with_an_accounts_own_limits() {
     let base = simulator(Duration::from_secs(60)).await;
-    // The account's own limits for qwen-turbo (6 a minute: 10 s apart),
+    // The account's own limits for qwen-plus-2025-01-25 (6 a minute: 10 s apart),
     // named by an alias.
     let own = r#"
 schema = 1
@@ -257,14 +257,14 @@ title = "Our account's limits"
 [[section.group]]
 qpm = 6
 tpm = 10_000_000
-models = ["qwen-turbo-1101"]
+models = ["qwen-plus-0125"]
 "#;
     let table = LimitTable::published_with_overrides(own).unwrap();
-    let entry = table.get("qwen-turbo-1101").unwrap().clone();
+    let entry = table.get("qwen-plus-0125").unwrap().clone();
     let throttle = Throttle::in_process(Config::default()).unwrap();
     let middleware = ThrottleMiddleware::new(throttle).with_table(table);
     let client = client(middleware.clone());
-    let body = json!({"model": "qwen-turbo-1101", "max_tokens": 5,
+    let body = json!({"model": "qwen-plus-0125", "max_tokens": 5,
         "messages": [{"role": "user", "content": "hi"}]});
     let (status, text) = call(&client, &format!("{base}{CHAT}"), body).await;
     assert_eq!(status, 200, "{text}");
@@ -281,10 +281,7 @@ models = ["qwen-turbo-1101"]
         .unwrap()
         .unwrap();
     assert_eq!(effective.per_window.rpm(), Some(6));
-    assert_ne!(
-        entry.id, "qwen-turbo-1101",
-        "an alias resolved to its model"
-    );
+    assert_ne!(entry.id, "qwen-plus-0125", "an alias resolved to its model");
     let spacing = Duration::from_secs(60) / 6;
     match middleware.throttle().try_acquire(&key, 1).await {
         Err(limits_throttle::Refusal::RetryAfter(wait)) => assert!(wait <= spacing),

@@ -198,6 +198,27 @@ fn submissions_per_minute_are_paced() {
     assert_eq!(admitted, per_minute);
 }
 
+/// A task row whose page gives requests per second and no submission kind
+/// (the video and image tables since 2026-09): its submissions are paced
+/// by its requests per second, so a second admits exactly that many.
+#[test]
+fn a_task_row_of_requests_per_second_paces_its_submissions() {
+    let (throttle, clock) = on_fake_clock();
+    let rt = runtime();
+    let per_second = 2;
+    let model = Custom(Limits::NONE.with_rps(per_second).with_concurrency(1_000));
+    let mut held = Vec::new();
+    let admitted =
+        admitted_in_a_second(&clock, |_| match rt.block_on(throttle.try_submit(&model)) {
+            Ok(task) => {
+                held.push(task);
+                true
+            }
+            Err(_) => false,
+        });
+    assert_eq!(admitted, per_second);
+}
+
 /// How many of `attempt`s, one every millisecond of a second of the fake
 /// clock, are admitted (the rates space requests evenly, so a second
 /// admits its share whenever it starts).
@@ -244,7 +265,13 @@ fn a_pool_is_one_budget_for_its_models() {
         .filter(|m| m.pool_in(CN) == Some(pool))
         .collect();
     assert!(together.len() >= 2, "{pool:?}");
-    let per_second = pool.limits.submit_rps().expect("the pools are per second");
+    // Per second: the pool's submissions a second, or its share of a
+    // minute's requests (RPM / 60, rounded up).
+    let per_second = pool
+        .limits
+        .submit_rps()
+        .or(pool.limits.rpm().map(|rpm| rpm.div_ceil(60)))
+        .expect("the first pool limits requests or submissions");
     let (throttle, clock) = on_fake_clock();
     let rt = runtime();
     let admitted = admitted_in_a_second(&clock, |i| {

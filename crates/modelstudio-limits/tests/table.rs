@@ -108,7 +108,14 @@ fn source_is_recorded() {
 
 #[test]
 fn check_passes_at_the_limit_and_fails_above_it() {
-    let limits = Model::ALL[0].limits_in(Deployment::MAINLAND_CHINA).unwrap();
+    // The first model of Mainland China with both per-minute limits.
+    let limits = Model::ALL
+        .iter()
+        .find_map(|m| {
+            let l = m.limits_in(Deployment::MAINLAND_CHINA)?;
+            (l.rpm().is_some() && l.tpm().is_some()).then_some(l)
+        })
+        .unwrap();
     let (q, t) = (u64::from(limits.rpm().unwrap()), limits.tpm().unwrap());
     let usage = |requests, tokens| Usage { requests, tokens };
     assert_eq!(limits.check(usage(q, t)), Ok(()));

@@ -249,7 +249,8 @@ async fn each_mode_serves_its_own_table() {
             let l = m.limits_in(Deployment::MAINLAND_CHINA)?;
             Some((
                 m,
-                l.rps().filter(|_| l.rpm().is_none() && l.tpm().is_some())?,
+                l.rps()
+                    .filter(|_| l.rpm().is_none() && l.concurrency().is_none())?,
             ))
         })
         .unwrap();

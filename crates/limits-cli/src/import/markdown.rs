@@ -577,7 +577,7 @@ impl Reader {
 /// from above, and the page's merged cells are mostly its right-hand
 /// ones), warned about with the row's line. Also whether the magnitudes
 /// left it unsettled.
-fn nearest_column(
+pub(crate) fn nearest_column(
     carried: &[Option<(Value, String)>],
     value: &Value,
     taken: &mut [Option<Value>],

@@ -5,6 +5,7 @@
 //! tests read the saved page through them too.
 
 mod cells;
+pub mod flat;
 pub mod html;
 pub mod markdown;
 pub mod page;
@@ -30,9 +31,14 @@ pub const PAGE_URL: &str = "https://www.alibabacloud.com/help/en/model-studio/ra
 /// The page `limits import` reads in its Chinese form, as markdown.
 pub const PAGE_URL_ZH: &str = "https://help.aliyun.com/zh/model-studio/rate-limit";
 
-/// Reads a page: as HTML when it starts with a tag, as markdown when a line
-/// starts with `|` (the Chinese page's form), else as scraped text.
+/// Reads a page: as the documentation mirror's flattened markdown when it
+/// has headings and no pipe table, as HTML when it starts with a tag, as
+/// markdown when a line starts with `|` (the Chinese page's form), else as
+/// scraped text.
 pub fn read_page(text: &str) -> Result<Page, PageError> {
+    if flat::is_flat(text) {
+        return flat::read(text);
+    }
     if text.trim_start().starts_with('<') {
         return once_each(html::read(text)?);
     }
@@ -118,11 +124,27 @@ pub fn table_of(page: &Page) -> Table {
             url: if moded { PAGE_URL_ZH } else { PAGE_URL }.to_string(),
             region: None,
             retrieved: page.updated.clone(),
-            note: (!kept_out.is_empty()).then(|| kept_out.join(" ")),
+            note: source_note(page, &kept_out),
         },
         sections,
         input_sha256: String::new(),
     }
+}
+
+/// The file's source note: where a copy of the page comes from, then what
+/// the file keeps out.
+fn source_note(page: &Page, kept_out: &[String]) -> Option<String> {
+    let mut notes: Vec<String> = Vec::new();
+    if let Some((repo, commit, path)) = &page.copied_from {
+        notes.push(format!(
+            "Read from the provider's documentation mirror: repository {repo}, commit {commit}, file {path}."
+        ));
+        if page.updated.is_none() {
+            notes.push("The copy states no date.".to_string());
+        }
+    }
+    notes.extend(kept_out.iter().cloned());
+    (!notes.is_empty()).then(|| notes.join(" "))
 }
 
 fn groups(section: &PageSection) -> Vec<Group> {
@@ -151,12 +173,16 @@ fn groups(section: &PageSection) -> Vec<Group> {
             Some(i) => {
                 let g = &mut groups[i];
                 g.models.push(model);
-                if let Some(own) = &row.note {
+                // What a later row took from merged cells, said for it.
+                let carried = merged_notes(row, v1)
+                    .into_iter()
+                    .map(|n| format!("{}: {n}", row.id));
+                for own in carried.chain(row.note.clone()) {
                     let has = g.note.as_deref().is_some_and(|n| n.contains(own.as_str()));
                     if !has {
                         g.note = Some(match g.note.take() {
                             Some(n) => format!("{n} {own}"),
-                            None => own.clone(),
+                            None => own,
                         });
                     }
                 }
@@ -177,8 +203,15 @@ fn groups(section: &PageSection) -> Vec<Group> {
 /// "QPM read from a merged cell shared with X." for each limit of the
 /// group's first row that another row's cell gave, then the row's own note.
 fn row_note(row: &PageRow, v1: bool) -> Option<String> {
-    let mut notes: Vec<String> = row
-        .from
+    let mut notes = merged_notes(row, v1);
+    notes.extend(row.note.clone());
+    (!notes.is_empty()).then(|| notes.join(" "))
+}
+
+/// "QPM read from a merged cell shared with X." for each limit of `row`
+/// that another row's cell gave.
+fn merged_notes(row: &PageRow, v1: bool) -> Vec<String> {
+    row.from
         .iter()
         .map(|(kind, id)| {
             let what = match kind {
@@ -188,9 +221,7 @@ fn row_note(row: &PageRow, v1: bool) -> Option<String> {
             };
             format!("{what} read from a merged cell shared with {id}.")
         })
-        .collect();
-    notes.extend(row.note.clone());
-    (!notes.is_empty()).then(|| notes.join(" "))
+        .collect()
 }
 
 /// A section id from a title: lowercase letters and digits, `-` between.
@@ -288,36 +319,40 @@ pub fn onto(page: Table, onto: &Table) -> Table {
 
 /// The comment lines that open a file imported from the Chinese page.
 pub const PREAMBLE: &str = "#:schema ./limits.schema.json
-# Rate limits of Alibaba Cloud Model Studio (DashScope), every deployment mode:
-# `cn` Mainland China (Beijing, dashscope.aliyuncs.com), `intl` International
-# (Singapore, dashscope-intl.aliyuncs.com), `global` and `us` (Virginia,
-# dashscope-us.aliyuncs.com; the `us` table lists the `-us` models).
+# Rate limits of Alibaba Cloud Model Studio (DashScope): one section per table
+# of the provider's page and (region, scope). A region is where a call is sent
+# (cn-beijing: dashscope.aliyuncs.com, ap-southeast-1: dashscope-intl,
+# us-east-1: dashscope-us, eu-central-1, ap-northeast-1 and cn-hongkong:
+# {WorkspaceId}.<region>.maas.aliyuncs.com), a scope where it runs (cn, intl,
+# global, us, eu, jp, hk).
 #
-# Imported from the provider's page (zh-CN) by `limits import`; the copy read
-# is tests/data/rate-limit.zh-CN.md. To update: save the page there, run
-# `cargo run -p limits-cli -- import tests/data/rate-limit.zh-CN.md --onto
+# Imported by `limits import` from the provider's page (zh-CN); the copies read
+# are in tests/data/provider/. To update: save the page there, run
+# `cargo run -p limits-cli -- import tests/data/provider/rate-limit.zh-CN.2026-09.md
+# --tiers tests/data/provider/quota-management.zh-CN.2026-09.md --onto
 # limits.toml -o limits.toml`, then `limits gen`: see \"Edit a limit\" in
 # README.md, which also describes the format.
 #
-# How the page was read (the rules of crates/limits-cli/src/import/markdown.rs):
+# How the page was read (crates/limits-cli/src/import/flat.rs):
 # - A merged cell appears only in its first row: a row takes the cells it
-#   lacks from the rows above, and its group's note says from which row.
+#   lacks from the rows above, and its group's note says from which row and
+#   page line, model by model.
 # - A row with fewer numbers than columns puts each number in the column
 #   whose value above is nearest on a log scale; where that does not settle
-#   it (another column within a factor of ten), in the leftmost such column,
-#   and the import warns with the page line (qwen-long-latest's 60,000 is
-#   read as RPM with the TPM of qwen-long; see the warnings of the import).
-# - A table without its own mode line is the next tab's (the third tables
-#   of 千问Coder and 千问翻译模型); tables under sub-tabs (千问3-TTS-Flash,
-#   声音复刻, ...) keep their mode and add the sub-tab to their title.
-# - `同步接口无限制` is `sync_unlimited`, `异步接口 N` is `concurrency = N`,
-#   `N 次/分钟` in a submission column is `submit_rpm`.
+#   it, in the leftmost such column: the import warns with the page line and
+#   the group's note says so.
+# - A table without a scope column holds in its region's own scope (Beijing:
+#   cn, Singapore: intl). `[动态限流]` is a dynamic limit: its TPM per spend
+#   tier comes from the dynamic-limits page (`tpm_tiers`), its RPM is not fixed.
+# - A cell note saying that several models share a limit makes a pool of the
+#   rows that share the cell (`per = \"api-key\"` when it says per API Key).
 # - A name that is no model (Sambert系列模型) and a model listed twice in one
-#   mode (kimi-k2.5 in Mainland China) are kept out after the first row and
-#   said in a note, never dropped silently.
-# - Retired models have no mode on the page: they are filed under `cn`, and
-#   their page limits (0) are left out. Six retired tables stand under four
-#   dated tabs: the first four take the dates in order, the last two none.
+#   (region, scope) are kept out after the first row and said, never dropped
+#   silently. Columns the format has no kind for (queue length, characters
+#   per minute) are kept in the group's note.
+# - Retired models have no region on the page: they are filed under
+#   cn-beijing/cn with their retirement date, and their page limits (0) are
+#   left out.
 ";
 
 /// The comment lines that open a limits file (kept by `--onto`).
@@ -331,9 +366,10 @@ fn preamble(text: &str) -> String {
         + "\n"
 }
 
-/// `limits import PAGE [-o FILE] [--onto FILE]`.
+/// `limits import PAGE [--tiers FILE] [-o FILE] [--onto FILE]`.
 pub(crate) fn run(
     page_path: &Path,
+    tiers_path: Option<&Path>,
     output: Option<&Path>,
     onto_path: Option<&Path>,
     color: bool,
@@ -343,13 +379,30 @@ pub(crate) fn run(
     let page_text = std::fs::read(page_path)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot read {shown}: {e}")))?;
     let page_text = String::from_utf8_lossy(&page_text);
-    let page = match read_page(&page_text) {
+    let mut page = match read_page(&page_text) {
         Ok(page) => page,
         Err(e) => {
             writeln!(io.stderr, "error: {shown}:{}: {}", e.line, e.message)?;
             return Ok(EXIT_INVALID);
         }
     };
+    if let Some(path) = tiers_path {
+        let text = std::fs::read(path).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+        })?;
+        let shown = path.display();
+        match flat::read_tiers(&String::from_utf8_lossy(&text)) {
+            Ok(tiers) => {
+                for w in flat::apply_tiers(&mut page, &tiers) {
+                    writeln!(io.stderr, "warning: {shown}:{}: {}", w.line, w.message)?;
+                }
+            }
+            Err(e) => {
+                writeln!(io.stderr, "error: {shown}:{}: {}", e.line, e.message)?;
+                return Ok(EXIT_INVALID);
+            }
+        }
+    }
     for warning in &page.warnings {
         writeln!(
             io.stderr,

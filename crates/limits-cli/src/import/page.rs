@@ -19,6 +19,10 @@ pub struct Page {
     pub warnings: Vec<PageError>,
     /// The page's update time (`YYYY-MM-DD`), when it states one.
     pub updated: Option<String>,
+    /// Where a copy of the page comes from, when it says (the mirror's
+    /// `<!-- source: OWNER/REPO@COMMIT PATH; ... -->` line): the repository,
+    /// the commit and the path.
+    pub copied_from: Option<(String, String, String)>,
 }
 
 /// One table of the page.
