@@ -258,3 +258,97 @@ fn a_closed_stdout_ends_the_command_quietly() {
         assert_eq!(String::from_utf8(err).unwrap(), "", "{args:?}");
     }
 }
+
+/// The refresh's steps over every revision in order (February's page, May's
+/// and September's mirror copies): each imports, and each step's diff names
+/// what the provider changed for the models people hit, with the numbers
+/// the two tables hold.
+#[test]
+fn every_revision_imports_and_each_step_names_its_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiers = provider("quota-management.zh-CN.2026-09.md");
+    let revisions = [
+        (
+            "feb",
+            path("tests/data/rate-limit.zh-CN.md")
+                .to_string_lossy()
+                .into_owned(),
+            None,
+        ),
+        ("may", provider("rate-limit.zh-CN.2026-05-27.md"), None),
+        (
+            "sep",
+            provider("rate-limit.zh-CN.2026-09.md"),
+            Some(tiers.as_str()),
+        ),
+    ];
+    let mut files = Vec::new();
+    for (name, page, tiers) in &revisions {
+        let out = dir.path().join(format!("{name}.toml"));
+        let out = out.to_str().unwrap().to_owned();
+        let mut args = vec!["import", page.as_str(), "-o", out.as_str()];
+        if let Some(tiers) = tiers {
+            args.extend(["--tiers", tiers]);
+        }
+        let run = limits(&args);
+        assert_eq!(run.code, 0, "{name}: {run:?}");
+        files.push(out);
+    }
+    let tables: Vec<limits_format::Table> = files
+        .iter()
+        .map(|f| limits_format::read(f).unwrap())
+        .collect();
+    let limits_of = |t: &limits_format::Table, id: &str, place: &str| {
+        t.models()
+            .find(|r| {
+                r.model.id == id && r.section.mode.map(|d| d.to_string()).as_deref() == Some(place)
+            })
+            .map(|r| r.group.limits.clone())
+    };
+    // (step, model, place): a raised RPM the step's diff must say, with
+    // the numbers of the tables before and after.
+    let raised = [
+        (0, "qwen-max", "ap-southeast-1/intl"),
+        (0, "kimi-k2.5", "cn-beijing/cn"),
+        (1, "qwen3-vl-plus", "us-east-1/global"),
+    ];
+    let diffs: Vec<String> = files
+        .windows(2)
+        .map(|w| limits(&["diff", &w[0], &w[1]]).stdout)
+        .collect();
+    for (step, id, place) in raised {
+        let old = limits_of(&tables[step], id, place).unwrap().rpm.unwrap();
+        let new = limits_of(&tables[step + 1], id, place)
+            .unwrap()
+            .rpm
+            .unwrap();
+        assert!(new > old, "{id} [{place}]: {old} -> {new}");
+        let line = format!(
+            "~ {id} [{place}]: RPM raised {} -> {}",
+            limits_format::group_digits(u64::from(old), ','),
+            limits_format::group_digits(u64::from(new), ',')
+        );
+        assert!(diffs[step].contains(&line), "step {step} lacks `{line}`");
+    }
+    // September: qwen-flash for US-only inference is a row of its own, and
+    // the retired models are said retired with the page's date.
+    let us_flash = limits_of(&tables[2], "qwen-flash", "us-east-1/us").unwrap();
+    assert!(diffs[1].contains(&format!(
+        "+ qwen-flash [us-east-1/us]: {} RPM",
+        limits_format::group_digits(u64::from(us_flash.rpm.unwrap()), ',')
+    )));
+    let retired = tables[2]
+        .models()
+        .find(|r| r.model.id == "qwen-max-latest")
+        .unwrap();
+    let Some(limits_format::Retired::On(date)) = &retired.group.retired else {
+        panic!("qwen-max-latest is retired with a date");
+    };
+    assert!(diffs[1].contains(&format!(
+        "~ qwen-max-latest [cn-beijing/cn]: retired on {date}"
+    )));
+    // New models of the newest page, dynamic ones with their tiers.
+    let dynamic = limits_of(&tables[2], "qwen3.8-max", "cn-beijing/cn").unwrap();
+    assert!(dynamic.dynamic && dynamic.tpm_tiers.is_some());
+    assert!(diffs[1].contains("+ model qwen3.8-max [cn-beijing/cn]"));
+}

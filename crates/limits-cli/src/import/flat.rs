@@ -502,9 +502,14 @@ impl Reader<'_> {
                         self.finish(&mut table, done)?;
                     }
                 }
-                Token::Text(text) if row.is_none() || row.as_ref().is_some_and(|r| r.not_model) => {
+                Token::Text(text)
+                    if row.is_none()
+                        || row.as_ref().is_some_and(|r| r.not_model)
+                        || (self.next_is_value() && !text.contains(['。', '，', '：', '；'])) =>
+                {
                     // A name that is no model id (a family, `Sambert系列模型`):
-                    // kept out with its cells, and said.
+                    // kept out with its cells, and said. (A cell's second
+                    // paragraph is a sentence, and no value follows it.)
                     if let Some(done) = row.take() {
                         self.finish(&mut table, done)?;
                     }
@@ -555,6 +560,12 @@ impl Reader<'_> {
             self.finish(&mut table, done)?;
         }
         Ok(())
+    }
+
+    fn next_is_value(&self) -> bool {
+        self.lines
+            .get(self.at)
+            .is_some_and(|(_, p)| matches!(token(p), Token::Value(_) | Token::Dynamic))
     }
 
     fn next_is_id(&self) -> bool {
@@ -1049,4 +1060,219 @@ pub fn apply_tiers(page: &mut Page, tiers: &Tiers) -> Vec<PageError> {
             ),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page of two region tabs in the 2026-09 shape.
+    const PAGE: &str = "<!-- source: owner/repo@abc123 raw/rate-limit.md; tables only -->
+# 限流
+
+## 文本生成
+
+### 语言模型
+
+#### 华北2（北京）
+
+**模型名称**
+
+**限流条件（超出任一数值时触发限流）**
+
+**每分钟调用次数（RPM）**
+
+**每分钟消耗Token数（TPM）**
+
+> **含输入与输出Token**
+
+chat-max
+
+[动态限流](raw/quota.md)
+
+chat-omni
+
+30,000
+
+[动态限流](raw/quota.md)
+
+chat-plus
+
+600
+
+1,000,000
+
+chat-plus-2026-01-01
+
+chat\\_old
+
+60
+
+#### 美国（弗吉尼亚）
+
+**模型名称**
+
+**服务部署范围**
+
+**每分钟调用次数（RPM）**
+
+**每分钟消耗Token数（TPM）**
+
+chat-max
+
+全球
+
+30000
+
+5,000,000
+
+chat-plus
+
+美国
+
+600
+
+1,000,000
+
+### 视频
+
+#### 华北2（北京）
+
+**模型名称**
+
+**每秒钟调用次数（RPS）**
+
+**同时处理中任务数量（并发数）**
+
+vendor/video-a
+
+5
+
+5
+
+> 同一个阿里云百炼API Key 在 2 个模型间共享额度。
+
+vendor/video-b
+
+5
+
+Family系列模型
+
+20
+";
+
+    fn row<'p>(page: &'p Page, id: &str, d: Deployment, pooled: bool) -> &'p PageRow {
+        page.sections
+            .iter()
+            .filter(|s| s.mode == Some(d))
+            .flat_map(|s| &s.rows)
+            .find(|r| r.id == id && r.pool.is_some() == pooled)
+            .unwrap_or_else(|| panic!("{id} in {d}"))
+    }
+
+    #[test]
+    fn the_flattened_form_reads_by_its_rules() {
+        assert!(is_flat(PAGE));
+        let page = read(PAGE).unwrap();
+        let cn = Deployment::MAINLAND_CHINA;
+        // `[动态限流]` alone spans RPM and TPM; after a number, TPM only.
+        let max = row(&page, "chat-max", cn, false);
+        assert!(max.limits.dynamic && max.limits.rpm.is_none() && max.limits.tpm.is_none());
+        let omni = row(&page, "chat-omni", cn, false);
+        assert_eq!((omni.limits.rpm, omni.limits.dynamic), (Some(30_000), true));
+        // Merged cells: a row without values takes all from above, noted
+        // with the row and its line; a lone value goes by its magnitude.
+        let dated = row(&page, "chat-plus-2026-01-01", cn, false);
+        assert_eq!(
+            (dated.limits.rpm, dated.limits.tpm),
+            (Some(600), Some(1_000_000))
+        );
+        let plus_line = PAGE.lines().position(|l| l == "chat-plus").unwrap() + 1;
+        assert!(dated
+            .from
+            .iter()
+            .all(|(_, o)| *o == format!("chat-plus (line {plus_line})")));
+        let old = row(&page, "chat_old", cn, false);
+        assert_eq!(
+            (old.limits.rpm, old.limits.tpm),
+            (Some(60), Some(1_000_000))
+        );
+        assert_eq!(
+            old.from,
+            [(Kind::Tpm, format!("chat-plus (line {plus_line})"))]
+        );
+        // A scope column: each row in its region and scope.
+        let virginia = Deployment::GLOBAL;
+        let global = row(&page, "chat-max", virginia, false);
+        assert_eq!(global.limits.rpm, Some(30_000));
+        row(&page, "chat-plus", Deployment::UNITED_STATES, false);
+        // A shared cell's note: a pool per API key of the rows that share
+        // it, beside each row's own limits.
+        let a = row(&page, "vendor/video-a", cn, true);
+        let b = row(&page, "vendor/video-b", cn, true);
+        assert_eq!(a.pool, b.pool);
+        assert_eq!((a.per, a.limits.concurrency), (Per::ApiKey, Some(5)));
+        assert_eq!(row(&page, "vendor/video-b", cn, false).limits.rps, Some(5));
+        // A family is kept out, and said.
+        assert!(page
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("Family系列模型")));
+        let video = page.sections.iter().find(|s| s.title == "视频").unwrap();
+        assert!(video.note.as_deref().unwrap().contains("Family系列模型"));
+        assert_eq!(
+            page.copied_from,
+            Some((
+                "owner/repo".into(),
+                "abc123".into(),
+                "raw/rate-limit.md".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn scope_tabs_of_2026_05_hold_in_the_regions_their_line_names() {
+        let page = "# 限流\n\n## **文本生成**\n\n### **语言模型**\n\n## **全球**\n\n\
+服务部署范围为[全球](x)时，... 该部署范围支持的地域：美国（弗吉尼亚）、德国（法兰克福）。\n\n\
+**模型名称**\n\n**每分钟调用次数（RPM）**\n\nchat-max\n\n600\n";
+        let page = read(page).unwrap();
+        let places: Vec<Deployment> = page.sections.iter().filter_map(|s| s.mode).collect();
+        assert_eq!(
+            places,
+            [
+                Deployment::GLOBAL,
+                Deployment::new(Region::Frankfurt, Scope::Global)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_page_without_tables_or_with_a_cell_out_of_place_is_an_error() {
+        let none = read("# 限流\n\n## 文本生成\n\n说明文字。\n").unwrap_err();
+        assert!(none.message.contains("no table"), "{none}");
+        let extra = PAGE.replace(
+            "chat-plus\n\n600\n\n1,000,000",
+            "chat-plus\n\n600\n\n1,000,000\n\n7",
+        );
+        let e = read(&extra).unwrap_err();
+        assert!(e.message.contains("`chat-plus` gives 3 values"), "{e}");
+    }
+
+    #[test]
+    fn tiers_are_read_per_region_lowest_first() {
+        let text = "#### 华北2（北京）\n\n**支持的模型**\n\n**TPM 限流档位**\n\n**chat-max**\n\n500万\n\n1000万\n\n2000万\n\n\
+#### 新加坡\n\n**chat-max**\n\n200万\n\n500万\n\n1000万\n";
+        let tiers = read_tiers(text).unwrap();
+        let cn = &tiers[&(Region::Beijing, "chat-max".to_string())];
+        assert_eq!(cn.0, [5_000_000, 10_000_000, 20_000_000]);
+        let sg = &tiers[&(Region::Singapore, "chat-max".to_string())];
+        assert_eq!(sg.0[0], 2_000_000);
+        let mut page = read(PAGE).unwrap();
+        let off = apply_tiers(&mut page, &tiers);
+        // Singapore's model is not on the rate-limit page: said.
+        assert_eq!(off.len(), 1);
+        let max = row(&page, "chat-max", Deployment::MAINLAND_CHINA, false);
+        assert_eq!(max.limits.tpm_tiers.as_deref(), Some(&cn.0[..]));
+        assert!(read_tiers("# 动态限流\n").is_err());
+    }
 }
