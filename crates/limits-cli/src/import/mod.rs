@@ -257,8 +257,26 @@ fn unique(taken: &mut HashSet<String>, id: String) -> String {
 /// and deprecation (by id), and the note of any group of the same section
 /// whose models and limits are unchanged.
 pub fn onto(page: Table, onto: &Table) -> Table {
+    // Each page section takes the first unused old section of its title
+    // and place, and with it its id; the others keep their own id unless
+    // a kept id (or an earlier section's) has it.
     let mut used = HashSet::new();
-    let mut ids: HashSet<String> = onto.sections.iter().map(|s| s.id.clone()).collect();
+    let matches: Vec<Option<usize>> = page
+        .sections
+        .iter()
+        .map(|section| {
+            let i = onto.sections.iter().enumerate().position(|(i, s)| {
+                s.title == section.title && s.mode == section.mode && !used.contains(&i)
+            })?;
+            used.insert(i);
+            Some(i)
+        })
+        .collect();
+    let mut ids: HashSet<String> = matches
+        .iter()
+        .flatten()
+        .map(|&i| onto.sections[i].id.clone())
+        .collect();
     let old_models: HashMap<&str, &Model> = onto
         .models()
         .map(|row| (row.model.id.as_str(), row.model))
@@ -266,13 +284,10 @@ pub fn onto(page: Table, onto: &Table) -> Table {
     let sections = page
         .sections
         .into_iter()
-        .map(|mut section| {
-            let old = onto.sections.iter().enumerate().find(|(i, s)| {
-                s.title == section.title && s.mode == section.mode && !used.contains(i)
-            });
-            let old_groups: &[Group] = match old {
-                Some((i, old)) => {
-                    used.insert(i);
+        .zip(matches)
+        .map(|(mut section, matched)| {
+            let old_groups: &[Group] = match matched.map(|i| &onto.sections[i]) {
+                Some(old) => {
                     section.id = old.id.clone();
                     section.rust_name = old.rust_name.clone();
                     // A note of the file wins over what the page says.
@@ -282,7 +297,6 @@ pub fn onto(page: Table, onto: &Table) -> Table {
                     &old.groups
                 }
                 None => {
-                    ids.remove(&section.id);
                     section.id = unique(&mut ids, section.id.clone());
                     section.rust_name = ident::rust_name(&section.id);
                     &[]
