@@ -352,3 +352,87 @@ fn every_revision_imports_and_each_step_names_its_changes() {
     assert!(dynamic.dynamic && dynamic.tpm_tiers.is_some());
     assert!(diffs[1].contains("+ model qwen3.8-max [cn-beijing/cn]"));
 }
+
+/// The February page's rows the first import read wrongly, as the page's
+/// notes, its neighbouring rows and the later revisions read them.
+#[test]
+fn the_february_page_gives_its_corrected_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("feb.toml");
+    let out = out.to_str().unwrap().to_owned();
+    let page = path("tests/data/rate-limit.zh-CN.md")
+        .to_string_lossy()
+        .into_owned();
+    let run = limits(&["import", &page, "-o", &out]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let table = limits_format::read(&out).unwrap();
+    let cn = limits_format::Deployment::MAINLAND_CHINA;
+    let row = |id: &str| {
+        table
+            .models()
+            .find(|r| r.model.id == id && r.section.mode == Some(cn))
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    // qwen-long-latest's lone 60,000 is its TPM (no RPM of the page is as
+    // large); its RPM is qwen-long's, a merged cell.
+    let long = row("qwen-long-latest").group.limits.clone();
+    assert_eq!(long.rpm, row("qwen-long").group.limits.rpm);
+    assert_eq!(long.tpm, Some(60_000));
+    // A lone 1 after a row whose tasks-in-flight cell was text, or with the
+    // note of one job running: one task in flight, the submissions merged
+    // from the row above.
+    for (id, above) in [
+        ("wan2.2-s2v", "wan2.2-s2v-detect"),
+        ("animate-anyone-template-gen2", "animate-anyone-detect-gen2"),
+        ("animate-anyone-gen2", "animate-anyone-detect-gen2"),
+        ("animate-anyone-detect", "animate-anyone-detect-gen2"),
+        ("animate-anyone", "animate-anyone-detect-gen2"),
+        ("emo-v1", "emo-detect-v1"),
+        ("liveportrait", "liveportrait-detect"),
+        ("emoji-v1", "emoji-detect-v1"),
+    ] {
+        let limits = &row(id).group.limits;
+        assert_eq!(limits.concurrency, Some(1), "{id}");
+        assert!(!limits.sync_unlimited, "{id}");
+        assert_eq!(
+            limits.submit_rps,
+            row(above).group.limits.submit_rps,
+            "{id}"
+        );
+    }
+    // The compute-unit cells are kept.
+    for id in ["animate-anyone-detect", "animate-anyone"] {
+        let note = row(id).group.note.clone().unwrap_or_default();
+        assert!(note.contains("算力单元"), "{id}: {note}");
+    }
+    // Six retired tables under four tabs: the two that name replacements
+    // under the last tab, the others in order, two under 2025-07-02.
+    let dates: Vec<(String, bool)> = table
+        .sections
+        .iter()
+        .filter(|s| s.groups.iter().all(|g| g.retired.is_some()))
+        .map(|s| {
+            let date = match &s.groups[0].retired {
+                Some(limits_format::Retired::On(d)) => d.clone(),
+                other => panic!("{}: {other:?}", s.id),
+            };
+            let named = s
+                .groups
+                .iter()
+                .any(|g| g.models.iter().any(|m| m.replaced_by.is_some()) || g.note.is_some());
+            (date, named)
+        })
+        .collect();
+    let only_dates: Vec<&str> = dates.iter().map(|(d, _)| d.as_str()).collect();
+    assert_eq!(
+        only_dates,
+        [
+            "2026-01-30",
+            "2025-07-30",
+            "2025-07-02",
+            "2025-07-02",
+            "2025-05-08",
+            "2025-05-08"
+        ]
+    );
+}

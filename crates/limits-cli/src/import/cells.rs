@@ -220,6 +220,16 @@ pub(crate) fn value_cell(cell: &str) -> Option<Value> {
         value.per_minute = Some(true);
     } else if first.contains("次/秒") {
         value.per_minute = Some(false);
+    } else {
+        // Text after the number that is no unit (`1算力单元支持2并发`):
+        // the whole cell is kept as a note.
+        let rest = first.trim_start_matches(|c: char| c.is_ascii_digit() || c == ',');
+        if !rest.trim().is_empty() {
+            value.note = Some(match value.note.take() {
+                Some(n) => format!("{first} {n}"),
+                None => first.clone(),
+            });
+        }
     }
     Some(value)
 }

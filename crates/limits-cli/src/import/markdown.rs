@@ -69,6 +69,12 @@ struct Reader {
     listed: HashMap<(Deployment, String), (usize, usize)>,
     /// The table being read.
     current: Option<Table>,
+    /// The largest value of each kind the page gave so far.
+    largest: HashMap<Kind, u64>,
+    /// The retired tables (section index, whether it has a replacement
+    /// column), and the retirement tabs they stand under, in page order.
+    retired_tables: Vec<(usize, bool)>,
+    retired_dates: Vec<(String, usize)>,
 }
 
 /// Reads the markdown page.
@@ -130,7 +136,8 @@ pub fn read(text: &str) -> Result<Page, PageError> {
             continue;
         }
         if let Some(date) = retirement_date(line) {
-            r.dates.push(date);
+            r.dates.push(date.clone());
+            r.retired_dates.push((date, at));
             continue;
         }
         // A short line that is no sentence, list or quote is a sub-tab.
@@ -149,10 +156,50 @@ pub fn read(text: &str) -> Result<Page, PageError> {
             message: "no rate-limit table found (markdown tables under `###` headings)".into(),
         });
     }
+    r.date_retired_tables();
     Ok(r.page)
 }
 
 impl Reader {
+    /// Dates the retired tables when the page has fewer retirement tabs
+    /// than tables (the tabs' bodies are not marked in the markdown): the
+    /// tables that name replacements stand under the last (oldest) tab,
+    /// the others take the tabs in order, several under the last one left.
+    /// The page of 2026-09 writes its tabs out in full and shows this
+    /// grouping; each date read so is noted with the tab's line.
+    fn date_retired_tables(&mut self) {
+        let dates = std::mem::take(&mut self.retired_dates);
+        let tables = std::mem::take(&mut self.retired_tables);
+        if dates.is_empty() || tables.len() <= dates.len() {
+            return;
+        }
+        let named = tables.iter().any(|(_, replacement)| *replacement);
+        let plain_tabs = if named { dates.len() - 1 } else { dates.len() };
+        let mut plain_seen = 0;
+        for (section, replacement) in tables {
+            let tab = if replacement || plain_tabs == 0 {
+                dates.len() - 1
+            } else {
+                plain_seen += 1;
+                (plain_seen - 1).min(plain_tabs - 1)
+            };
+            let (date, line) = &dates[tab];
+            let s = &mut self.page.sections[section];
+            s.retired = Some(Retired::On(date.clone()));
+            s.title = format!("已下线模型 ({date})");
+            s.note = Some(format!(
+                "The page gives retired models no deployment mode; they are read as Mainland China. \
+                 Their limits on the page are 0. The page has fewer retirement tabs than tables: \
+                 this table is read as under the tab of {date} (line {line}){}.",
+                if replacement {
+                    ", the oldest, as the tables that name replacements are"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+
     fn start_section(&mut self, title: String, at: usize) {
         self.title = Some((title, at));
         self.tabs.clear();
@@ -281,6 +328,10 @@ impl Reader {
                     });
                 }
             }
+            if retired_section {
+                self.retired_tables
+                    .push((self.page.sections.len(), replacement));
+            }
             self.page.sections.push(PageSection {
                 title,
                 category: self.category.clone(),
@@ -402,14 +453,24 @@ impl Reader {
             }
         } else {
             for (_, v) in values {
-                let (k, unsettled) = nearest_column(
+                let settled = settled_column(
+                    &table.columns,
                     &table.carried[..ncols],
                     &v,
-                    &mut stated,
-                    line,
-                    &id,
-                    &mut self.page.warnings,
+                    &stated,
+                    &self.largest,
                 );
+                let (k, unsettled) = match settled {
+                    Some(k) => (k, false),
+                    None => nearest_column(
+                        &table.carried[..ncols],
+                        &v,
+                        &mut stated,
+                        line,
+                        &id,
+                        &mut self.page.warnings,
+                    ),
+                };
                 if unsettled {
                     judged.push(k);
                 }
@@ -555,6 +616,10 @@ impl Reader {
         };
         notes.extend(repl_note);
         let note = (!notes.is_empty()).then(|| notes.join(" "));
+        for (kind, n) in limits.kinds() {
+            let largest = self.largest.entry(kind).or_insert(0);
+            *largest = (*largest).max(n);
+        }
         self.page.sections[section].rows.push(PageRow {
             line,
             id,
@@ -567,6 +632,62 @@ impl Reader {
             replaced_by,
         });
         Ok(())
+    }
+}
+
+/// The column a lone number of a row belongs to when the page says it
+/// (checked before the magnitudes): a cell that speaks of concurrency or of
+/// jobs running (`1算力单元支持2并发`, `只有1个作业实际处于运行状态`: the page
+/// writes those in the tasks-in-flight column) is that column's; else the
+/// one free column whose cell above is text (`同步接口无限制`: a merged cell
+/// holds a number, so a row's own number stands where the row above had
+/// text); else, of the free per-minute columns, the one whose kind the
+/// number does not exceed (a number larger than every RPM the page gave so
+/// far is no RPM: qwen-long-latest's 60,000). `None`: the magnitudes decide.
+fn settled_column(
+    columns: &[Column],
+    carried: &[Option<(Value, String)>],
+    value: &Value,
+    taken: &[Option<Value>],
+    largest: &HashMap<Kind, u64>,
+) -> Option<usize> {
+    let free: Vec<usize> = (0..carried.len()).filter(|k| taken[*k].is_none()).collect();
+    let note = value.note.as_deref().unwrap_or_default();
+    if note.contains("并发") || note.contains("运行状态") {
+        let flight = free
+            .iter()
+            .copied()
+            .find(|k| columns.get(*k) == Some(&Column::Limit(Kind::Concurrency)));
+        if flight.is_some() {
+            return flight;
+        }
+    }
+    let text_above: Vec<usize> = free
+        .iter()
+        .copied()
+        .filter(|k| {
+            carried[*k]
+                .as_ref()
+                .is_some_and(|(v, _)| v.number.is_none())
+        })
+        .collect();
+    if let [k] = text_above[..] {
+        return Some(k);
+    }
+    let n = value.number?;
+    let fits: Vec<usize> = free
+        .iter()
+        .copied()
+        .filter(|k| match columns.get(*k) {
+            Some(Column::Limit(kind @ (Kind::Rpm | Kind::Tpm))) => {
+                largest.get(kind).is_none_or(|&max| n <= max)
+            }
+            _ => true,
+        })
+        .collect();
+    match fits[..] {
+        [k] if free.len() > 1 => Some(k),
+        _ => None,
     }
 }
 
