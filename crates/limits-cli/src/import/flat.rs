@@ -11,7 +11,7 @@
 //! A row starts at a paragraph that is a model id. The cells a row leaves
 //! out are merged from the rows above: a row with fewer values than its
 //! table's value columns puts each value where the magnitudes say
-//! ([`super::markdown::nearest_column`]), and every value it takes from
+//! (the rule of `markdown.rs`), and every value it takes from
 //! above is noted with the row and page line it came from.
 
 use std::collections::{HashMap, HashSet};
