@@ -30,6 +30,11 @@ pub struct Config {
     /// most before it gives up with [`Refusal::RetryAfter`](crate::Refusal).
     /// Default 60 s.
     pub max_wait: Duration,
+    /// The account's monthly spend tier, 0 the lowest: a dynamic limit's
+    /// TPM is that tier's (the highest tier the row lists, if fewer).
+    /// Default 0, the floor every account is guaranteed; a dynamic limit
+    /// still adapts to the provider's refusals.
+    pub spend_tier: usize,
 }
 
 impl Default for Config {
@@ -40,6 +45,7 @@ impl Default for Config {
             window: Duration::from_secs(60),
             adaptation: Adaptation::default(),
             max_wait: Duration::from_secs(60),
+            spend_tier: 0,
         }
     }
 }
@@ -63,6 +69,12 @@ impl Config {
     /// These settings with another reaction to the provider's refusals.
     pub fn with_adaptation(self, adaptation: Adaptation) -> Self {
         Config { adaptation, ..self }
+    }
+
+    /// These settings with the account's spend tier (0 the lowest), whose
+    /// TPM a dynamic limit takes.
+    pub fn with_spend_tier(self, spend_tier: usize) -> Self {
+        Config { spend_tier, ..self }
     }
 
     /// These settings with another longest wait of `acquire`.

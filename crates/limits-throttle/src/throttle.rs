@@ -172,14 +172,23 @@ impl Throttle {
 
     /// The limits the throttle applies to `model` in this handle's mode:
     /// those set with [`Throttle::set_limits`], else the model's own
-    /// (`None`: its table does not list it in this mode).
+    /// (`None`: its table does not list it in this mode), a dynamic limit
+    /// at the TPM of [`Config::spend_tier`].
     pub fn limits_of(&self, model: &(impl HasLimits + ?Sized)) -> Option<Limits> {
         if self.inner.any_override.load(Ordering::Acquire) {
             if let Some(limits) = read(&self.inner.overrides).get(model.id()) {
                 return Some(*limits);
             }
         }
-        model.limits_in(self.deployment)
+        let limits = model.limits_in(self.deployment)?;
+        let tier = self.inner.config.spend_tier;
+        match limits.tpm_tiers() {
+            Some(tiers) if tier > 0 && limits.dynamic() => {
+                let tpm = tiers[tier.min(tiers.len() - 1)];
+                Some(limits.with_tpm(tpm))
+            }
+            _ => Some(limits),
+        }
     }
 
     /// What a synchronous call to `model` takes: requests and tokens per

@@ -291,3 +291,19 @@ fn a_pool_is_one_budget_for_its_models() {
         Err(Refusal::NotPooled { .. })
     ));
 }
+
+/// A dynamic limit's TPM is the account's spend tier's (the lowest by
+/// default, the highest listed beyond it); a fixed TPM is untouched.
+#[test]
+fn a_dynamic_limit_takes_the_tpm_of_the_accounts_spend_tier() {
+    let tiers = [600_000, 1_200_000, 2_400_000];
+    let dynamic = Custom(Limits::NONE.with_rpm(60).with_tpm_tiers(&tiers));
+    let fixed = Custom(Limits::NONE.with_rpm(60).with_tpm(100_000));
+    for (tier, expected) in [(0, tiers[0]), (1, tiers[1]), (2, tiers[2]), (7, tiers[2])] {
+        let throttle = Throttle::in_process(Config::default().with_spend_tier(tier)).unwrap();
+        let limits = throttle.limits_of(&dynamic).unwrap();
+        assert_eq!(limits.tpm(), Some(expected), "tier {tier}");
+        assert!(limits.dynamic());
+        assert_eq!(throttle.limits_of(&fixed).unwrap().tpm(), Some(100_000));
+    }
+}
