@@ -8,7 +8,7 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-use limits_format::ir::{Deployment, Limits, ModelRow, Retired, Table};
+use limits_format::ir::{Deployment, Limits, ModelRow, Per, Retired, Table};
 
 use crate::markdown::markdown_text;
 use crate::phash;
@@ -101,7 +101,7 @@ pub(crate) fn emit(table: &Table, options: &Options, sink: &mut dyn FnMut(Piece)
 
 /// A model's row in one mode: the mode, its own limits, its pool (name
 /// and limits).
-type ModeData<'t> = (Deployment, Option<Limits>, Option<(&'t str, Limits)>);
+type ModeData<'t> = (Deployment, Option<Limits>, Option<(&'t str, Limits, Per)>);
 
 /// A model and everything its rows say, over every mode.
 struct ModelData<'t> {
@@ -132,7 +132,7 @@ impl<'t> ModelData<'t> {
                 .filter(|r| r.section.mode.is_none_or(|m| m == d))
             {
                 match &r.group.pool {
-                    Some(name) => pool = Some((name.as_str(), r.group.limits.clone())),
+                    Some(name) => pool = Some((name.as_str(), r.group.limits.clone(), r.group.per)),
                     None => own = Some(r.group.limits.clone()),
                 }
             }
@@ -221,7 +221,7 @@ fn mode_rows(
     allow: bool,
 ) -> (String, Vec<usize>, String) {
     let allow = if allow { "#[allow(deprecated)]\n" } else { "" };
-    let mut pools: Vec<(&str, Limits)> = Vec::new();
+    let mut pools: Vec<(&str, Limits, Per)> = Vec::new();
     let mut rows = String::new();
     let mut first = Vec::with_capacity(models.len() + 1);
     let mut count = 0;
@@ -229,11 +229,14 @@ fn mode_rows(
         first.push(count);
         for (d, own, pool) in &m.modes {
             let pool = match pool {
-                Some((name, limits)) => {
-                    match pools.iter().position(|p| p.0 == *name && p.1 == *limits) {
+                Some((name, limits, per)) => {
+                    match pools
+                        .iter()
+                        .position(|p| p.0 == *name && p.1 == *limits && p.2 == *per)
+                    {
                         Some(i) => i + 1,
                         None => {
-                            pools.push((name, limits.clone()));
+                            pools.push((name, limits.clone(), *per));
                             pools.len()
                         }
                     }
@@ -258,9 +261,13 @@ fn mode_rows(
          /// enum's variants.\n{allow}const MODE_ROWS: &[ModeRow; {count}] = &[\n{rows}];\n"
     );
     let mut pool_lines = String::new();
-    for (name, limits) in &pools {
+    for (name, limits, per) in &pools {
+        let per = match per {
+            Per::Account => "Account",
+            Per::ApiKey => "ApiKey",
+        };
         pool_lines.push_str(&format!(
-            "    Pool {{ name: {}, limits: {} }},\n",
+            "    Pool {{ name: {}, limits: {}, per: Per::{per} }},\n",
             Literal::string(name),
             lim_text(limits)
         ));
@@ -407,6 +414,10 @@ fn model_items(
 
         /// The pooled budget of `POOLS`' rows.
         type Pool = #types::Pool;
+        /// Who shares a pooled budget (`POOLS`' rows name it; a table
+        /// without pools names it nowhere).
+        #[allow(dead_code)]
+        type Per = #types::Per;
     }));
     sink(Piece::Lines(pools_text));
     sink(Piece::Lines(rows_text));

@@ -48,6 +48,9 @@ impl HasLimits for Resolved {
     fn budget_in(&self, deployment: Deployment) -> Option<(&str, Limits)> {
         Budget::find(&self.pools, deployment)
     }
+    fn pooled_per_api_key_in(&self, deployment: Deployment) -> bool {
+        Budget::per_api_key(&self.pools, deployment)
+    }
 }
 
 impl From<Model> for Resolved {

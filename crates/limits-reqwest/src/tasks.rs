@@ -154,6 +154,12 @@ impl ThrottleMiddleware {
         model: Resolved,
         call: Call,
     ) -> Result<Response> {
+        // A budget shared per API key is keyed by the request's key, as
+        // a digest (`Throttle::for_api_key`).
+        let keyed = match req.headers().get(http::header::AUTHORIZATION) {
+            Some(key) => throttle.for_api_key(&String::from_utf8_lossy(key.as_bytes())),
+            None => throttle.clone(),
+        };
         let mut req = req;
         let mut attempt = 0;
         loop {
@@ -161,7 +167,7 @@ impl ThrottleMiddleware {
                 .then(|| req.try_clone())
                 .flatten();
             let task = if call == Call::Enrollment {
-                let permit = throttle.acquire_pooled(&model, 0).await;
+                let permit = keyed.acquire_pooled(&model, 0).await;
                 drop(permit.map_err(Error::middleware)?);
                 None
             } else {

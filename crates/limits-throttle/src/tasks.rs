@@ -432,7 +432,9 @@ impl Throttle {
 
     /// Admits a request of `tokens` on the pooled budget `model` takes part
     /// in (e.g. CosyVoice voice enrollment: one submission budget for every
-    /// version), keyed by the pool, waiting for at most
+    /// version), keyed by the pool, and for a budget shared per API key by
+    /// the handle's key too ([`Throttle::for_api_key`]; a handle without
+    /// one counts its account's calls together), waiting for at most
     /// [`Config::max_wait`](crate::Config::max_wait). A model in no pool in
     /// this mode is [`Refusal::NotPooled`].
     pub async fn acquire_pooled(
@@ -448,7 +450,12 @@ impl Throttle {
             self.observe_refusal(model.id(), &refusal);
             return Err(refusal);
         };
-        let key = format!("@pool:{name}");
+        let key = match &self.api_key {
+            Some(digest) if model.pooled_per_api_key_in(self.deployment()) => {
+                format!("@pool:{name}@key:{digest}")
+            }
+            _ => format!("@pool:{name}"),
+        };
         let rate = Enforced::of_budget(&limits);
         self.wait_key(&key, rate, tokens, later(self.config().max_wait))
             .await

@@ -34,6 +34,9 @@ pub struct Throttle {
     pub(crate) store_account: Arc<str>,
     /// Where the states of `account` in `deployment` are.
     pub(crate) keyed: Keyed,
+    /// The API key this handle calls with, as a digest (never the key):
+    /// budgets shared per API key are keyed by it.
+    pub(crate) api_key: Option<Arc<str>>,
 }
 
 /// A handle's store: in process, its account's states themselves.
@@ -122,6 +125,7 @@ impl Throttle {
             deployment,
             store_account,
             keyed,
+            api_key: None,
         }
     }
 
@@ -139,6 +143,21 @@ impl Throttle {
     /// per account, so each account has its own state.
     pub fn for_account(&self, account: &str) -> Throttle {
         Throttle::on(Arc::clone(&self.inner), account, self.deployment)
+    }
+
+    /// A handle on the same throttle for calls made with the API key
+    /// `key` (e.g. an `Authorization` header's value): budgets shared per
+    /// API key (`per = "api-key"`) are keyed by it, the others are not.
+    /// The handle holds a SHA-256 digest of the key, never the key, and
+    /// neither is logged.
+    pub fn for_api_key(&self, key: &str) -> Throttle {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Throttle {
+            api_key: Some(Arc::from(hex)),
+            ..self.clone()
+        }
     }
 
     /// The deployment mode whose limits this handle applies.

@@ -307,3 +307,53 @@ fn a_dynamic_limit_takes_the_tpm_of_the_accounts_spend_tier() {
         assert_eq!(throttle.limits_of(&fixed).unwrap().tpm(), Some(100_000));
     }
 }
+
+/// A budget shared per API key: each key's calls have the whole budget,
+/// one key's calls share it (whatever the handle), and a handle without a
+/// key counts the account's calls together.
+#[test]
+fn a_budget_shared_per_api_key_is_keyed_by_the_key() {
+    let per_second = 3;
+    let pool = modelstudio_limits::Pool {
+        name: "shared",
+        limits: Limits::NONE.with_submit_rps(per_second),
+        per: modelstudio_limits::Per::ApiKey,
+    };
+    let model = Pooled(pool);
+    let (throttle, clock) = on_fake_clock();
+    let rt = runtime();
+    let (a, b) = (
+        throttle.for_api_key("Bearer sk-a"),
+        throttle.for_api_key("Bearer sk-b"),
+    );
+    let a_again = throttle.for_api_key("Bearer sk-a");
+    // Two keys: each admits its own second's share.
+    let admitted = admitted_in_a_second(&clock, |i| {
+        let handle = if i % 2 == 0 { &a } else { &b };
+        rt.block_on(handle.acquire_pooled(&model, 0)).is_ok()
+    });
+    assert_eq!(admitted, 2 * per_second);
+    // One key through two handles: one share.
+    let admitted = admitted_in_a_second(&clock, |i| {
+        let handle = if i % 2 == 0 { &a } else { &a_again };
+        rt.block_on(handle.acquire_pooled(&model, 0)).is_ok()
+    });
+    assert_eq!(admitted, per_second);
+    // The digest, not the key, is what the handle keeps.
+    assert!(!format!("{a:?}").contains("sk-a"));
+}
+
+/// A model whose only limits are a pooled budget.
+struct Pooled(modelstudio_limits::Pool);
+
+impl HasLimits for Pooled {
+    fn id(&self) -> &str {
+        "pooled"
+    }
+    fn limits_in(&self, _: Deployment) -> Option<Limits> {
+        Some(self.0.limits)
+    }
+    fn pool_in(&self, _: Deployment) -> Option<modelstudio_limits::Pool> {
+        Some(self.0)
+    }
+}

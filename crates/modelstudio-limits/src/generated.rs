@@ -1890,18 +1890,22 @@ const fn lim(n: [u64; 7], sync_unlimited: bool) -> crate::Limits {
 struct Replacement(Option<Model>);
 /// The pooled budget of `POOLS`' rows.
 type Pool = crate::Pool;
+/// Who shares a pooled budget (`POOLS`' rows name it; a table
+/// without pools names it nowhere).
+#[allow(dead_code)]
+type Per = crate::Per;
 /// The pooled budgets: limits that several models share in one mode.
 const POOLS: &[Pool; 10] = &[
-    Pool { name: "kimi/kimi-k3-shared", limits: lim([500, 3_000_000, 0, 0, 0, 0, 0], false) },
-    Pool { name: "kling/kling-v3-omni-image-generation-shared", limits: lim([0, 0, 0, 0, 0, 0, 10], false) },
-    Pool { name: "vidu/vidu-image-pro-reference2image-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false) },
-    Pool { name: "pixverse/pixverse-lipsync-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false) },
-    Pool { name: "pixverse/pixverse-c1-t2v-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false) },
-    Pool { name: "pixverse/pixverse-v6-r2v-omni-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false) },
-    Pool { name: "pixverse/pixverse-v5.6-t2v-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false) },
-    Pool { name: "kling/kling-v3-omni-video-generation-shared", limits: lim([0, 0, 0, 0, 0, 0, 10], false) },
-    Pool { name: "vidu/viduq3-ad-reference2video-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false) },
-    Pool { name: "Tripo/Tripo-H3.1-shared", limits: lim([0, 0, 0, 0, 0, 0, 10], false) },
+    Pool { name: "kimi/kimi-k3-shared", limits: lim([500, 3_000_000, 0, 0, 0, 0, 0], false), per: Per::ApiKey },
+    Pool { name: "kling/kling-v3-omni-image-generation-shared", limits: lim([0, 0, 0, 0, 0, 0, 10], false), per: Per::ApiKey },
+    Pool { name: "vidu/vidu-image-pro-reference2image-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false), per: Per::ApiKey },
+    Pool { name: "pixverse/pixverse-lipsync-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false), per: Per::ApiKey },
+    Pool { name: "pixverse/pixverse-c1-t2v-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false), per: Per::ApiKey },
+    Pool { name: "pixverse/pixverse-v6-r2v-omni-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false), per: Per::ApiKey },
+    Pool { name: "pixverse/pixverse-v5.6-t2v-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false), per: Per::ApiKey },
+    Pool { name: "kling/kling-v3-omni-video-generation-shared", limits: lim([0, 0, 0, 0, 0, 0, 10], false), per: Per::ApiKey },
+    Pool { name: "vidu/viduq3-ad-reference2video-shared", limits: lim([0, 0, 0, 0, 0, 0, 5], false), per: Per::ApiKey },
+    Pool { name: "Tripo/Tripo-H3.1-shared", limits: lim([0, 0, 0, 0, 0, 0, 10], false), per: Per::ApiKey },
 ];
 /// One row per model and deployment mode, grouped by model in the order of the
 /// enum's variants.

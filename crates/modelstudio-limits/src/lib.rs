@@ -632,6 +632,19 @@ pub struct Pool {
     pub name: &'static str,
     /// The shared limits.
     pub limits: Limits,
+    /// Who shares them: the account's keys together, or each API key.
+    pub per: Per,
+}
+
+/// Who shares a pooled budget.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Per {
+    /// The account: all its API keys together (the default).
+    #[default]
+    Account,
+    /// Each API key on its own (`per = "api-key"`).
+    ApiKey,
 }
 
 /// Anything that has rate limits: a model of a table, keyed by its id.
@@ -676,6 +689,12 @@ pub trait HasLimits {
     fn pooled_in(&self, deployment: Deployment) -> bool {
         self.budget_in(deployment).is_some()
     }
+    /// Whether the pooled budget the model takes part in, in a mode, is
+    /// shared per API key (each key has its own), not per account.
+    fn pooled_per_api_key_in(&self, deployment: Deployment) -> bool {
+        self.pool_in(deployment)
+            .is_some_and(|p| p.per == Per::ApiKey)
+    }
 }
 
 impl<T: HasLimits + ?Sized> HasLimits for &T {
@@ -693,6 +712,9 @@ impl<T: HasLimits + ?Sized> HasLimits for &T {
     }
     fn pooled_in(&self, deployment: Deployment) -> bool {
         (**self).pooled_in(deployment)
+    }
+    fn pooled_per_api_key_in(&self, deployment: Deployment) -> bool {
+        (**self).pooled_per_api_key_in(deployment)
     }
 }
 

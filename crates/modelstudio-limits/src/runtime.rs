@@ -103,6 +103,9 @@ impl crate::HasLimits for Entry {
     fn budget_in(&self, deployment: Deployment) -> Option<(&str, Limits)> {
         Budget::find(&self.pools, deployment)
     }
+    fn pooled_per_api_key_in(&self, deployment: Deployment) -> bool {
+        Budget::per_api_key(&self.pools, deployment)
+    }
 }
 
 /// A pooled budget as a run-time table holds it: limits that several
@@ -113,6 +116,8 @@ pub struct Budget {
     pub deployment: Deployment,
     /// The pool's name in the table.
     pub name: String,
+    /// Who shares it.
+    pub per: crate::Per,
     /// The shared limits.
     pub limits: Limits,
 }
@@ -127,6 +132,14 @@ impl Budget {
             .map(|b| (b.name.as_str(), b.limits))
     }
 
+    /// Whether the budget of `deployment` among `pools` is shared per API
+    /// key.
+    pub fn per_api_key(pools: &[Budget], deployment: Deployment) -> bool {
+        pools
+            .iter()
+            .any(|b| b.deployment == deployment && b.per == crate::Per::ApiKey)
+    }
+
     /// The budgets of a published model, in mode order.
     pub fn of(model: Model) -> Vec<Budget> {
         model
@@ -137,6 +150,7 @@ impl Budget {
                     deployment,
                     name: p.name.to_string(),
                     limits: p.limits,
+                    per: p.per,
                 })
             })
             .collect()
@@ -230,6 +244,10 @@ impl LimitTable {
                             deployment: mode,
                             name: name.clone(),
                             limits,
+                            per: match row.group.per {
+                                limits_format::Per::ApiKey => crate::Per::ApiKey,
+                                _ => crate::Per::Account,
+                            },
                         });
                     }
                     if entry.limits_in(mode).is_some() {
