@@ -549,7 +549,8 @@ impl Reader<'_> {
                         Token::Text(text) if has(&Col::Replacement) && r.replacement.is_none() => {
                             r.replacement = Some(text)
                         }
-                        Token::Scope(s) => r.texts.push(plain(p).replace(&format!("{s:?}"), "")),
+                        // A scope word in a table without a scope column: text.
+                        Token::Scope(_) => r.texts.push(plain(p)),
                         Token::Text(text) => r.texts.push(text),
                         Token::Id(_) => unreachable!("ids start rows"),
                     }
