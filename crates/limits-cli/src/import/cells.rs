@@ -15,6 +15,18 @@ pub(crate) enum Column {
     Submit,
 }
 
+impl Column {
+    /// The kind a value of this column is: a submission column's by the
+    /// value's unit (`次/分钟`: per minute; else per second).
+    pub(crate) fn kind(self, per_minute: Option<bool>) -> Kind {
+        match (self, per_minute) {
+            (Column::Limit(kind), _) => kind,
+            (Column::Submit, Some(true)) => Kind::SubmitRpm,
+            (Column::Submit, _) => Kind::SubmitRps,
+        }
+    }
+}
+
 /// The column a header cell names, if it names a limit; `Err` for a
 /// header cell that is neither a limit nor a known structural one.
 pub(crate) fn kind_of_header(cell: &str) -> Result<Option<Column>, ()> {

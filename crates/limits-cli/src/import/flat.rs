@@ -757,11 +757,7 @@ impl Reader<'_> {
                     target.dynamic = true;
                 }
                 (Col::Limit(column), Cell::Value(v)) => {
-                    let kind = match (column, v.per_minute) {
-                        (Column::Limit(kind), _) => *kind,
-                        (Column::Submit, Some(true)) => Kind::SubmitRpm,
-                        (Column::Submit, _) => Kind::SubmitRps,
-                    };
+                    let kind = column.kind(v.per_minute);
                     if v.sync_unlimited {
                         target.sync_unlimited = true;
                     }

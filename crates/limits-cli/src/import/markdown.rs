@@ -512,11 +512,7 @@ impl Reader {
             if retired {
                 continue;
             }
-            let kind = match (table.columns[k], value.per_minute) {
-                (Column::Limit(kind), _) => kind,
-                (Column::Submit, Some(true)) => Kind::SubmitRpm,
-                (Column::Submit, _) => Kind::SubmitRps,
-            };
+            let kind = table.columns[k].kind(value.per_minute);
             if value.sync_unlimited {
                 limits.sync_unlimited = true;
             }
