@@ -13,7 +13,11 @@
 //! Each kind is a key of its own beside the model's: submissions count on
 //! `MODEL#submit`, queries on `MODEL#query` and the account's
 //! `@tasks#query`, tasks in flight on `MODEL#tasks`, a pooled budget on
-//! `@pool:NAME` (ids never hold `#` or `@`). In process, a key's slots are
+//! `@pool:NAME` (ids never hold `#` or `@`; a budget shared per API key
+//! adds `@key:DIGEST`). A model in a pool takes the pool's keys beside its
+//! own: synchronous calls its requests and tokens, submissions its
+//! submissions and tasks in flight; a model whose only row is the pool's
+//! takes the pool's keys alone. In process, a key's slots are
 //! a count behind a mutex and a [`Notify`] that wakes the waiters when one
 //! is freed; through Redis they are leases in a sorted set (see
 //! [`crate::redis`]).
@@ -113,6 +117,8 @@ pub struct Task {
     account: Arc<str>,
     model: Box<str>,
     held: Held,
+    /// The slot of the pooled budget's tasks in flight, if it limits them.
+    pool: Held,
 }
 
 enum Held {
@@ -139,27 +145,22 @@ impl Task {
         &self.model
     }
 
-    /// Whether the task holds a slot of its model's tasks in flight.
+    /// Whether the task holds a slot of its model's tasks in flight (or of
+    /// its pool's).
     pub fn holds_slot(&self) -> bool {
-        !matches!(self.held, Held::Nothing)
+        !matches!(self.held, Held::Nothing) || !matches!(self.pool, Held::Nothing)
     }
 
-    /// Frees the task's slot now (the task ended), saying whether the
+    /// Frees the task's slots now (the task ended), saying whether the
     /// store heard it; dropping the task does the same without waiting.
     pub async fn finish(mut self) -> Result<(), StoreError> {
-        match std::mem::replace(&mut self.held, Held::Nothing) {
-            Held::Nothing => Ok(()),
-            Held::Local(slots) => {
-                self.freed();
-                slots.release();
-                Ok(())
-            }
-            #[cfg(feature = "redis")]
-            Held::Remote(lease) => {
-                self.freed();
-                lease.release().await
-            }
+        if self.holds_slot() {
+            self.freed();
         }
+        let own = std::mem::replace(&mut self.held, Held::Nothing);
+        let pool = std::mem::replace(&mut self.pool, Held::Nothing);
+        let own = own.release().await;
+        own.and(pool.release().await)
     }
 
     fn freed(&self) {
@@ -169,17 +170,31 @@ impl Task {
 
 impl Drop for Task {
     fn drop(&mut self) {
-        match std::mem::replace(&mut self.held, Held::Nothing) {
-            Held::Nothing => {}
+        if self.holds_slot() {
+            self.freed();
+        }
+        for held in [&mut self.held, &mut self.pool] {
+            match std::mem::replace(held, Held::Nothing) {
+                Held::Nothing => {}
+                Held::Local(slots) => slots.release(),
+                #[cfg(feature = "redis")]
+                Held::Remote(lease) => lease.release_in_background(),
+            }
+        }
+    }
+}
+
+impl Held {
+    /// Frees the slot, if any.
+    async fn release(self) -> Result<(), StoreError> {
+        match self {
+            Held::Nothing => Ok(()),
             Held::Local(slots) => {
-                self.freed();
                 slots.release();
+                Ok(())
             }
             #[cfg(feature = "redis")]
-            Held::Remote(lease) => {
-                self.freed();
-                lease.release_in_background();
-            }
+            Held::Remote(lease) => lease.release().await,
         }
     }
 }
@@ -294,30 +309,51 @@ impl Throttle {
         let Some(limits) = self.limits_of(model) else {
             return Err(refused(self.not_enforced(id, false)));
         };
-        let held = match limits.concurrency() {
-            Some(limit) => self.take_slot(id, limit, deadline).await.map_err(refused)?,
-            None => Held::Nothing,
-        };
-        // Made now, so that a refusal below frees the slot.
-        let task = Task {
+        // A pooled budget's tasks in flight and submissions count on the
+        // pool's key; a model whose only row is the pool's has no own key.
+        let pool = self.pool_of(model);
+        let own = !pool
+            .as_ref()
+            .is_some_and(|(_, pooled)| model.limits_in(self.deployment()) == Some(*pooled));
+        let mut task = Task {
             account: Arc::clone(&self.store_account),
             model: Box::from(id),
-            held,
+            held: Held::Nothing,
+            pool: Held::Nothing,
         };
+        // Taken one by one into the task, so that a refusal frees them.
+        if let (true, Some(limit)) = (own, limits.concurrency()) {
+            task.held = self.take_slot(id, limit, deadline).await.map_err(refused)?;
+        }
+        if let Some((key, Some(limit))) = pool.as_ref().map(|(k, l)| (k, l.concurrency())) {
+            task.pool = self
+                .take_slot(key, limit, deadline)
+                .await
+                .map_err(refused)?;
+        }
         if task.holds_slot() {
             observe::task_held(&self.store_account, id);
         }
-        match Enforced::of_submissions(&limits) {
-            Some(rate) => {
-                let key = format!("{id}#submit");
+        if own {
+            match Enforced::of_submissions(&limits) {
+                Some(rate) => {
+                    let key = format!("{id}#submit");
+                    drop(self.wait_key(&key, rate, 0, deadline).await?);
+                }
+                None if limits.concurrency().is_some() => {}
+                None => match self.enforced(model) {
+                    Ok(Some(rate)) => drop(self.wait_key(id, rate, 0, deadline).await?),
+                    Ok(None) => {}
+                    Err(refusal) => return Err(refused(refusal)),
+                },
+            }
+        }
+        if let Some((key, pooled)) = &pool {
+            let rate = Enforced::of_budget(pooled);
+            if !rate.is_unlimited() {
+                let key = format!("{key}#submit");
                 drop(self.wait_key(&key, rate, 0, deadline).await?);
             }
-            None if limits.concurrency().is_some() => {}
-            None => match self.enforced(model) {
-                Ok(Some(rate)) => drop(self.wait_key(id, rate, 0, deadline).await?),
-                Ok(None) => {}
-                Err(refusal) => return Err(refused(refusal)),
-            },
         }
         Ok(task)
     }
@@ -442,19 +478,13 @@ impl Throttle {
         model: &(impl HasLimits + ?Sized),
         tokens: u64,
     ) -> Result<Permit<'_>, Refusal> {
-        let Some((name, limits)) = model.budget_in(self.deployment()) else {
+        let Some((key, limits)) = self.pool_of(model) else {
             let refusal = Refusal::NotPooled {
                 model: Box::from(model.id()),
                 deployment: self.deployment(),
             };
             self.observe_refusal(model.id(), &refusal);
             return Err(refusal);
-        };
-        let key = match &self.api_key {
-            Some(digest) if model.pooled_per_api_key_in(self.deployment()) => {
-                format!("@pool:{name}@key:{digest}")
-            }
-            _ => format!("@pool:{name}"),
         };
         let rate = Enforced::of_budget(&limits);
         self.wait_key(&key, rate, tokens, later(self.config().max_wait))

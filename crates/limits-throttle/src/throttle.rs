@@ -258,9 +258,47 @@ impl Throttle {
             .with_limits(limits, self.inner.config.headroom)
     }
 
+    /// The pooled budget `model` takes part in here: the key it is counted
+    /// on (the pool's, and for a budget shared per API key, this handle's
+    /// key's digest too) and the pool's limits.
+    pub(crate) fn pool_of(&self, model: &(impl HasLimits + ?Sized)) -> Option<(String, Limits)> {
+        let (name, limits) = model.budget_in(self.deployment)?;
+        let key = match &self.api_key {
+            Some(digest) if model.pooled_per_api_key_in(self.deployment) => {
+                format!("@pool:{name}@key:{digest}")
+            }
+            _ => format!("@pool:{name}"),
+        };
+        Some((key, limits))
+    }
+
+    /// The keys a synchronous call to `model` takes: its own limits (as
+    /// [`Throttle::enforced`]), and its pool's requests and tokens when it
+    /// takes part in a pool that limits them. A model whose only row is
+    /// its pool's (its limits are the pool's) takes the pool's key alone:
+    /// the budget is the whole pool's, not each member's.
+    #[inline]
+    pub(crate) fn sync_keys(&self, model: &(impl HasLimits + ?Sized)) -> Result<SyncKeys, Refusal> {
+        let Some((key, limits)) = self.pool_of(model) else {
+            return Ok((self.enforced(model)?, None));
+        };
+        let pooled = Enforced::of(&limits);
+        let pooled = (!pooled.is_unlimited()).then_some((key, pooled));
+        if model.limits_in(self.deployment) == Some(limits) {
+            return Ok((None, pooled));
+        }
+        Ok((self.enforced(model)?, pooled))
+    }
+
     /// Admits a request of `tokens` (an estimate: input plus expected
     /// output) to `model` if every limit allows it now, and counts it;
-    /// never waits for the limits. A refusal counts nothing.
+    /// never waits for the limits. A refusal counts nothing (but for a
+    /// model in a pooled budget, whose own key counts the request when the
+    /// pool then refuses: its tokens are given back).
+    ///
+    /// A model that takes part in a pooled budget of requests or tokens
+    /// (Kimi's, shared by five models) takes the pool's permit too; one
+    /// whose only row is the pool's takes the pool's alone.
     ///
     /// (The future is the admission's own, not one awaiting it:
     /// an admission's result is built where the caller reads it.)
@@ -292,24 +330,34 @@ impl Throttle {
         model: &M,
         tokens: u64,
     ) -> Result<Permit<'_>, Refusal> {
-        match self.enforced(model) {
-            // In process, decided here, without a future inside this one.
-            Ok(Some(limits)) => match &self.keyed {
-                Keyed::Local(account) => {
-                    self.attempt_local::<OBSERVE>(account, model.id(), limits, tokens)
-                }
-                #[cfg(feature = "redis")]
-                Keyed::Redis(store) => {
-                    self.attempt_remote::<OBSERVE>(store, model.id(), limits, tokens)
-                        .await
-                }
-            },
-            Ok(None) => Ok(self.free(model.id(), tokens)),
+        let (own, pool) = match self.sync_keys(model) {
+            Ok(keys) => keys,
             Err(refusal) => {
                 if OBSERVE {
                     self.observe_refusal(model.id(), &refusal);
                 }
-                Err(refusal)
+                return Err(refusal);
+            }
+        };
+        let permit = match own {
+            // In process, decided here, without a future inside this one.
+            Some(limits) => match &self.keyed {
+                Keyed::Local(account) => {
+                    self.attempt_local::<OBSERVE>(account, model.id(), limits, tokens)?
+                }
+                #[cfg(feature = "redis")]
+                Keyed::Redis(store) => {
+                    self.attempt_remote::<OBSERVE>(store, model.id(), limits, tokens)
+                        .await?
+                }
+            },
+            None => self.free(model.id(), tokens),
+        };
+        match pool {
+            None => Ok(permit),
+            Some((key, rate)) => {
+                let pooled = self.attempt_key::<OBSERVE>(&key, rate, tokens).await;
+                permit.with_pool(pooled).await
             }
         }
     }
@@ -321,6 +369,7 @@ impl Throttle {
             held: Held::Free(Box::new((Arc::clone(&self.store_account), Box::from(id)))),
             tokens,
             unchecked: None,
+            pool: None,
         }
     }
 
@@ -374,6 +423,7 @@ impl Throttle {
                         held: Held::Remote(Box::new(remote(None))),
                         tokens,
                         unchecked: Some(Box::new(e)),
+                        pool: None,
                     })
                 } else {
                     Err(refused(Refusal::Unavailable(e)))
@@ -387,6 +437,7 @@ impl Throttle {
                     held: Held::Remote(Box::new(remote(Some(counted)))),
                     tokens,
                     unchecked: None,
+                    pool: None,
                 })
             }
             Err(decision) => Err(refused(refusal_of(decision, &p, limits, tokens))),
@@ -462,15 +513,23 @@ impl Throttle {
         tokens: u64,
         max_wait: Duration,
     ) -> Result<Permit<'_>, Refusal> {
-        match self.enforced(model) {
-            Ok(Some(limits)) => {
-                self.wait_key(model.id(), limits, tokens, later(max_wait))
-                    .await
-            }
-            Ok(None) => Ok(self.free(model.id(), tokens)),
+        let (own, pool) = match self.sync_keys(model) {
+            Ok(keys) => keys,
             Err(refusal) => {
                 self.observe_refusal(model.id(), &refusal);
-                Err(refusal)
+                return Err(refusal);
+            }
+        };
+        let deadline = later(max_wait);
+        let permit = match own {
+            Some(limits) => self.wait_key(model.id(), limits, tokens, deadline).await?,
+            None => self.free(model.id(), tokens),
+        };
+        match pool {
+            None => Ok(permit),
+            Some((key, rate)) => {
+                let pooled = self.wait_key(&key, rate, tokens, deadline).await;
+                permit.with_pool(pooled).await
             }
         }
     }
@@ -597,6 +656,10 @@ impl Throttle {
     }
 }
 
+/// The keys a synchronous call takes: the model's own limits, if paced,
+/// and a pooled budget's key and limits, if it takes part in one.
+pub(crate) type SyncKeys = (Option<Enforced>, Option<(String, Enforced)>);
+
 /// The limits the stores enforce: requests and tokens per window, each
 /// [`UNLIMITED`] where the row has no such kind.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -612,7 +675,7 @@ impl Enforced {
     /// Whether neither requests nor tokens are limited (a row without
     /// `rpm`, `tpm` or `rps`).
     #[inline]
-    fn is_unlimited(&self) -> bool {
+    pub(crate) fn is_unlimited(&self) -> bool {
         self.rpm >= UNLIMITED && self.tpm >= UNLIMITED
     }
 
@@ -700,6 +763,8 @@ pub struct Permit<'t> {
     held: Held<'t>,
     tokens: u64,
     unchecked: Option<Box<StoreError>>,
+    /// The pooled budget's permit the call took beside its own.
+    pool: Option<Box<Permit<'t>>>,
 }
 
 /// The key a permit was counted in, and where.
@@ -760,6 +825,7 @@ impl<'t> Permit<'t> {
             held: Held::Local(slot, at),
             tokens,
             unchecked: None,
+            pool: None,
         }
     }
 
@@ -787,6 +853,27 @@ impl<'t> Permit<'t> {
             held,
             tokens: self.tokens,
             unchecked: self.unchecked,
+            pool: self.pool.map(|pool| Box::new(pool.into_owned())),
+        }
+    }
+
+    /// This permit with the pooled budget's `pooled` beside it; when the
+    /// pool refused, the refusal, and this permit's tokens given back (its
+    /// request stays counted: the call was not sent).
+    async fn with_pool(
+        mut self,
+        pooled: Result<Permit<'t>, Refusal>,
+    ) -> Result<Permit<'t>, Refusal> {
+        match pooled {
+            Ok(pooled) => {
+                self.unchecked = self.unchecked.or_else(|| pooled.unchecked.clone());
+                self.pool = Some(Box::new(pooled));
+                Ok(self)
+            }
+            Err(refusal) => {
+                let _ = self.reconcile(0).await;
+                Err(refusal)
+            }
         }
     }
 
@@ -795,9 +882,23 @@ impl<'t> Permit<'t> {
     /// (More than 2^40 tokens count as 2^40.)
     pub async fn reconcile(self, actual_tokens: u64) -> Result<(), StoreError> {
         let actual_tokens = actual_tokens.min(MOST_TOKENS);
-        match &self.held {
-            Held::Local(slot, at) => slot.reconcile(*at, self.tokens, actual_tokens),
-            Held::Owned(slot, at) => slot.reconcile(*at, self.tokens, actual_tokens),
+        let own = self.held.reconcile(self.tokens, actual_tokens).await;
+        match self.pool {
+            Some(pool) => {
+                let pooled = pool.held.reconcile(pool.tokens, actual_tokens).await;
+                own.and(pooled)
+            }
+            None => own,
+        }
+    }
+}
+
+impl Held<'_> {
+    /// Moves the key's count of a request from `estimated` tokens to `actual`.
+    async fn reconcile(&self, estimated: u64, actual: u64) -> Result<(), StoreError> {
+        match self {
+            Held::Local(slot, at) => slot.reconcile(*at, estimated, actual),
+            Held::Owned(slot, at) => slot.reconcile(*at, estimated, actual),
             Held::Free(..) => {}
             #[cfg(feature = "redis")]
             Held::Remote(remote) => {
@@ -812,7 +913,7 @@ impl<'t> Permit<'t> {
                     ..
                 } = &**remote;
                 return store
-                    .reconcile(account, id, params, counted, self.tokens, actual_tokens)
+                    .reconcile(account, id, params, counted, estimated, actual)
                     .await;
             }
         }

@@ -357,3 +357,84 @@ impl HasLimits for Pooled {
         Some(self.0)
     }
 }
+
+/// The shipped table's pools in Mainland China with a kind `has`, each
+/// with its members.
+fn pools_with(has: impl Fn(&Limits) -> bool) -> Vec<(modelstudio_limits::Pool, Vec<Model>)> {
+    let mut pools: Vec<(modelstudio_limits::Pool, Vec<Model>)> = Vec::new();
+    for &model in Model::ALL {
+        let Some(pool) = model.pool_in(CN).filter(|p| has(&p.limits)) else {
+            continue;
+        };
+        match pools.iter_mut().find(|(p, _)| *p == pool) {
+            Some((_, members)) => members.push(model),
+            None => pools.push((pool, vec![model])),
+        }
+    }
+    pools
+}
+
+/// Synchronous calls to the models of a pool that limits requests take
+/// the pool's budget together (Kimi's: one RPM for five models), not one
+/// budget per model; the pool's tokens are given back with a reconcile.
+#[test]
+fn synchronous_calls_to_a_pool_share_its_budget() {
+    let pools = pools_with(|l| l.rpm().is_some());
+    assert!(!pools.is_empty(), "the table has a pool of requests");
+    let rt = runtime();
+    for (pool, members) in pools {
+        assert!(members.len() >= 2, "{pool:?}");
+        let (throttle, clock) = on_fake_clock();
+        let per_second = pool.limits.rpm().unwrap().div_ceil(60);
+        let admitted = admitted_in_a_second(&clock, |i| {
+            let model = &members[i as usize % members.len()];
+            let permit = rt.block_on(throttle.try_acquire(model, 1));
+            permit.is_ok_and(|p| rt.block_on(p.reconcile(1)).is_ok())
+        });
+        assert_eq!(admitted, per_second, "{}", pool.name);
+        // Shared per API key: another key has a budget of its own.
+        if pool.per == modelstudio_limits::Per::ApiKey {
+            let other = throttle.for_api_key("Bearer sk-other");
+            assert!(rt.block_on(other.try_acquire(&members[0], 1)).is_ok());
+            assert!(rt.block_on(throttle.try_acquire(&members[0], 1)).is_err());
+        }
+    }
+}
+
+/// Tasks submitted to the models of a pool that limits tasks in flight
+/// hold the pool's slots together (Kling's, Vidu's: one count for the
+/// pool's models).
+#[test]
+fn tasks_of_a_pool_share_its_slots() {
+    let pools = pools_with(|l| l.concurrency().is_some());
+    assert!(!pools.is_empty(), "the table has a pool of tasks in flight");
+    let rt = runtime();
+    for (pool, members) in pools {
+        let (throttle, clock) = on_fake_clock();
+        let limit = pool.limits.concurrency().unwrap();
+        let mut tasks = Vec::new();
+        // Spread over seconds, so that submission rates do not bind.
+        for i in 0..2 * limit as usize {
+            clock.advance(Duration::from_secs(60));
+            let model = &members[i % members.len()];
+            match rt.block_on(throttle.try_submit(model)) {
+                Ok(task) => tasks.push(task),
+                Err(refusal) => assert!(
+                    matches!(refusal, Refusal::TasksInFlight { limit: l } if l == limit),
+                    "{}: {refusal:?}",
+                    pool.name
+                ),
+            }
+        }
+        assert_eq!(tasks.len(), limit as usize, "{}", pool.name);
+        // A task that ends frees the pool's slot for any of its models.
+        rt.block_on(tasks.pop().unwrap().finish()).unwrap();
+        clock.advance(Duration::from_secs(60));
+        let last = members.last().unwrap();
+        assert!(
+            rt.block_on(throttle.try_submit(last)).is_ok(),
+            "{}",
+            pool.name
+        );
+    }
+}

@@ -124,6 +124,14 @@ impl Windows {
     /// Accepts a request of `tokens` at `now` (microseconds), or says which
     /// rule refuses it.
     pub fn admit(&mut self, now: u64, tokens: u64) -> Result<(), Reason> {
+        self.check(now, tokens)?;
+        self.count(now, tokens);
+        Ok(())
+    }
+
+    /// Whether a request of `tokens` at `now` would be accepted (counting
+    /// nothing), or which rule refuses it.
+    pub fn check(&mut self, now: u64, tokens: u64) -> Result<(), Reason> {
         for w in [&mut self.minute, &mut self.second, &mut self.tenth] {
             w.slide(now);
         }
@@ -151,10 +159,14 @@ impl Windows {
         if self.minute.tokens.saturating_add(tokens) > tpm {
             return Err(Reason::Tpm);
         }
+        Ok(())
+    }
+
+    /// Counts a request of `tokens` at `now` that [`Windows::check`] accepted.
+    pub fn count(&mut self, now: u64, tokens: u64) {
         for w in [&mut self.minute, &mut self.second, &mut self.tenth] {
             w.push(now, tokens);
         }
-        Ok(())
     }
 }
 

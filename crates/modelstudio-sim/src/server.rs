@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use modelstudio_limits::runtime::LimitTable;
-use modelstudio_limits::{Deployment, HasLimits, Limits};
+use modelstudio_limits::{Deployment, HasLimits, Limits, Region};
 use serde_json::{json, Value};
 
 use crate::api::{self, Style};
@@ -32,7 +32,12 @@ pub struct SimConfig {
     pub keys: HashMap<String, String>,
     /// The length of a "minute"; every other window scales with it.
     pub window: Duration,
-    /// The deployment mode whose limits the simulator serves.
+    /// The deployment whose limits the simulator serves to a request whose
+    /// `Host` names no region of the provider (loopback). A request sent
+    /// under a provider's host (`dashscope-intl.aliyuncs.com`, a
+    /// workspace's `{ws}.eu-central-1.maas.aliyuncs.com`, ...) is served
+    /// its region's table: the scope the region implies for the model, else
+    /// this one's scope where its region is the host's, else this one.
     pub deployment: Deployment,
     /// How long a task runs, in "seconds" (a sixtieth of `window` each).
     pub task_seconds: f64,
@@ -74,7 +79,9 @@ struct Stats {
 struct Sim {
     config: SimConfig,
     started: Instant,
-    windows: Mutex<HashMap<(String, String), Windows>>,
+    /// Per account (or API key, for a budget shared per key), deployment
+    /// and model (or pool): its windows.
+    windows: Mutex<HashMap<(String, Deployment, String), Windows>>,
     stats: Mutex<Stats>,
     tasks: Mutex<Tasks>,
     requests: AtomicU64,
@@ -99,14 +106,44 @@ impl Sim {
         self.config.keys.get(key)
     }
 
-    /// The limits of `entry` for `account` in the served mode.
-    fn limits(&self, account: &str, entry: &modelstudio_limits::runtime::Entry) -> Option<Limits> {
+    /// The deployment a request to `model` is served in: its `Host`'s
+    /// region, with the scope that region implies (see
+    /// [`SimConfig::deployment`]).
+    fn deployment_of(&self, headers: &HeaderMap, model: &str) -> Deployment {
+        let served = self.config.deployment;
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        // A port is not part of the name.
+        let name = host.map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name));
+        let Some(region) = name.and_then(Region::of_host) else {
+            return served;
+        };
+        let scope = region
+            .scope_of(model)
+            .or((served.region == region).then_some(served.scope));
+        scope.map_or(served, |scope| Deployment::new(region, scope))
+    }
+
+    /// The limits of `entry` for `account` in `deployment`.
+    fn limits(
+        &self,
+        account: &str,
+        entry: &modelstudio_limits::runtime::Entry,
+        deployment: Deployment,
+    ) -> Option<Limits> {
         let own = self
             .config
             .account_limits
             .get(&(account.to_string(), entry.id.clone()));
-        own.copied()
-            .or_else(|| entry.limits_in(self.config.deployment))
+        own.copied().or_else(|| entry.limits_in(deployment))
+    }
+
+    /// The API key of a request (what a budget shared per key is kept by).
+    fn api_key<'h>(&self, headers: &'h HeaderMap) -> &'h str {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default()
     }
 
     fn refused(&self, reason: Reason) {
@@ -202,18 +239,47 @@ fn answer(sim: &Sim, style: Style, headers: &HeaderMap, body: &[u8]) -> Response
         Ok(asked) => asked,
         Err(why) => return fail(StatusCode::BAD_REQUEST, "InvalidParameter", &why),
     };
+    let deployment = sim.deployment_of(headers, &asked.model);
     let entry = sim.config.table.get(&asked.model);
-    let Some((entry, limits)) = entry.and_then(|e| Some((e, sim.limits(account, e)?))) else {
+    let Some((entry, limits)) = entry.and_then(|e| Some((e, sim.limits(account, e, deployment)?)))
+    else {
         let message = format!("The model `{}` does not exist.", asked.model);
         return fail(StatusCode::NOT_FOUND, "model_not_found", &message);
     };
     let window = sim.config.window.as_micros() as u64;
     let now = sim.now();
     let tokens = asked.input + asked.output;
-    let verdict = lock(&sim.windows)
-        .entry((account.clone(), entry.id.clone()))
-        .or_insert_with(|| Windows::new(limits, window))
-        .admit(now, tokens);
+    // The model's own windows, and its pool's (Kimi's five models share
+    // one): a model whose only row is the pool's has the pool's alone.
+    let mut keys = Vec::with_capacity(2);
+    let pool = entry.budget_in(deployment);
+    if pool.is_none_or(|(_, pooled)| pooled != limits) {
+        keys.push(((account.clone(), deployment, entry.id.clone()), limits));
+    }
+    if let Some((name, pooled)) = pool {
+        let holder = if entry.pooled_per_api_key_in(deployment) {
+            format!("@key:{}", sim.api_key(headers))
+        } else {
+            account.clone()
+        };
+        keys.push(((holder, deployment, format!("@pool:{name}")), pooled));
+    }
+    let verdict = {
+        let mut windows = lock(&sim.windows);
+        let mut checked = Ok(());
+        for (key, limits) in &keys {
+            let w = windows
+                .entry(key.clone())
+                .or_insert_with(|| Windows::new(*limits, window));
+            checked = checked.and_then(|()| w.check(now, tokens));
+        }
+        if checked.is_ok() {
+            for (key, _) in &keys {
+                windows.get_mut(key).expect("made above").count(now, tokens);
+            }
+        }
+        checked
+    };
     let mut stats = lock(&sim.stats);
     if let Err(reason) = verdict {
         *stats.rejected.entry(reason).or_default() += 1;
@@ -285,8 +351,10 @@ async fn submit(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) ->
             "the body has no string `model`",
         );
     };
+    let deployment = sim.deployment_of(&headers, model);
     let entry = sim.config.table.get(model);
-    let Some((entry, limits)) = entry.and_then(|e| Some((e, sim.limits(account, e)?))) else {
+    let Some((entry, limits)) = entry.and_then(|e| Some((e, sim.limits(account, e, deployment)?)))
+    else {
         let message = format!("The model `{model}` does not exist.");
         return fail(StatusCode::NOT_FOUND, "model_not_found", &message);
     };
@@ -337,7 +405,8 @@ async fn enroll(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) ->
     };
     let target = body.pointer("/input/target_model").and_then(Value::as_str);
     let entry = target.and_then(|t| sim.config.table.get(t));
-    let Some((name, limits)) = entry.and_then(|e| e.budget_in(sim.config.deployment)) else {
+    let deployment = sim.deployment_of(&headers, target.unwrap_or_default());
+    let Some((name, limits)) = entry.and_then(|e| e.budget_in(deployment)) else {
         return fail(
             StatusCode::BAD_REQUEST,
             "InvalidParameter",
@@ -365,7 +434,8 @@ async fn query(
     };
     let own = |model: &str| {
         let entry = sim.config.table.get(model)?;
-        sim.limits(account, entry)?.query_rps()
+        let deployment = sim.deployment_of(&headers, model);
+        sim.limits(account, entry, deployment)?.query_rps()
     };
     let now = sim.now();
     let verdict = lock(&sim.tasks).query(account, &task_id, own, now);

@@ -387,3 +387,74 @@ async fn tasks_run_their_course_within_their_limits() {
         "{stats}"
     );
 }
+
+/// `post` under the host name `host` (what a client sent to the
+/// provider's domain, resolved to the simulator, says).
+async fn post_as(sim: &Sim, host: &str, key: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{CHAT}", sim.base))
+        .header(reqwest::header::HOST, host)
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Reached under a provider's host, the simulator serves that region's
+/// table (Beijing's for `dashscope.aliyuncs.com`), whatever its own
+/// deployment; under its loopback address, its own.
+#[tokio::test]
+async fn the_host_picks_the_region_served() {
+    let cn = Deployment::MAINLAND_CHINA;
+    let cn_only = *Model::ALL
+        .iter()
+        .find(|m| m.deployments() == [cn] && m.limits_in(cn).is_some_and(|l| l.rpm().is_some()))
+        .unwrap();
+    let sim = start();
+    let (status, body, _) = post(&sim, CHAT, "k1", chat(cn_only.id(), 1)).await;
+    assert_eq!(status, 404, "{cn_only} is not International's: {body}");
+    let host = "dashscope.aliyuncs.com";
+    assert_eq!(modelstudio_limits::Region::of_host(host), Some(cn.region));
+    let (status, body) = post_as(&sim, host, "k1", chat(cn_only.id(), 1)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// The models of a pool of requests (Kimi's in Beijing) share its
+/// windows: sent one after the other to different models of the pool,
+/// the pool's burst allowance is refused at its first request beyond.
+#[tokio::test]
+async fn the_models_of_a_pool_share_its_windows() {
+    let cn = Deployment::MAINLAND_CHINA;
+    let mut members: Vec<Model> = Vec::new();
+    let mut pool = None;
+    for &m in Model::ALL {
+        let Some(p) = m.pool_in(cn).filter(|p| p.limits.rpm().is_some()) else {
+            continue;
+        };
+        if pool.is_none_or(|q| q == p) {
+            pool = Some(p);
+            members.push(m);
+        }
+    }
+    let pool = pool.expect("Beijing's table has a pool of requests");
+    // The burst rule: twice a tenth of the second's share in any tenth.
+    let burst = 2 * u64::from(pool.limits.rpm().unwrap())
+        .div_ceil(60)
+        .div_ceil(10);
+    assert!(members.len() as u64 > burst, "{pool:?}: {members:?}");
+    let sim = start_in(Some("cn"));
+    let mut statuses = Vec::new();
+    for m in &members[..=burst as usize] {
+        statuses.push(post(&sim, CHAT, "k1", chat(m.id(), 1)).await.0);
+    }
+    let admitted = statuses.iter().filter(|&&s| s == 200).count() as u64;
+    assert_eq!(admitted, burst, "{statuses:?}");
+    // Shared per API key: another key of the account has its own budget.
+    if pool.per == modelstudio_limits::Per::ApiKey {
+        let (status, body, _) = post(&sim, CHAT, "k2", chat(members[0].id(), 1)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
