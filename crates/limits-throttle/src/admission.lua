@@ -10,18 +10,19 @@
 --
 -- ARGV[1] "decide" | "reconcile" | "report" | "adapted"
 -- ARGV[2] now in microseconds, or "" for the server's TIME
--- ARGV[3..14] window, second, second bucket width, window bucket width,
---   full recovery time (all us), rpm, tpm (after headroom), burst, cooldown
---   (us), decrease, floor, recovery (ppm)
--- decide:    ARGV[15] tokens
+-- ARGV[3..15] window, second (the per-second rule's span, arrival margin
+--   included), second bucket width, window bucket width, full recovery
+--   time (all us), rpm, tpm (after headroom), burst, cooldown (us),
+--   decrease, floor, recovery (ppm), schedule tolerance (us)
+-- decide:    ARGV[16] tokens
 --   -> {1, 0, second bucket, window bucket} | {0, wait us, 0, 0} | {2, 0, 0, 0}
--- reconcile: ARGV[15] second bucket, ARGV[16] window bucket,
---   ARGV[17] estimated, ARGV[18] actual tokens -> {1, 0, 0, 0}
--- report:    ARGV[15] lower requests (0/1), ARGV[16] lower tokens -> {1, 0, 0, 0}
+-- reconcile: ARGV[16] second bucket, ARGV[17] window bucket,
+--   ARGV[18] estimated, ARGV[19] actual tokens -> {1, 0, 0, 0}
+-- report:    ARGV[16] lower requests (0/1), ARGV[17] lower tokens -> {1, 0, 0, 0}
 -- adapted:   -> {requests factor, tokens factor (ppm), cool-down left (us)}
 --
--- Hash fields: `state` = "last:prev:sn:st:mn:mt:sh:mh" (the latest time
--- seen, the last admission, requests and tokens counted per queue, each
+-- Hash fields: `state` = "last:place:sn:st:mn:mt:sh:mh" (the latest time
+-- seen, the schedule's place of the last admission, requests and tokens counted per queue, each
 -- queue's oldest bucket; -1 for none); `cool`, `fr`, `frs`, `ft`, `fts`
 -- (the cool-down's end, the factors and when they were lowered; written
 -- only by reports); per bucket `s:I` and `m:I` = "requests:tokens" (under
@@ -40,6 +41,7 @@ local sw, mw, full = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local rpm, tpm, burst = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local cooldown, decrease = tonumber(ARGV[11]), tonumber(ARGV[12])
 local floor_ppm, recovery = tonumber(ARGV[13]), tonumber(ARGV[14])
+local tolerance = tonumber(ARGV[15])
 
 local function num(x, default)
   if x then return tonumber(x) end
@@ -85,14 +87,14 @@ if last >= 0 and now < last then
   local b = redis.call('HMGET', H, 's:' .. si, 'm:' .. mi)
   held = { s = b[1], m = b[2] }
 end
-local prev = st[2] >= 0 and st[2] or nil
+local place = st[2] >= 0 and st[2] or nil
 local cool = num(v[4], 0)
 local fr, frs, ft, fts = num(v[5], PPM), num(v[6], 0), num(v[7], PPM), num(v[8], 0)
 -- Per queue: its sums and its oldest bucket (kept in the state, so that a
 -- call that expires nothing reads no list).
--- Under per-second pacing each per-second bucket holds one request (they
--- are at least a microsecond apart): its list entry is "index:tokens", and
--- it has no hash field.
+-- Under per-second pacing a per-second bucket is a microsecond wide and
+-- holds one request: its list entry is "index:tokens" (requests admitted
+-- in one microsecond have an entry each), and it has no hash field.
 local q = {
   s = { key = QS, n = st[3], t = st[4], head = st[7] >= 0 and st[7] or nil, packed = burst == 0 },
   m = { key = QM, n = st[5], t = st[6], head = st[8] >= 0 and st[8] or nil },
@@ -190,7 +192,7 @@ end
 local function save()
   if dirty then
     if last < 0 or now > last then last = now end
-    set('state', string.format('%d:%d:%d:%d:%d:%d:%d:%d', last, prev or -1,
+    set('state', string.format('%d:%d:%d:%d:%d:%d:%d:%d', last, place or -1,
       q.s.n, q.s.t, q.m.n, q.m.t, q.s.head or -1, q.m.head or -1))
   end
   if #out == 0 then return end
@@ -211,22 +213,23 @@ expire('s', second, sw)
 expire('m', window, mw)
 
 if op == 'decide' then
-  local tokens = tonumber(ARGV[15])
+  local tokens = tonumber(ARGV[16])
   if tokens > tpm then
     save()
     return { 2, 0, 0, 0 }
   end
   local c = caps(factor_at(fr, frs), factor_at(ft, fts))
   local wait = math.max(cool - now, 0)
-  if prev and c.spacing > 0 then wait = math.max(wait, prev + c.spacing - now) end
+  -- The schedule: a place every `spacing`, taken up to `tolerance` early.
+  local next_place = place and place + c.spacing
+  if next_place and c.spacing > 0 then wait = math.max(wait, next_place - tolerance - now) end
   if tokens > c.tpm then
     -- Only a lowered limit refuses it: wait for the recovery.
     local need = math.ceil(tokens * PPM / tpm)
     wait = math.max(wait, fts + math.ceil(math.max(need - ft, 0) * window / recovery) - now)
   else
-    -- Spaced requests keep the window's request cap by themselves.
     wait = math.max(wait, wait_for('m', window, mw, function(n, t)
-      return (c.spacing > 0 or n < c.rpm) and t + tokens <= c.tpm
+      return n < c.rpm and t + tokens <= c.tpm
     end))
   end
   wait = math.max(wait, wait_for('s', second, sw, function(n, t)
@@ -240,7 +243,7 @@ if op == 'decide' then
     local l, index = q[level], (level == 's' and si) or mi
     if l.packed then
       -- A bucket of its own, tokens as the client wrote them.
-      redis.call('RPUSH', l.key, index .. ':' .. ARGV[15])
+      redis.call('RPUSH', l.key, index .. ':' .. ARGV[16])
       if not l.head then l.head = tonumber(index) end
     else
       -- A bucket not yet counted goes to the end of its queue.
@@ -254,19 +257,21 @@ if op == 'decide' then
     end
     l.n, l.t = l.n + 1, l.t + tokens
   end
-  prev = now
+  -- Taken early, the place stays where it was; taken late, the schedule
+  -- goes on from now.
+  place = math.max(next_place or now, now)
   dirty = true
   save()
   return { 1, 0, tonumber(si), tonumber(mi) }
 elseif op == 'reconcile' then
-  local estimated, actual = tonumber(ARGV[17]), tonumber(ARGV[18])
-  for _, b in ipairs({ { 's', ARGV[15] }, { 'm', ARGV[16] } }) do
+  local estimated, actual = tonumber(ARGV[18]), tonumber(ARGV[19])
+  for _, b in ipairs({ { 's', ARGV[16] }, { 'm', ARGV[17] } }) do
     local l = q[b[1]]
     local field = b[1] .. ':' .. b[2]
     local counted
     if l.packed then
       -- Still listed as admitted: "index:estimate", as the client wrote both.
-      local at = redis.call('LPOS', l.key, b[2] .. ':' .. ARGV[17])
+      local at = redis.call('LPOS', l.key, b[2] .. ':' .. ARGV[18])
       if at then
         redis.call('LSET', l.key, at, b[2] .. ':' .. string.format('%d', actual))
         l.t = l.t + actual - estimated
@@ -294,10 +299,10 @@ elseif op == 'report' then
   refresh_ttl = true
   if now >= cool then
     cool = now + cooldown
-    if ARGV[15] == '1' then
+    if ARGV[16] == '1' then
       fr, frs = math.max(math.floor(factor_at(fr, frs) * decrease / PPM), floor_ppm), now
     end
-    if ARGV[16] == '1' then
+    if ARGV[17] == '1' then
       ft, fts = math.max(math.floor(factor_at(ft, fts) * decrease / PPM), floor_ppm), now
     end
   end

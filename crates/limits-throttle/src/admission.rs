@@ -10,13 +10,22 @@
 //! a request admitted when `requests + 1 <= cap` and `tokens + its tokens
 //! <= cap` keeps every true window within the caps.
 //!
-//! Under [`Pacing::PerSecond`](crate::Pacing::PerSecond) requests are spaced
-//! `window / RPM` apart (a GCRA without tolerance: exact for the requests of
-//! every window and every second), so a "second" holds at most
-//! `ceil(RPM / 60)` requests and its buckets are one microsecond wide: the
-//! per-second rules are exact. The per-window token sum overcounts by at
-//! most one bucket, 1/600 of the window, so the steady token rate it allows
-//! is at least 99.8% of the limit. Under `Pacing::Bursty` nothing spaces
+//! Under [`Pacing::PerSecond`](crate::Pacing::PerSecond) requests take
+//! their places on a schedule, one every `window / RPM` (a GCRA: the key
+//! keeps the place of the last request, and the next is a spacing at the
+//! current rate after it, so a change of limits applies at once), and a
+//! request may take its place up to a tolerance early (a twentieth of a
+//! "second"). A request admitted late moves the schedule on from its
+//! place, not from the moment it was admitted, so a task woken late by the
+//! timer does not push every later request back; what a late admission
+//! lost is taken back within the tolerance. The per-second buckets are one
+//! microsecond wide, so the per-second rules are exact, and they count over
+//! a "second" lengthened by the arrival margin ([`Config::arrival_margin`]):
+//! two requests admitted a second apart that arrive less than a second
+//! apart (a client descheduled between admission and send) are still in
+//! different seconds of the provider's. The per-window sums overcount by at
+//! most one bucket, 1/600 of the window, so the steady rate they allow is
+//! at least 99.8% of the limit. Under `Pacing::Bursty` nothing spaces
 //! requests, and a "second" has `SECOND_SLOTS` buckets.
 //!
 //! Under `Pacing::Bursty` the in-process store also asks for a [`Lease`]
@@ -37,6 +46,12 @@ use crate::config::{Config, Pacing};
 pub(crate) const SECOND_SLOTS: u64 = 250;
 /// Buckets per window (a "minute"): 1/600 of it each.
 pub(crate) const MINUTE_SLOTS: u64 = 600;
+/// The schedule's tolerance is a "second" over this: 50 ms at a 60 s
+/// window. A burst the tolerance allows after a pause, with the requests
+/// of a tenth of a second at the full rate, stays within twice a tenth's
+/// share (what the provider's burst protection is modelled to allow), and
+/// it covers the timer's late wake-ups.
+const TOLERANCE_PER_SECOND: u64 = 20;
 /// Fractions are carried as parts per million, so that this code and the
 /// Lua script compute the same integers.
 pub(crate) const PPM: u64 = 1_000_000;
@@ -65,6 +80,7 @@ pub(crate) struct Params {
     second_width: u64,
     minute_width: u64,
     full_recovery: u64,
+    tolerance: u64,
 }
 
 impl Params {
@@ -78,7 +94,9 @@ impl Params {
             Pacing::Bursty { burst } => ppm(burst),
         };
         let recovery_ppm = ppm(a.recovery);
-        let second = window.div_ceil(60);
+        let base_second = window.div_ceil(60);
+        let margin = (config.arrival_margin.as_micros() as u64).min(base_second);
+        let second = base_second + margin;
         Params {
             window,
             rpm: 1,
@@ -96,6 +114,11 @@ impl Params {
             },
             minute_width: window.div_ceil(MINUTE_SLOTS),
             full_recovery: (window * PPM).div_ceil(recovery_ppm),
+            tolerance: if burst_ppm == 0 {
+                base_second / TOLERANCE_PER_SECOND
+            } else {
+                0
+            },
         }
         .with_limits(limits, config.headroom)
     }
@@ -111,9 +134,16 @@ impl Params {
         }
     }
 
-    /// The "second": a sixtieth of the window, rounded up.
+    /// The span of the per-second rules: a sixtieth of the window, rounded
+    /// up, and the arrival margin.
     pub fn second(&self) -> u64 {
         self.second
+    }
+
+    /// How early a request may take its place on the schedule (0 where
+    /// nothing spaces requests).
+    pub fn tolerance(&self) -> u64 {
+        self.tolerance
     }
 
     /// The width of a bucket of the per-second queue: one microsecond when
@@ -398,9 +428,9 @@ impl Lease {
 pub(crate) struct KeyState {
     /// The latest time seen: the clock never goes back for the rules.
     last: u64,
-    /// When the last request was admitted (requests are spaced from it at
-    /// the current rate, so a change of limits applies at once).
-    prev: Option<u64>,
+    /// The schedule's place of the last request admitted (its theoretical
+    /// arrival time; none before the first): the next is a spacing after.
+    place: Option<u64>,
     /// No request before this time (a cool-down after a refusal).
     cool: u64,
     requests_factor: Factor,
@@ -429,17 +459,17 @@ impl KeyState {
         let ft = self.tokens_factor.at(p, now);
         let caps = p.caps(fr, ft);
         let mut wait = self.cool.saturating_sub(now);
-        if let (Some(prev), true) = (self.prev, caps.spacing > 0) {
-            wait = wait.max((prev + caps.spacing).saturating_sub(now));
+        let next = self.place.map(|place| place + caps.spacing);
+        if let (Some(next), true) = (next, caps.spacing > 0) {
+            wait = wait.max(next.saturating_sub(p.tolerance()).saturating_sub(now));
         }
         if tokens > caps.tpm {
             // Only a lowered limit refuses it: wait for the recovery.
             let need = (tokens * PPM).div_ceil(p.tpm);
             wait = wait.max(self.tokens_factor.reaches(p, need).saturating_sub(now));
         } else {
-            // Spaced requests keep the window's request cap by themselves.
             let minute = self.minute.wait(now, p.window, p.minute_width(), |n, t| {
-                (caps.spacing > 0 || n < caps.rpm) && t + tokens <= caps.tpm
+                n < caps.rpm && t + tokens <= caps.tpm
             });
             wait = wait.max(minute);
         }
@@ -453,7 +483,9 @@ impl KeyState {
         let counted = Counted::at(p, now);
         self.second.add(counted.second, 1, tokens);
         self.minute.add(counted.minute, 1, tokens);
-        self.prev = Some(now);
+        // Taken early, the place stays where it was; taken late, the
+        // schedule goes on from now.
+        self.place = Some(next.map_or(now, |next| next.max(now)));
         Ok(now)
     }
 
@@ -574,20 +606,79 @@ mod tests {
         state.decide(p, now, tokens).is_ok()
     }
 
+    /// The default config without an arrival margin: a "second" is 1 s.
+    fn exact() -> Config {
+        Config::default().with_arrival_margin(std::time::Duration::ZERO)
+    }
+
     #[test]
-    fn requests_are_spaced_a_sixtieth_of_the_window_per_rpm() {
-        let p = params(120, 1_000_000, Config::default());
+    fn requests_take_places_on_a_schedule_up_to_the_tolerance_early() {
+        // 120 RPM: a place every 0.5 s, taken up to 50 ms early.
+        let p = params(120, 1_000_000, exact());
+        assert_eq!(p.tolerance(), S / 20);
         let mut s = KeyState::default();
         assert!(admit(&mut s, &p, 10 * S, 1));
-        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(S / 2)));
-        assert!(!admit(&mut s, &p, 10 * S + S / 2 - 1, 1));
-        assert!(admit(&mut s, &p, 10 * S + S / 2, 1));
+        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(S / 2 - S / 20)));
+        assert!(!admit(&mut s, &p, 10 * S + S / 2 - S / 20 - 1, 1));
+        assert!(admit(&mut s, &p, 10 * S + S / 2 - S / 20, 1));
+        // The next place is a second after the first, whenever this one
+        // was taken, 50 ms early; but the second's two requests are taken
+        // until the first leaves it.
+        assert_eq!(s.decide(&p, 10 * S + S / 2, 1), Err(Refused::Wait(S / 2)));
+        assert!(admit(&mut s, &p, 11 * S, 1));
+    }
+
+    #[test]
+    fn late_wake_ups_do_not_push_the_schedule_back() {
+        // 6,000 RPM: a place every 10 ms. A task that always wakes 3 ms
+        // after it was told to (a coarse timer) still gets 99% of the
+        // minute's 6,000 (spaced from each admission, it got 10/13 of it),
+        // and no second holds more than its 100. (Where the per-second rule
+        // binds, after the first burst, a late wake-up costs its 3 ms once
+        // a second, not once a place.)
+        let p = params(6_000, u32::MAX, exact());
+        let mut s = KeyState::default();
+        let (start, mut now, mut admitted) = (10 * S, 10 * S, Vec::new());
+        while now < start + 60 * S {
+            match s.decide(&p, now, 1) {
+                Ok(at) => admitted.push(at),
+                Err(Refused::Wait(wait)) => now += wait + 3_000,
+                Err(Refused::TooLarge) => unreachable!(),
+            }
+        }
+        assert!(
+            (5_940..=6_000).contains(&admitted.len()),
+            "{}",
+            admitted.len()
+        );
+        for (i, &at) in admitted.iter().enumerate() {
+            let in_second = admitted[i..].iter().take_while(|&&t| t < at + S).count();
+            assert!(in_second <= 100, "{in_second} in the second from {at}");
+        }
+    }
+
+    #[test]
+    fn the_arrival_margin_lengthens_the_second() {
+        // 60 RPM: one request a second, and the margin more.
+        let margin = 5_000;
+        let config =
+            Config::default().with_arrival_margin(std::time::Duration::from_micros(margin));
+        let p = params(60, 1_000_000, config);
+        assert_eq!(p.second(), S + margin);
+        let mut s = KeyState::default();
+        assert!(admit(&mut s, &p, 10 * S, 1));
+        assert_eq!(s.decide(&p, 11 * S, 1), Err(Refused::Wait(margin)));
+        assert!(admit(&mut s, &p, 11 * S + margin, 1));
+        // No more than a second.
+        let long = Config::default().with_window(std::time::Duration::from_millis(60));
+        let long = long.with_arrival_margin(std::time::Duration::from_secs(1));
+        assert_eq!(params(60, 60, long).second(), 2_000);
     }
 
     #[test]
     fn a_large_request_goes_alone_in_its_second() {
         // 6,000 TPM: 100 tokens a second; 600 QPM: spaced 0.1 s.
-        let p = params(600, 6_000, Config::default());
+        let p = params(600, 6_000, exact());
         let mut s = KeyState::default();
         assert!(admit(&mut s, &p, 0, 10));
         // 250 tokens do not fit beside the 10 already in this second: they
@@ -605,7 +696,7 @@ mod tests {
     #[test]
     fn a_lease_is_what_every_window_still_holds_up_to_its_parts() {
         // Half of each minute at once: 300 requests and 30,000 tokens.
-        let bursty = Config::default().with_pacing(Pacing::Bursty { burst: 0.5 });
+        let bursty = exact().with_pacing(Pacing::Bursty { burst: 0.5 });
         let p = params(600, 60_000, bursty);
         let mut s = KeyState::default();
         assert!(admit(&mut s, &p, S, 100));

@@ -35,7 +35,18 @@ pub struct Config {
     /// Default 0, the floor every account is guaranteed; a dynamic limit
     /// still adapts to the provider's refusals.
     pub spend_tier: usize,
+    /// What the per-second rules add to a "second": requests admitted a
+    /// second apart may arrive closer together (a client descheduled
+    /// between admission and send), and the provider counts arrivals.
+    /// Default 5 ms (see [`DEFAULT_ARRIVAL_MARGIN`]); more than a "second"
+    /// (a sixtieth of `window`) counts as a "second".
+    pub arrival_margin: Duration,
 }
+
+/// The default [`Config::arrival_margin`]: 5 ms, above the gaps between
+/// admission and arrival measured on a loaded two-core machine (see
+/// BENCHMARKS.md).
+pub const DEFAULT_ARRIVAL_MARGIN: Duration = Duration::from_millis(5);
 
 impl Default for Config {
     fn default() -> Self {
@@ -46,6 +57,7 @@ impl Default for Config {
             adaptation: Adaptation::default(),
             max_wait: Duration::from_secs(60),
             spend_tier: 0,
+            arrival_margin: DEFAULT_ARRIVAL_MARGIN,
         }
     }
 }
@@ -75,6 +87,14 @@ impl Config {
     /// TPM a dynamic limit takes.
     pub fn with_spend_tier(self, spend_tier: usize) -> Self {
         Config { spend_tier, ..self }
+    }
+
+    /// These settings with another arrival margin (zero: none).
+    pub fn with_arrival_margin(self, arrival_margin: Duration) -> Self {
+        Config {
+            arrival_margin,
+            ..self
+        }
     }
 
     /// These settings with another longest wait of `acquire`.
@@ -127,10 +147,12 @@ impl Config {
 #[non_exhaustive]
 pub enum Pacing {
     /// As the provider enforces: per key, every window of 60 s admits at most
-    /// the limits (after headroom); every window of 1 s admits at most
-    /// `ceil(RPM / 60)` requests, and tokens up to `ceil(TPM / 60)`, or a
-    /// single request larger than that alone; requests are spaced evenly,
-    /// `60 s / RPM` apart, so a fleet that starts together does not burst.
+    /// the limits (after headroom); every window of 1 s (and the arrival
+    /// margin) admits at most `ceil(RPM / 60)` requests, and tokens up to
+    /// `ceil(TPM / 60)`, or a single request larger than that alone;
+    /// requests take places on a schedule, `60 s / RPM` apart, each up to
+    /// 50 ms early (a twentieth of the "second"), so a fleet that starts
+    /// together does not burst and a late wake-up is made up.
     PerSecond,
     /// Only the 60-second windows are kept exactly; within them, up to the
     /// fraction `burst` of a minute's limits (at least a second's share) may

@@ -74,7 +74,7 @@ mod throttle;
 
 pub use classify::{classify, Tripped};
 pub use clock::{Clock, FakeClock, MonotonicClock};
-pub use config::{Adaptation, Config, ConfigError, Pacing};
+pub use config::{Adaptation, Config, ConfigError, Pacing, DEFAULT_ARRIVAL_MARGIN};
 pub use modelstudio_limits::{Deployment, HasLimits, Limits};
 pub use refusal::{Refusal, StoreError, StoreErrorKind};
 pub use tasks::{Task, TASK_QUERIES_PER_SECOND};

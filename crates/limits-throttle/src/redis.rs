@@ -406,7 +406,8 @@ impl RedisStore {
             .arg(p.cooldown)
             .arg(p.decrease_ppm)
             .arg(p.floor_ppm)
-            .arg(p.recovery_ppm);
+            .arg(p.recovery_ppm)
+            .arg(p.tolerance());
         for a in args {
             call.arg(*a);
         }

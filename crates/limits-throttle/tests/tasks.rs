@@ -245,6 +245,8 @@ fn queries_keep_the_account_and_the_row() {
     // a row of this test's own allows fewer.
     let model = Custom(Limits::NONE.with_submit_rps(1).with_query_rps(3));
     let own = 3;
+    // Past the account's second (and its arrival margin).
+    clock.advance(Duration::from_secs(1));
     let admitted = admitted_in_a_second(&clock, |_| {
         rt.block_on(throttle.query(Some(&model))).is_ok()
     });
