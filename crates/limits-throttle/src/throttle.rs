@@ -59,7 +59,7 @@ struct Inner {
 
 #[derive(Debug)]
 enum Store {
-    Local(LocalStore),
+    Local(Box<LocalStore>),
     #[cfg(feature = "redis")]
     Redis(Arc<crate::redis::RedisStore>),
 }
@@ -86,7 +86,7 @@ impl Throttle {
     /// A throttle whose state lives in this process, on `clock`.
     pub fn in_process_with_clock(config: Config, clock: impl Clock) -> Result<Self, ConfigError> {
         let clock = StoreClock::new(clock);
-        Self::with_store(config, |base| Store::Local(LocalStore::new(clock, base)))
+        Self::with_store(config, |base| Store::Local(Box::new(LocalStore::new(clock, base))))
     }
 
     /// A throttle whose state lives in Redis, shared by every process that
