@@ -48,6 +48,39 @@ fn real_table(c: &mut Criterion) {
     }
 }
 
+/// Every id and alias of the shipped table, one after the other: what a
+/// few chosen keys cannot show (names of every length, every bucket).
+fn real_table_every_name(c: &mut Criterion) {
+    let map = hashmap_real();
+    let names: Vec<&str> = Model::ALL
+        .iter()
+        .flat_map(|m| std::iter::once(m.id()).chain(m.aliases().iter().copied()))
+        .collect();
+    let mut g = c.benchmark_group(format!("real/every-name-{}", names.len()));
+    g.bench_function("generated", |b| {
+        b.iter(|| {
+            for name in &names {
+                black_box(Model::from_id(black_box(name)));
+            }
+        })
+    });
+    g.bench_function("phf", |b| {
+        b.iter(|| {
+            for name in &names {
+                black_box(from_id_phf(black_box(name)));
+            }
+        })
+    });
+    g.bench_function("hashmap", |b| {
+        b.iter(|| {
+            for name in &names {
+                black_box(map.get(black_box(name)).copied());
+            }
+        })
+    });
+    g.finish();
+}
+
 fn big_table(c: &mut Criterion) {
     let map = hashmap_big();
     let hit = synthetic::model_id(5_001);
@@ -115,6 +148,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = real_table, big_table, accessors, runtime_load
+    targets = real_table, real_table_every_name, big_table, accessors, runtime_load
 }
 criterion_main!(benches);

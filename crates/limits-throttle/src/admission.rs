@@ -114,10 +114,10 @@ impl Params {
             },
             minute_width: window.div_ceil(MINUTE_SLOTS),
             full_recovery: (window * PPM).div_ceil(recovery_ppm),
-            tolerance: if burst_ppm == 0 {
-                base_second / TOLERANCE_PER_SECOND
-            } else {
-                0
+            tolerance: match (burst_ppm, config.schedule_tolerance) {
+                (0, None) => base_second / TOLERANCE_PER_SECOND,
+                (0, Some(t)) => (t.as_micros() as u64).min(base_second),
+                _ => 0,
             },
         }
         .with_limits(limits, config.headroom)
@@ -655,6 +655,18 @@ mod tests {
             let in_second = admitted[i..].iter().take_while(|&&t| t < at + S).count();
             assert!(in_second <= 100, "{in_second} in the second from {at}");
         }
+    }
+
+    #[test]
+    fn without_tolerance_each_request_is_spaced_from_the_last_admitted() {
+        let config = exact().with_schedule_tolerance(std::time::Duration::ZERO);
+        let p = params(120, 1_000_000, config);
+        let mut s = KeyState::default();
+        assert!(admit(&mut s, &p, 10 * S, 1));
+        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(S / 2)));
+        // Admitted 3 ms late: the next is half a second after that.
+        assert!(admit(&mut s, &p, 10 * S + S / 2 + 3_000, 1));
+        assert_eq!(s.decide(&p, 11 * S, 1), Err(Refused::Wait(3_000)));
     }
 
     #[test]

@@ -38,15 +38,22 @@ pub struct Config {
     /// What the per-second rules add to a "second": requests admitted a
     /// second apart may arrive closer together (a client descheduled
     /// between admission and send), and the provider counts arrivals.
-    /// Default 5 ms (see [`DEFAULT_ARRIVAL_MARGIN`]); more than a "second"
+    /// Default 10 ms (see [`DEFAULT_ARRIVAL_MARGIN`]); more than a "second"
     /// (a sixtieth of `window`) counts as a "second".
     pub arrival_margin: Duration,
+    /// How early a request may take its place on the schedule of
+    /// [`Pacing::PerSecond`]: what makes up for late wake-ups, and the
+    /// largest burst after a pause. `None` (the default): a twentieth of
+    /// the "second", 50 ms at a 60 s window. `Some(Duration::ZERO)` spaces
+    /// each request from the one before as it was admitted.
+    pub schedule_tolerance: Option<Duration>,
 }
 
-/// The default [`Config::arrival_margin`]: 5 ms, above the gaps between
-/// admission and arrival measured on a loaded two-core machine (see
-/// BENCHMARKS.md).
-pub const DEFAULT_ARRIVAL_MARGIN: Duration = Duration::from_millis(5);
+/// The default [`Config::arrival_margin`]: 10 ms, twice the gap between
+/// admission and arrival that let a 429 through on a loaded two-core
+/// machine (BENCHMARKS.md §8); it costs 1% of a limit where the
+/// per-second rule binds.
+pub const DEFAULT_ARRIVAL_MARGIN: Duration = Duration::from_millis(10);
 
 impl Default for Config {
     fn default() -> Self {
@@ -58,6 +65,7 @@ impl Default for Config {
             max_wait: Duration::from_secs(60),
             spend_tier: 0,
             arrival_margin: DEFAULT_ARRIVAL_MARGIN,
+            schedule_tolerance: None,
         }
     }
 }
@@ -93,6 +101,15 @@ impl Config {
     pub fn with_arrival_margin(self, arrival_margin: Duration) -> Self {
         Config {
             arrival_margin,
+            ..self
+        }
+    }
+
+    /// These settings with another schedule tolerance (see
+    /// [`Config::schedule_tolerance`]; more than a "second" counts as one).
+    pub fn with_schedule_tolerance(self, tolerance: Duration) -> Self {
+        Config {
+            schedule_tolerance: Some(tolerance),
             ..self
         }
     }

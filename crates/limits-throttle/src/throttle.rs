@@ -86,7 +86,9 @@ impl Throttle {
     /// A throttle whose state lives in this process, on `clock`.
     pub fn in_process_with_clock(config: Config, clock: impl Clock) -> Result<Self, ConfigError> {
         let clock = StoreClock::new(clock);
-        Self::with_store(config, |base| Store::Local(Box::new(LocalStore::new(clock, base))))
+        Self::with_store(config, |base| {
+            Store::Local(Box::new(LocalStore::new(clock, base)))
+        })
     }
 
     /// A throttle whose state lives in Redis, shared by every process that
@@ -330,35 +332,60 @@ impl Throttle {
         model: &M,
         tokens: u64,
     ) -> Result<Permit<'_>, Refusal> {
+        if model.pooled_in(self.deployment) {
+            // Boxed: the pooled path's futures stay out of every other
+            // admission's.
+            return Box::pin(self.attempt_pooled::<OBSERVE, M>(model, tokens)).await;
+        }
+        match self.enforced(model) {
+            // In process, decided here, without a future inside this one.
+            Ok(Some(limits)) => match &self.keyed {
+                Keyed::Local(account) => {
+                    self.attempt_local::<OBSERVE>(account, model.id(), limits, tokens)
+                }
+                #[cfg(feature = "redis")]
+                Keyed::Redis(store) => {
+                    self.attempt_remote::<OBSERVE>(store, model.id(), limits, tokens)
+                        .await
+                }
+            },
+            Ok(None) => Ok(self.free(model.id(), tokens)),
+            Err(refusal) => {
+                if OBSERVE {
+                    self.observe_refusal(model.id(), &refusal);
+                }
+                Err(refusal)
+            }
+        }
+    }
+
+    /// [`Throttle::attempt`] for a model in a pooled budget: its own key
+    /// (if any), then the pool's.
+    async fn attempt_pooled<const OBSERVE: bool, M: HasLimits + ?Sized>(
+        &self,
+        model: &M,
+        tokens: u64,
+    ) -> Result<Permit<'_>, Refusal> {
+        let id = model.id();
         let (own, pool) = match self.sync_keys(model) {
             Ok(keys) => keys,
             Err(refusal) => {
                 if OBSERVE {
-                    self.observe_refusal(model.id(), &refusal);
+                    self.observe_refusal(id, &refusal);
                 }
                 return Err(refusal);
             }
         };
         let permit = match own {
-            // In process, decided here, without a future inside this one.
-            Some(limits) => match &self.keyed {
-                Keyed::Local(account) => {
-                    self.attempt_local::<OBSERVE>(account, model.id(), limits, tokens)?
-                }
-                #[cfg(feature = "redis")]
-                Keyed::Redis(store) => {
-                    self.attempt_remote::<OBSERVE>(store, model.id(), limits, tokens)
-                        .await?
-                }
-            },
-            None => self.free(model.id(), tokens),
+            Some(limits) => self.attempt_key::<OBSERVE>(id, limits, tokens).await?,
+            None => self.free(id, tokens),
         };
         match pool {
-            None => Ok(permit),
             Some((key, rate)) => {
                 let pooled = self.attempt_key::<OBSERVE>(&key, rate, tokens).await;
                 permit.with_pool(pooled).await
             }
+            None => Ok(permit),
         }
     }
 
@@ -369,7 +396,6 @@ impl Throttle {
             held: Held::Free(Box::new((Arc::clone(&self.store_account), Box::from(id)))),
             tokens,
             unchecked: None,
-            pool: None,
         }
     }
 
@@ -423,7 +449,6 @@ impl Throttle {
                         held: Held::Remote(Box::new(remote(None))),
                         tokens,
                         unchecked: Some(Box::new(e)),
-                        pool: None,
                     })
                 } else {
                     Err(refused(Refusal::Unavailable(e)))
@@ -437,7 +462,6 @@ impl Throttle {
                     held: Held::Remote(Box::new(remote(Some(counted)))),
                     tokens,
                     unchecked: None,
-                    pool: None,
                 })
             }
             Err(decision) => Err(refused(refusal_of(decision, &p, limits, tokens))),
@@ -763,8 +787,6 @@ pub struct Permit<'t> {
     held: Held<'t>,
     tokens: u64,
     unchecked: Option<Box<StoreError>>,
-    /// The pooled budget's permit the call took beside its own.
-    pool: Option<Box<Permit<'t>>>,
 }
 
 /// The key a permit was counted in, and where.
@@ -780,6 +802,9 @@ enum Held<'t> {
     /// Nowhere: a call its row does not limit (the account and model;
     /// boxed, so that every permit stays as small as a counted one).
     Free(Box<(Arc<str>, Box<str>)>),
+    /// In two keys: the model's own (or nowhere) and its pooled budget's
+    /// (boxed, as `Free`).
+    Pooled(Box<(Held<'t>, Held<'t>)>),
 }
 
 /// A permit of a shared store: the store, the key's names, the parameters
@@ -802,6 +827,22 @@ impl Held<'_> {
             #[cfg(feature = "redis")]
             Held::Remote(remote) => (&remote.account, &remote.id),
             Held::Free(names) => (&names.0, &names.1),
+            Held::Pooled(both) => both.0.names(),
+        }
+    }
+
+    /// The same, no longer borrowing its throttle.
+    fn into_owned(self) -> Held<'static> {
+        match self {
+            Held::Local(slot, at) => Held::Owned(Arc::clone(slot), at),
+            Held::Owned(slot, at) => Held::Owned(slot, at),
+            #[cfg(feature = "redis")]
+            Held::Remote(remote) => Held::Remote(remote),
+            Held::Free(names) => Held::Free(names),
+            Held::Pooled(both) => {
+                let (own, pool) = *both;
+                Held::Pooled(Box::new((own.into_owned(), pool.into_owned())))
+            }
         }
     }
 }
@@ -825,7 +866,6 @@ impl<'t> Permit<'t> {
             held: Held::Local(slot, at),
             tokens,
             unchecked: None,
-            pool: None,
         }
     }
 
@@ -842,34 +882,23 @@ impl<'t> Permit<'t> {
 
     /// The same permit, no longer borrowing its throttle.
     pub fn into_owned(self) -> Permit<'static> {
-        let held = match self.held {
-            Held::Local(slot, at) => Held::Owned(Arc::clone(slot), at),
-            Held::Owned(slot, at) => Held::Owned(slot, at),
-            #[cfg(feature = "redis")]
-            Held::Remote(remote) => Held::Remote(remote),
-            Held::Free(names) => Held::Free(names),
-        };
         Permit {
-            held,
+            held: self.held.into_owned(),
             tokens: self.tokens,
             unchecked: self.unchecked,
-            pool: self.pool.map(|pool| Box::new(pool.into_owned())),
         }
     }
 
     /// This permit with the pooled budget's `pooled` beside it; when the
     /// pool refused, the refusal, and this permit's tokens given back (its
     /// request stays counted: the call was not sent).
-    async fn with_pool(
-        mut self,
-        pooled: Result<Permit<'t>, Refusal>,
-    ) -> Result<Permit<'t>, Refusal> {
+    async fn with_pool(self, pooled: Result<Permit<'t>, Refusal>) -> Result<Permit<'t>, Refusal> {
         match pooled {
-            Ok(pooled) => {
-                self.unchecked = self.unchecked.or_else(|| pooled.unchecked.clone());
-                self.pool = Some(Box::new(pooled));
-                Ok(self)
-            }
+            Ok(pooled) => Ok(Permit {
+                held: Held::Pooled(Box::new((self.held, pooled.held))),
+                tokens: self.tokens,
+                unchecked: self.unchecked.or(pooled.unchecked),
+            }),
             Err(refusal) => {
                 let _ = self.reconcile(0).await;
                 Err(refusal)
@@ -882,24 +911,24 @@ impl<'t> Permit<'t> {
     /// (More than 2^40 tokens count as 2^40.)
     pub async fn reconcile(self, actual_tokens: u64) -> Result<(), StoreError> {
         let actual_tokens = actual_tokens.min(MOST_TOKENS);
-        let own = self.held.reconcile(self.tokens, actual_tokens).await;
-        match self.pool {
-            Some(pool) => {
-                let pooled = pool.held.reconcile(pool.tokens, actual_tokens).await;
-                own.and(pooled)
+        match &self.held {
+            Held::Pooled(both) => {
+                let own = both.0.reconcile(self.tokens, actual_tokens).await;
+                own.and(both.1.reconcile(self.tokens, actual_tokens).await)
             }
-            None => own,
+            held => held.reconcile(self.tokens, actual_tokens).await,
         }
     }
 }
 
 impl Held<'_> {
-    /// Moves the key's count of a request from `estimated` tokens to `actual`.
+    /// Moves the key's count of a request from `estimated` tokens to
+    /// `actual` (a pair of keys: see [`Permit::reconcile`]).
     async fn reconcile(&self, estimated: u64, actual: u64) -> Result<(), StoreError> {
         match self {
             Held::Local(slot, at) => slot.reconcile(*at, estimated, actual),
             Held::Owned(slot, at) => slot.reconcile(*at, estimated, actual),
-            Held::Free(..) => {}
+            Held::Free(..) | Held::Pooled(..) => {}
             #[cfg(feature = "redis")]
             Held::Remote(remote) => {
                 let Some(counted) = remote.counted else {

@@ -73,6 +73,11 @@ enum Strategy {
     Governor,
     Local,
     Redis,
+    /// `local` with the pacing before the schedule: each request spaced
+    /// from the last as it was admitted, no arrival margin.
+    LocalSpaced,
+    /// `redis` with the pacing before the schedule.
+    RedisSpaced,
 }
 
 impl Strategy {
@@ -82,7 +87,14 @@ impl Strategy {
             Strategy::Governor => "governor",
             Strategy::Local => "local",
             Strategy::Redis => "redis",
+            Strategy::LocalSpaced => "local-spaced",
+            Strategy::RedisSpaced => "redis-spaced",
         }
+    }
+
+    /// Whether it is a throttle through Redis.
+    fn through_redis(self) -> bool {
+        matches!(self, Strategy::Redis | Strategy::RedisSpaced)
     }
 }
 
@@ -137,6 +149,14 @@ struct Args {
     /// the processes).
     #[arg(long, default_value_t = 0.97)]
     headroom: f64,
+    /// Every request of this many tokens (a short prompt and the rest as
+    /// `max_tokens`), instead of the seeded sizes: requests bind, not
+    /// tokens.
+    #[arg(long)]
+    request_tokens: Option<u32>,
+    /// The throttles' arrival margin, in ms (default: the throttle's).
+    #[arg(long)]
+    arrival_margin_ms: Option<f64>,
     /// Seeds the token sizes.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -284,7 +304,7 @@ fn rejected(stats: &Value) -> u64 {
 async fn parent(args: &Args) -> Result<(), Error> {
     let model = model_limits(args)?;
     let window = Duration::try_from_secs_f64(args.window_seconds)?;
-    if args.strategies.contains(&Strategy::Redis) && std::env::var("REDIS_URL").is_err() {
+    if args.strategies.iter().any(|s| s.through_redis()) && std::env::var("REDIS_URL").is_err() {
         return Err("strategy `redis` needs REDIS_URL (redis://127.0.0.1:PORT/)".into());
     }
     let keys = args
@@ -327,6 +347,18 @@ async fn parent(args: &Args) -> Result<(), Error> {
                 .args(["--task-seconds", &args.task_seconds.to_string()])
                 .args(["--headroom", &args.headroom.to_string()])
                 .args(["--seed", &args.seed.to_string()])
+                .args(
+                    args.request_tokens
+                        .map(|n| ["--request-tokens".to_string(), n.to_string()])
+                        .into_iter()
+                        .flatten(),
+                )
+                .args(
+                    args.arrival_margin_ms
+                        .map(|ms| ["--arrival-margin-ms".to_string(), ms.to_string()])
+                        .into_iter()
+                        .flatten(),
+                )
                 .stdout(Stdio::piped())
                 .spawn()?;
             children.push(child);
@@ -489,14 +521,21 @@ fn report(args: &Args, o: &Outcome) {
 }
 
 /// A request body with a seeded size: a prompt of 100 to 2,000 characters
-/// and a `max_tokens` of 50 (40%), 200 (30%), 500 (20%) or 1,500 (10%).
-fn body(rng: &mut fastrand::Rng, model: &str) -> (Value, u32) {
-    let prompt = "x".repeat(rng.usize(100..=2_000));
-    let output = match rng.u32(0..10) {
-        0..=3 => 50,
-        4..=6 => 200,
-        7..=8 => 500,
-        _ => 1_500,
+/// and a `max_tokens` of 50 (40%), 200 (30%), 500 (20%) or 1,500 (10%);
+/// or of `fixed` tokens in all (a prompt of 4 characters).
+fn body(rng: &mut fastrand::Rng, model: &str, fixed: Option<u32>) -> (Value, u32) {
+    let (prompt, output) = match fixed {
+        // 1 token of prompt and 4 of the message: the rest is output.
+        Some(n) => ("x".repeat(4), n.saturating_sub(5).max(1)),
+        None => (
+            "x".repeat(rng.usize(100..=2_000)),
+            match rng.u32(0..10) {
+                0..=3 => 50,
+                4..=6 => 200,
+                7..=8 => 500,
+                _ => 1_500,
+            },
+        ),
     };
     // The simulator's count: a quarter of the bytes, 4 a message, the output.
     let tokens = (prompt.len() as u32).div_ceil(4) + 4 + output;
@@ -523,6 +562,16 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
         .with_window(window)
         .with_max_wait(Duration::try_from_secs_f64(args.seconds)?)
         .with_adaptation(Adaptation::default().with_cooldown(window / 60));
+    let config = match args.arrival_margin_ms {
+        Some(ms) => config.with_arrival_margin(Duration::try_from_secs_f64(ms / 1_000.0)?),
+        None => config,
+    };
+    let config = match strategy {
+        Strategy::LocalSpaced | Strategy::RedisSpaced => config
+            .with_schedule_tolerance(Duration::ZERO)
+            .with_arrival_margin(Duration::ZERO),
+        _ => config,
+    };
     let throttled = |throttle: Throttle| {
         let resolved = model.resolved.clone();
         let middleware = ThrottleMiddleware::new(throttle)
@@ -538,7 +587,7 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
     };
     let http: ClientWithMiddleware = match strategy {
         Strategy::None | Strategy::Governor => ClientBuilder::new(reqwest::Client::new()).build(),
-        Strategy::Local => {
+        Strategy::Local | Strategy::LocalSpaced => {
             let share = config.with_headroom(args.headroom / f64::from(args.processes));
             let throttle = Throttle::in_process(share)?;
             if let Some(n) = model.limits.concurrency() {
@@ -550,7 +599,7 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
             }
             throttled(throttle)
         }
-        Strategy::Redis => {
+        Strategy::Redis | Strategy::RedisSpaced => {
             // As it is: `redis://`, `rediss://` (a private CA's PEM in
             // `REDIS_CA_FILE`), or a cluster's nodes separated by commas.
             let url = std::env::var("REDIS_URL")?;
@@ -608,9 +657,10 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
             args.seed ^ (u64::from(index) << 32) ^ u64::from(task).wrapping_mul(0x9e37_79b9),
         );
         let model_id = model.resolved.id.clone();
+        let request_tokens = args.request_tokens;
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
-                let (body, tokens) = body(&mut rng, &model_id);
+                let (body, tokens) = body(&mut rng, &model_id, request_tokens);
                 let wanted = Instant::now();
                 let sent = tokio::time::timeout_at(
                     deadline.into(),
