@@ -22,7 +22,7 @@ make_crate() { # name, dependency line, main body
 make_crate empty "" '    println!("{arg}");'
 make_crate uses-limits "modelstudio-limits = { path = \"$repo/crates/modelstudio-limits\" }" \
   '    match modelstudio_limits::Model::from_id(&arg) {
-        Some(m) => println!("{arg}: {:?}", m.limits_in(modelstudio_limits::Deployment::MainlandChina)),
+        Some(m) => println!("{arg}: {:?}", m.limits_in(modelstudio_limits::Deployment::MAINLAND_CHINA)),
         None => println!("{arg}"),
     }'
 make_crate uses-chrono-tz 'chrono-tz = "0.10"' \

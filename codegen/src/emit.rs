@@ -101,7 +101,11 @@ pub(crate) fn emit(table: &Table, options: &Options, sink: &mut dyn FnMut(Piece)
 
 /// A model's row in one mode: the mode, its own limits, its pool (name
 /// and limits).
-type ModeData<'t> = (Deployment, Option<Limits>, Option<(&'t str, Limits, Per)>);
+type ModeData<'t> = (
+    Deployment,
+    Option<&'t Limits>,
+    Option<(&'t str, &'t Limits, Per)>,
+);
 
 /// A model and everything its rows say, over every mode.
 struct ModelData<'t> {
@@ -132,8 +136,8 @@ impl<'t> ModelData<'t> {
                 .filter(|r| r.section.mode.is_none_or(|m| m == d))
             {
                 match &r.group.pool {
-                    Some(name) => pool = Some((name.as_str(), r.group.limits.clone(), r.group.per)),
-                    None => own = Some(r.group.limits.clone()),
+                    Some(name) => pool = Some((name.as_str(), &r.group.limits, r.group.per)),
+                    None => own = Some(&r.group.limits),
                 }
             }
             if own.is_some() || pool.is_some() {
@@ -201,6 +205,12 @@ fn lim_text(limits: &Limits) -> String {
     }
 }
 
+/// Whether a model's rows hold in every documented deployment, in
+/// [`Deployment::ALL`]'s order (a schema 1 row).
+fn in_every_mode(modes: &[ModeData<'_>]) -> bool {
+    modes.iter().map(|(d, _, _)| *d).eq(Deployment::ALL)
+}
+
 /// The name of the generated constant for a deployment, e.g.
 /// `BEIJING_CN` (only validated enum names reach it).
 fn mode_const(d: Deployment) -> String {
@@ -221,12 +231,16 @@ fn mode_rows(
     allow: bool,
 ) -> (String, Vec<usize>, String) {
     let allow = if allow { "#[allow(deprecated)]\n" } else { "" };
-    let mut pools: Vec<(&str, Limits, Per)> = Vec::new();
+    let mut pools: Vec<(&str, &Limits, Per)> = Vec::new();
     let mut rows = String::new();
     let mut first = Vec::with_capacity(models.len() + 1);
     let mut count = 0;
     for m in models {
         first.push(count);
+        // One row per distinct (own limits, pool) of the model, with the
+        // deployments that have them: a row that holds in every deployment
+        // (schema 1) is one row, not ten.
+        let mut grouped: Vec<(Vec<Deployment>, Option<&Limits>, usize)> = Vec::new();
         for (d, own, pool) in &m.modes {
             let pool = match pool {
                 Some((name, limits, per)) => {
@@ -236,29 +250,41 @@ fn mode_rows(
                     {
                         Some(i) => i + 1,
                         None => {
-                            pools.push((name, limits.clone(), *per));
+                            pools.push((name, limits, *per));
                             pools.len()
                         }
                     }
                 }
                 None => 0,
             };
+            match grouped.iter_mut().find(|g| g.1 == *own && g.2 == pool) {
+                Some(g) => g.0.push(*d),
+                None => grouped.push((vec![*d], *own, pool)),
+            }
+        }
+        for (deployments, own, pool) in grouped {
             let own = match own {
                 Some(l) => format!("Some({})", lim_text(l)),
                 None => "None".to_string(),
             };
+            let modes = if deployments == Deployment::ALL {
+                "EVERY_MODE".to_string()
+            } else {
+                let names: Vec<String> = deployments.into_iter().map(mode_const).collect();
+                format!("in_modes(&[{}])", names.join(", "))
+            };
             rows.push_str(&format!(
-                "    ModeRow({model_enum}::{}, {}, {own}, {pool}),\n",
+                "    ModeRow({model_enum}::{}, {modes}, {own}, {pool}),\n",
                 m.row.model.rust_name,
-                mode_const(*d)
             ));
             count += 1;
         }
     }
     first.push(count);
     let rows = format!(
-        "/// One row per model and deployment mode, grouped by model in the order of the\n\
-         /// enum's variants.\n{allow}const MODE_ROWS: &[ModeRow; {count}] = &[\n{rows}];\n"
+        "/// One row per model and distinct limits, with the deployment modes that have\n\
+         /// them, grouped by model in the order of the enum's variants.\n\
+         {allow}const MODE_ROWS: &[ModeRow; {count}] = &[\n{rows}];\n"
     );
     let mut pool_lines = String::new();
     for (name, limits, per) in &pools {
@@ -314,11 +340,15 @@ fn model_items(
         let r = m.row;
         let name = ident(&r.model.rust_name);
         let modes: Vec<String> = m.modes.iter().map(|(d, _, _)| d.id()).collect();
+        let modes = if in_every_mode(&m.modes) {
+            "every deployment".to_string()
+        } else {
+            modes.join(", ")
+        };
         let mut doc = vec![format!(
-            " `{}` ({}; {}).",
+            " `{}` ({}; {modes}).",
             r.model.id,
             markdown_text(&r.section.title),
-            modes.join(", ")
         )];
         if let Some(note) = &r.group.note {
             doc.push(String::new());
@@ -330,10 +360,23 @@ fn model_items(
         });
         quote! { #(#[doc = #doc])* #deprecated #name }
     });
-    let deployments = models.iter().map(|m| {
-        let ds = m.modes.iter().map(|(d, _, _)| deployment_path(*d));
-        quote!(&[#(#ds),*])
-    });
+    // As text, one line per model: a big table's deployments are never one
+    // syntax tree (only generated constant names reach the text).
+    let deployment_type = quote!(#types::Deployment).to_string().replace(' ', "");
+    let every = format!("{deployment_type}::ALL");
+    let mut deployments = format!(
+        "const MODEL_DEPLOYMENTS: &[&[{deployment_type}]; {}] = &[\n",
+        models.len()
+    );
+    for m in models {
+        if in_every_mode(&m.modes) {
+            deployments.push_str(&format!("    {every},\n"));
+            continue;
+        }
+        let ds: Vec<String> = m.modes.iter().map(|(d, _, _)| mode_const(*d)).collect();
+        deployments.push_str(&format!("    &[{}],\n", ds.join(", ")));
+    }
+    deployments.push_str("];\n");
     let aliases = models.iter().map(|m| {
         let a = m.aliases.iter().map(|a| Literal::string(a));
         quote!(&[#(#a),*])
@@ -369,10 +412,25 @@ fn model_items(
             #(#variants,)*
         }
 
-        /// A model's row in one deployment mode: the model, the mode, its
-        /// own limits, and its pooled budget (1 + its index in `POOLS`; 0:
-        /// none).
-        struct ModeRow(#model_enum, #types::Deployment, Option<#types::Limits>, usize);
+        /// A model's row in some deployment modes: the model, the modes (a
+        /// bit per mode's ordinal), its own limits, and its pooled budget
+        /// (1 + its index in `POOLS`; 0: none).
+        struct ModeRow(#model_enum, u64, Option<#types::Limits>, usize);
+
+        /// The bits of every documented deployment mode.
+        #[allow(dead_code)]
+        const EVERY_MODE: u64 = in_modes(#types::Deployment::ALL);
+
+        /// The bits of `modes`, as `ModeRow` keeps them.
+        const fn in_modes(modes: &[#types::Deployment]) -> u64 {
+            let mut bits = 0;
+            let mut i = 0;
+            while i < modes.len() {
+                bits |= 1 << modes[i].ordinal();
+                i += 1;
+            }
+            bits
+        }
 
         #(#modes)*
 
@@ -437,7 +495,9 @@ fn model_items(
     });
     let ids = models.iter().map(|m| Literal::string(&m.row.model.id));
     out(quote!(const MODEL_IDS: &[&str; #n] = &[#(#ids),*];));
-    out(quote!(const MODEL_DEPLOYMENTS: &[&[#types::Deployment]; #n] = &[#(#deployments),*];));
+    drop(out);
+    sink(Piece::Lines(deployments));
+    let mut out = |tokens: TokenStream| sink(Piece::Items(tokens));
     out(quote!(const MODEL_ALIASES: &[&[&str]; #n] = &[#(#aliases),*];));
     out(quote!(const MODEL_SECTIONS: &[#section_enum; #n] = &[#(#model_sections),*];));
     out(quote! {
@@ -491,10 +551,11 @@ fn model_items(
             }
 
             const fn mode_row(self, deployment: #types::Deployment) -> Option<&'static ModeRow> {
+                let bit = 1 << deployment.ordinal();
                 let mut i = MODEL_FIRST_ROW[self as usize];
                 while i < MODEL_FIRST_ROW[self as usize + 1] {
                     let row = &MODE_ROWS[i];
-                    if row.0 as usize == self as usize && row.1.ordinal() == deployment.ordinal() {
+                    if row.0 as usize == self as usize && row.1 & bit != 0 {
                         return Some(row);
                     }
                     i += 1;

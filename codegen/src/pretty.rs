@@ -40,12 +40,15 @@ impl FileWriter {
 
     /// Appends text the emitter wrote line by line (a data table whose
     /// rows must stay one line each, which prettyplease would wrap), then
-    /// checks that the file so far is still Rust: it parses with syn.
+    /// checks that it is Rust: it parses with syn. An array constant, its
+    /// declaration on a line ending in `= &[` and `];` on the last, is
+    /// checked row by row (each line an expression), so that a table of
+    /// millions of rows is never one syntax tree.
     pub(crate) fn lines(&mut self, text: &str) {
         if self.error.is_some() {
             return;
         }
-        if let Err(e) = syn::parse_file(text) {
+        if let Err(e) = check(text) {
             self.error = Some(e);
             return;
         }
@@ -59,5 +62,46 @@ impl FileWriter {
             Some(e) => Err(e),
             None => Ok(self.out),
         }
+    }
+}
+
+/// Whether `text` parses: an array constant as its declaration (with no
+/// rows) and each row alone, anything else as a file.
+fn check(text: &str) -> Result<(), syn::Error> {
+    let body = text.trim_end();
+    let (Some(open), Some(rows)) = (
+        body.find("= &[\n"),
+        body.strip_suffix("];").map(str::trim_end),
+    ) else {
+        syn::parse_file(text)?;
+        return Ok(());
+    };
+    let head = &body[..open + "= &[".len()];
+    syn::parse_file(&format!("{head}];"))?;
+    for row in rows.get(open + "= &[\n".len()..).unwrap_or("").lines() {
+        let row = row.trim();
+        let row = row.strip_suffix(',').unwrap_or(row);
+        if !row.is_empty() {
+            syn::parse_str::<syn::Expr>(row)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    #[test]
+    fn an_array_is_checked_row_by_row_and_anything_else_whole() {
+        let table = "/// Rows.\nconst ROWS: &[Row; 2] = &[\n    Row(1, Some(x([1, 2]))),\n    Row(2, None),\n];\n";
+        assert!(check(table).is_ok());
+        let bad_row = table.replace("Row(2, None)", "Row(2, None");
+        assert!(check(&bad_row).is_err());
+        let bad_head = table.replace("const ROWS", "const 1ROWS");
+        assert!(check(&bad_head).is_err());
+        assert!(check("const NONE: &[Row; 0] = &[\n];\n").is_ok());
+        assert!(check("fn f() {}\n").is_ok());
+        assert!(check("fn f() {\n").is_err());
     }
 }
