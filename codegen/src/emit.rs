@@ -495,7 +495,6 @@ fn model_items(
     });
     let ids = models.iter().map(|m| Literal::string(&m.row.model.id));
     out(quote!(const MODEL_IDS: &[&str; #n] = &[#(#ids),*];));
-    drop(out);
     sink(Piece::Lines(deployments));
     let mut out = |tokens: TokenStream| sink(Piece::Items(tokens));
     out(quote!(const MODEL_ALIASES: &[&[&str]; #n] = &[#(#aliases),*];));
