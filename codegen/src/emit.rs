@@ -393,6 +393,13 @@ fn model_items(
         .collect();
     used.sort();
     used.dedup();
+    // Only the constants the rows name (a row in every mode names none).
+    used.retain(|d| {
+        let name = mode_const(*d);
+        let named =
+            |text: &str| text.contains(&format!("{name},")) || text.contains(&format!("{name}]"));
+        named(&rows_text) || named(&deployments)
+    });
     let modes = used.into_iter().map(|d| {
         let name = ident(&mode_const(d));
         let region = ident(d.region.rust_name());
