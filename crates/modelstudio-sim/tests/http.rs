@@ -71,13 +71,23 @@ const EMBED: &str = "/compatible-mode/v1/embeddings";
 const NATIVE: &str = "/api/v1/services/aigc/text-generation/generation";
 
 async fn post(sim: &Sim, path: &str, key: &str, body: Value) -> (u16, Value, String) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", sim.base))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    post_to(sim, None, path, key, body).await
+}
+
+/// `post`, under the host name `host` if given (what a client that sent
+/// it to the provider's domain, resolved to the simulator, says).
+async fn post_to(
+    sim: &Sim,
+    host: Option<&str>,
+    path: &str,
+    key: &str,
+    body: Value,
+) -> (u16, Value, String) {
+    let mut request = reqwest::Client::new().post(format!("{}{path}", sim.base));
+    if let Some(host) = host {
+        request = request.header(reqwest::header::HOST, host);
+    }
+    let response = request.bearer_auth(key).json(&body).send().await.unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -388,21 +398,6 @@ async fn tasks_run_their_course_within_their_limits() {
     );
 }
 
-/// `post` under the host name `host` (what a client sent to the
-/// provider's domain, resolved to the simulator, says).
-async fn post_as(sim: &Sim, host: &str, key: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{CHAT}", sim.base))
-        .header(reqwest::header::HOST, host)
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 /// Reached under a provider's host, the simulator serves that region's
 /// table (Beijing's for `dashscope.aliyuncs.com`), whatever its own
 /// deployment; under its loopback address, its own.
@@ -418,7 +413,7 @@ async fn the_host_picks_the_region_served() {
     assert_eq!(status, 404, "{cn_only} is not International's: {body}");
     let host = "dashscope.aliyuncs.com";
     assert_eq!(modelstudio_limits::Region::of_host(host), Some(cn.region));
-    let (status, body) = post_as(&sim, host, "k1", chat(cn_only.id(), 1)).await;
+    let (status, body, _) = post_to(&sim, Some(host), CHAT, "k1", chat(cn_only.id(), 1)).await;
     assert_eq!(status, 200, "{body}");
 }
 
