@@ -105,7 +105,7 @@ fn changing_a_limit_changes_one_line_per_model_that_names_it() {
                 )
             });
             for model in &group.models {
-                let row = format!("::{}, {mode}, ", model.rust_name);
+                let row = format!("::{}, in_mode({mode}), ", model.rust_name);
                 let named = differ.iter().filter(|l| l.contains(&row)).count();
                 assert_eq!(named, 1, "{row} in {differ:#?}");
             }

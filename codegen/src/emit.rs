@@ -237,9 +237,9 @@ fn mode_rows(
     let mut count = 0;
     for m in models {
         first.push(count);
-        // One row per distinct (own limits, pool) of the model, with the
-        // deployments that have them: a row that holds in every deployment
-        // (schema 1) is one row, not ten.
+        // One row per deployment (so that a change of one deployment's
+        // limits is one changed line per model), but a model with the same
+        // limits in every deployment (a schema 1 row) is one row, not ten.
         let mut grouped: Vec<(Vec<Deployment>, Option<&Limits>, usize)> = Vec::new();
         for (d, own, pool) in &m.modes {
             let pool = match pool {
@@ -257,21 +257,23 @@ fn mode_rows(
                 }
                 None => 0,
             };
-            match grouped.iter_mut().find(|g| g.1 == *own && g.2 == pool) {
-                Some(g) => g.0.push(*d),
-                None => grouped.push((vec![*d], *own, pool)),
-            }
+            grouped.push((vec![*d], *own, pool));
+        }
+        let same = grouped
+            .windows(2)
+            .all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2);
+        if in_every_mode(&m.modes) && same {
+            let (_, own, pool) = grouped[0];
+            grouped = vec![(Deployment::ALL.to_vec(), own, pool)];
         }
         for (deployments, own, pool) in grouped {
             let own = match own {
                 Some(l) => format!("Some({})", lim_text(l)),
                 None => "None".to_string(),
             };
-            let modes = if deployments == Deployment::ALL {
-                "EVERY_MODE".to_string()
-            } else {
-                let names: Vec<String> = deployments.into_iter().map(mode_const).collect();
-                format!("in_modes(&[{}])", names.join(", "))
+            let modes = match deployments.as_slice() {
+                [one] => format!("in_mode({})", mode_const(*one)),
+                _ => "EVERY_MODE".to_string(),
             };
             rows.push_str(&format!(
                 "    ModeRow({model_enum}::{}, {modes}, {own}, {pool}),\n",
@@ -427,6 +429,12 @@ fn model_items(
         /// The bits of every documented deployment mode.
         #[allow(dead_code)]
         const EVERY_MODE: u64 = in_modes(#types::Deployment::ALL);
+
+        /// The bit of `mode`, as `ModeRow` keeps it.
+        #[allow(dead_code)]
+        const fn in_mode(mode: #types::Deployment) -> u64 {
+            1 << mode.ordinal()
+        }
 
         /// The bits of `modes`, as `ModeRow` keeps them.
         const fn in_modes(modes: &[#types::Deployment]) -> u64 {

@@ -300,8 +300,12 @@ async fn the_mode_of_a_call_comes_from_its_host() {
         .resolve(host, addr)
         .build()
         .unwrap();
-    let throttle =
-        Throttle::in_process(Config::default().with_window(Duration::from_secs(600))).unwrap();
+    // Each request spaced from the one before (no early places on the
+    // schedule), so a second one right after the call is refused.
+    let config = Config::default()
+        .with_window(Duration::from_secs(600))
+        .with_schedule_tolerance(Duration::ZERO);
+    let throttle = Throttle::in_process(config).unwrap();
     assert_eq!(throttle.deployment(), Deployment::INTERNATIONAL);
     let middleware = ThrottleMiddleware::new(throttle.clone());
     let client = ClientBuilder::new(http).with(middleware).build();

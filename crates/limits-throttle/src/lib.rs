@@ -37,12 +37,15 @@
 //! let throttle = Throttle::in_process(Config::default())?;
 //!
 //! // qwq-plus: 60 requests and 100,000 tokens per minute, so one request
-//! // a second: the first goes at once, the next waits its turn.
+//! // a second: the first goes at once, the next waits its turn (a second
+//! // and the arrival margin, for requests that arrive closer together).
 //! let permit = throttle.acquire(&Model::QwqPlus, 1_500).await?;
 //! // ... call the model; its response reports the tokens it used:
 //! permit.reconcile(1_234).await?;
 //! match throttle.try_acquire(&Model::QwqPlus, 1_500).await {
-//!     Err(Refusal::RetryAfter(wait)) => assert!(wait <= Duration::from_secs(1)),
+//!     Err(Refusal::RetryAfter(wait)) => {
+//!         assert!(wait <= Duration::from_secs(1) + Config::default().arrival_margin)
+//!     }
 //!     other => panic!("{other:?}"),
 //! }
 //!
