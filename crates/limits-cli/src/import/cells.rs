@@ -4,7 +4,7 @@
 //! retirement lines, and section ids from titles. `markdown.rs` reads the
 //! page's tables with them.
 
-use limits_format::{Deployment, Kind};
+use limits_format::{Deployment, Kind, Limits};
 
 /// A kind of column in a table.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -199,6 +199,39 @@ pub(crate) struct Value {
     pub per_minute: Option<bool>,
     pub sync_unlimited: bool,
     pub note: Option<String>,
+}
+
+impl Value {
+    /// Puts the value in `limits` as `kind`: its number (and, for a value
+    /// carried from a row above, that row in `from`) and whether it says
+    /// synchronous calls are unlimited. The number placed, if any.
+    pub(crate) fn place_in(
+        &self,
+        kind: Kind,
+        limits: &mut Limits,
+        from: &mut Vec<(Kind, String)>,
+        origin: Option<String>,
+    ) -> Option<u64> {
+        if self.sync_unlimited {
+            limits.sync_unlimited = true;
+        }
+        let n = self.number.filter(|n| *n > 0)?;
+        limits.set(kind, n);
+        if let Some(origin) = origin {
+            from.push((kind, origin));
+        }
+        Some(n)
+    }
+}
+
+/// The note on a lone number `n` read as `kind` by the import's rule, its
+/// size not settling its column (`at`: where on the page, or empty).
+pub(crate) fn judged_note(n: u64, kind: Kind, at: &str) -> String {
+    format!(
+        "The row's lone number {} is read as `{}` by the import's rule{at}: its size does not settle its column.",
+        limits_format::group_digits(n, ','),
+        kind.key()
+    )
 }
 
 /// A value cell (`30,000`, `2 次/秒`, `同步接口无限制 / 异步接口 2`, `1<br>note`),

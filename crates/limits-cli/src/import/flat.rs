@@ -18,7 +18,9 @@ use std::collections::{HashMap, HashSet};
 
 use limits_format::{ident, Deployment, Kind, Limits, Per, Region, Retired, Scope};
 
-use super::cells::{kind_of_header, plain, retirement_date, value_cell, Column, Value};
+use super::cells::{
+    judged_note, kind_of_header, plain, retirement_date, value_cell, Column, Value,
+};
 use super::markdown::nearest_column;
 use super::page::{Page, PageError, PageRow, PageSection};
 
@@ -758,22 +760,9 @@ impl Reader<'_> {
                 }
                 (Col::Limit(column), Cell::Value(v)) => {
                     let kind = column.kind(v.per_minute);
-                    if v.sync_unlimited {
-                        target.sync_unlimited = true;
-                    }
-                    if let Some(nv) = v.number.filter(|n| *n > 0) {
-                        target.set(kind, nv);
-                        if let Some(o) = origin {
-                            target_from.push((kind, o));
-                        }
-                        if judged.contains(&k) {
-                            let text = format!(
-                                "The row's lone number {} is read as `{}` by the import's rule (page line {line}): its size does not settle its column.",
-                                limits_format::group_digits(nv, ','),
-                                kind.key()
-                            );
-                            notes.push(text);
-                        }
+                    let placed = v.place_in(kind, target, target_from, origin);
+                    if let (Some(n), true) = (placed, judged.contains(&k)) {
+                        notes.push(judged_note(n, kind, &format!(" (page line {line})")));
                     }
                     if let Some(note) = &v.note {
                         if !notes.contains(note) {

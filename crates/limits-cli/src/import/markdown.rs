@@ -35,8 +35,8 @@ use limits_format::{ident, Deployment, Kind, Limits, Retired};
 
 pub use super::cells::slug;
 use super::cells::{
-    cells, kind_of_header, mode_line, mode_named, name_cell, parts, plain, retirement_date,
-    value_cell, Column, Value,
+    cells, judged_note, kind_of_header, mode_line, mode_named, name_cell, parts, plain,
+    retirement_date, value_cell, Column, Value,
 };
 use super::page::{Page, PageError, PageRow, PageSection};
 
@@ -513,21 +513,9 @@ impl Reader {
                 continue;
             }
             let kind = table.columns[k].kind(value.per_minute);
-            if value.sync_unlimited {
-                limits.sync_unlimited = true;
-            }
-            if let Some(n) = value.number.filter(|n| *n > 0) {
-                limits.set(kind, n);
-                if let Some(origin) = origin {
-                    from.push((kind, origin));
-                }
-                if judged.contains(&k) {
-                    notes.push(format!(
-                        "The row's lone number {} is read as `{}` by the import's rule: its size does not settle its column.",
-                        limits_format::group_digits(n, ','),
-                        kind.key()
-                    ));
-                }
+            let placed = value.place_in(kind, &mut limits, &mut from, origin);
+            if let (Some(n), true) = (placed, judged.contains(&k)) {
+                notes.push(judged_note(n, kind, ""));
             }
             if let Some(note) = &value.note {
                 if note.contains("同时调用多个模型版本") || note.contains("总并发") {
