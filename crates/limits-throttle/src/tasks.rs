@@ -314,7 +314,7 @@ impl Throttle {
         let pool = self.pool_of(model);
         let own = !pool
             .as_ref()
-            .is_some_and(|(_, pooled)| model.limits_in(self.deployment()) == Some(*pooled));
+            .is_some_and(|(_, pooled)| self.pool_alone(model, pooled));
         let mut task = Task {
             account: Arc::clone(&self.store_account),
             model: Box::from(id),

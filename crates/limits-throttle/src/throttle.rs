@@ -274,6 +274,12 @@ impl Throttle {
         Some((key, limits))
     }
 
+    /// Whether `model`'s only row here is its pool's (`pooled`, the pool's
+    /// limits): it then counts on the pool's keys alone.
+    pub(crate) fn pool_alone(&self, model: &(impl HasLimits + ?Sized), pooled: &Limits) -> bool {
+        model.limits_in(self.deployment) == Some(*pooled)
+    }
+
     /// The keys a synchronous call to `model` takes: its own limits (as
     /// [`Throttle::enforced`]), and its pool's requests and tokens when it
     /// takes part in a pool that limits them. A model whose only row is
@@ -284,9 +290,10 @@ impl Throttle {
         let Some((key, limits)) = self.pool_of(model) else {
             return Ok((self.enforced(model)?, None));
         };
+        let alone = self.pool_alone(model, &limits);
         let pooled = Enforced::of(&limits);
         let pooled = (!pooled.is_unlimited()).then_some((key, pooled));
-        if model.limits_in(self.deployment) == Some(limits) {
+        if alone {
             return Ok((None, pooled));
         }
         Ok((self.enforced(model)?, pooled))
