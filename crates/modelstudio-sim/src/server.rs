@@ -99,11 +99,7 @@ impl Sim {
 
     /// The account of the request's API key.
     fn account(&self, headers: &HeaderMap) -> Option<&String> {
-        let key = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))?;
-        self.config.keys.get(key)
+        self.config.keys.get(api_key(headers)?)
     }
 
     /// The deployment a request to `model` is served in: its `Host`'s
@@ -137,15 +133,6 @@ impl Sim {
         own.copied().or_else(|| entry.limits_in(deployment))
     }
 
-    /// The API key of a request (what a budget shared per key is kept by).
-    fn api_key<'h>(&self, headers: &'h HeaderMap) -> &'h str {
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default()
-    }
-
     fn refused(&self, reason: Reason) {
         *lock(&self.stats).rejected.entry(reason).or_default() += 1;
     }
@@ -175,6 +162,15 @@ impl Sim {
         };
         Ok((account, serde_json::from_slice(body).unwrap_or(Value::Null)))
     }
+}
+
+/// The API key of a request, `Authorization: Bearer KEY` (what an account
+/// and a budget shared per key are found by).
+fn api_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -258,7 +254,7 @@ fn answer(sim: &Sim, style: Style, headers: &HeaderMap, body: &[u8]) -> Response
     }
     if let Some((name, pooled)) = pool {
         let holder = if entry.pooled_per_api_key_in(deployment) {
-            format!("@key:{}", sim.api_key(headers))
+            format!("@key:{}", api_key(headers).unwrap_or_default())
         } else {
             account.clone()
         };
