@@ -37,9 +37,52 @@
 
 use std::collections::VecDeque;
 
-use crate::throttle::Enforced;
+use modelstudio_limits::Limits;
 
 use crate::config::{Config, Pacing};
+
+/// What stands in for a kind of limit a row does not have: far above any
+/// limit, and exact in the Lua script's doubles.
+pub(crate) const UNLIMITED: u64 = 1 << 40;
+
+/// The limits the stores enforce: requests and tokens per window, each
+/// [`UNLIMITED`] where the row has no such kind.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Enforced {
+    /// Requests per window: `rpm`, or 60 × `rps` (the per-second pacing
+    /// then admits `rps` a second), the lower of the two.
+    pub rpm: u64,
+    /// Tokens per window.
+    pub tpm: u64,
+}
+
+impl Enforced {
+    /// Whether neither requests nor tokens are limited (a row without
+    /// `rpm`, `tpm` or `rps`).
+    #[inline]
+    pub(crate) fn is_unlimited(&self) -> bool {
+        self.rpm >= UNLIMITED && self.tpm >= UNLIMITED
+    }
+
+    #[inline]
+    pub(crate) fn of(limits: &Limits) -> Enforced {
+        let from_rps = limits.rps().map(|n| u64::from(n) * 60);
+        let rpm = min_some(limits.rpm().map(u64::from), from_rps).unwrap_or(UNLIMITED);
+        Enforced {
+            rpm,
+            tpm: limits.tpm().unwrap_or(UNLIMITED).min(UNLIMITED),
+        }
+    }
+}
+
+/// The lower of two limits a row may have, or the one it has.
+#[inline]
+pub(crate) fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
 
 /// Buckets per "second" under `Pacing::Bursty`: the per-second sums
 /// overcount by at most one bucket, 1/250 of a second.
@@ -390,7 +433,7 @@ pub(crate) struct Lower {
 /// times in the same buckets only see older buckets leave, and a lease
 /// ends where either queue's current bucket does. A request admitted from
 /// it is counted where the lease is, in the buckets of `until - 1`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Lease {
     /// The lease holds before this time (us), the end of the current
     /// bucket of one of the queues.

@@ -70,8 +70,6 @@ pub mod observe;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod refusal;
-mod slots;
-mod sync;
 mod tasks;
 mod throttle;
 

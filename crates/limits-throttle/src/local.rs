@@ -1,147 +1,98 @@
-//! In one process: each key's state behind a mutex of its own, held for the
-//! few hundred nanoseconds the rules take (never across an `.await`), and,
-//! beside it, the key's lease: what the rules set aside after an admission,
-//! taken by later requests with one compare-and-swap and no lock.
+//! The in-process store: each key's state behind a mutex of its own, held
+//! for the few hundred nanoseconds the rules take (never across an
+//! `.await`), and each key's tasks in flight.
+//!
+//! Under `Pacing::Bursty` an admission also leaves a lease: what the
+//! current buckets can still admit (see [`KeyState::lease`]), split among
+//! the threads that admit to the key, each part behind a lock of its own
+//! (`thread_local`). A later request takes from its thread's part without
+//! the key's lock; what the parts did not use is given back under the
+//! key's lock before the rules decide again. Locks are taken in one order:
+//! the key's, then a part's.
+//!
+//! An account's keys live in an append-only arena (`boxcar`): a key's
+//! state is never removed, so a permit borrows it from the account for as
+//! long as the throttle lives. Each thread finds a key by name in a map of
+//! its own (`thread_local`), filled from the account's map under its lock
+//! the first time the thread meets the key: an admission takes no lock to
+//! find its key.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use crate::sync::{AtomicU64, Mutex, MutexGuard};
+use tokio::sync::Notify;
 
-use crate::throttle::Enforced;
-
-use crate::admission::{Adapted, KeyState, Lease, Lower, Params, Refused};
+use crate::admission::{Adapted, Enforced, KeyState, Lease, Lower, Params, Refused};
 use crate::clock::StoreClock;
-use crate::slots::SlotMap;
 
-type Map<V> = HashMap<Arc<str>, V, foldhash::fast::RandomState>;
+type Hasher = foldhash::fast::RandomState;
+
+/// Where each key's state is in an account's arena, by the key's name.
+type Index = HashMap<Box<str>, usize, Hasher>;
 
 /// The states of every (account, model) this process has seen.
 pub(crate) struct LocalStore {
     clock: StoreClock,
     /// What the config alone decides (the windows and their buckets).
     base: Params,
-    /// Shards of each lease.
-    shards: usize,
-    accounts: RwLock<Map<Arc<Account>>>,
+    accounts: RwLock<HashMap<Arc<str>, Arc<Account>, Hasher>>,
 }
 
-/// The states of one account's models. A throttle handle holds its
-/// account's, so an admission looks up the model alone, without a lock.
+/// The states of one account's keys. A throttle handle holds its
+/// account's, so an admission looks up the key alone.
 pub(crate) struct Account {
     name: Arc<str>,
     clock: StoreClock,
     base: Params,
-    /// Shards of each lease.
-    shards: usize,
-    models: SlotMap<Slot>,
-    /// The account's tasks in flight, per model.
-    pub(crate) tasks: crate::tasks::AccountSlots,
+    /// Where each key's state is in `keys`.
+    index: Mutex<Index>,
+    /// Each thread's copy of the part of `index` it has used.
+    seen: thread_local::ThreadLocal<OwnLines<RefCell<Index>>>,
+    keys: boxcar::Vec<Key>,
+    /// The tasks in flight of each key.
+    in_flight: Mutex<HashMap<Box<str>, Arc<InFlight>>>,
 }
 
-/// One key's state, its lease, and what a permit needs to reconcile.
-pub(crate) struct Slot {
-    /// The lease in shards, each packed by [`pack`] (0: none), a power of
-    /// two of them: a thread takes from its own, so threads admitting
-    /// requests to one key at once do not contend.
-    lease: Box<[OwnLine<AtomicU64>]>,
-    /// When the lease ends (us); a shard holds its low 8 bits, to tell
-    /// most of the time that the two belong together.
-    until: AtomicU64,
-    /// The limits the lease was granted for (requests, tokens per window):
-    /// a request under other limits decides under the lock. Read by every
-    /// admission from the lease, written by few: off the lease's lines.
-    /// Both are written before the shards are published.
-    leased_rpm: AtomicU64,
-    leased_tpm: AtomicU64,
+/// One key's state and its metrics.
+pub(crate) struct Key {
     clock: StoreClock,
     base: Params,
     account: Arc<str>,
     id: Arc<str>,
     state: Mutex<KeyState>,
+    /// Each thread's part of the lease.
+    lease: thread_local::ThreadLocal<OwnLines<Mutex<Part>>>,
     /// The key's metrics, registered when it is made (`observe`).
     pub(crate) admitted: metrics::Counter,
     refused_wait: metrics::Counter,
     refused_too_large: metrics::Counter,
 }
 
-/// Bits of a lease shard for its requests, and for its tokens: enough that
-/// a shard runs out before its bucket ends only at millions of requests a
-/// second (each time it does, every shard is revoked under the lock).
-const REQUEST_BITS: u32 = 24;
-const TOKEN_BITS: u32 = 32;
-/// The most requests, and tokens, one shard holds.
-const SHARD_REQUESTS: u64 = (1 << REQUEST_BITS) - 1;
-const SHARD_TOKENS: u64 = (1 << TOKEN_BITS) - 1;
-
-/// How many shards a lease has: one per CPU, at most 8, rounded up to a
-/// power of two. Asked of the OS once per process (on Linux it reads the
-/// cgroup's files), when the first in-process throttle is made.
-fn lease_shards() -> usize {
-    static SHARDS: OnceLock<usize> = OnceLock::new();
-    *SHARDS.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(8)
-            .next_power_of_two()
-    })
-}
-
-/// This thread's lease shard (modulo the shards): threads are numbered in
-/// the order they first admit a request. (Under loom: every thread takes
-/// from shard 0, so that its models contend on one word, the same in every
-/// execution they replay.)
-#[cfg(limits_loom)]
-fn thread_shard() -> usize {
-    0
-}
-
-/// This thread's lease shard (modulo the shards): threads are numbered in
-/// the order they first admit a request.
-#[cfg(not(limits_loom))]
-#[inline]
-fn thread_shard() -> usize {
-    use std::cell::Cell;
-    use std::sync::atomic::AtomicUsize;
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    SHARD.with(|shard| {
-        if shard.get() == usize::MAX {
-            shard.set(NEXT.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1));
-        }
-        shard.get()
-    })
-}
-
-/// A value on cache lines of its own (two: CPUs fetch lines in pairs), so
-/// that writing it does not evict what is read beside it.
+/// A value on cache lines of its own (two: CPUs fetch lines in pairs): a
+/// thread's entry of a `ThreadLocal` sits beside other threads' entries,
+/// and writing it would evict theirs.
+#[derive(Debug, Default)]
 #[repr(align(128))]
-struct OwnLine<T>(T);
+struct OwnLines<T>(T);
 
-/// A lease shard in one word: the low 8 bits of `until`, then its
-/// requests and tokens (at most [`SHARD_REQUESTS`] and [`SHARD_TOKENS`]).
-#[inline]
-fn pack(part: Lease) -> u64 {
-    debug_assert!(part.requests <= SHARD_REQUESTS && part.tokens <= SHARD_TOKENS);
-    (part.until as u8 as u64) << (REQUEST_BITS + TOKEN_BITS)
-        | part.requests << TOKEN_BITS
-        | part.tokens
+/// Takes `lock`, whether or not a thread panicked while holding it: every
+/// state behind one is whole between two statements.
+pub(crate) fn lock<T>(lock: &Mutex<T>) -> MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A shard's word: the low 8 bits of `until`, its requests and tokens.
-#[inline]
-fn unpack(word: u64) -> (u8, u64, u64) {
-    (
-        (word >> (REQUEST_BITS + TOKEN_BITS)) as u8,
-        (word >> TOKEN_BITS) & SHARD_REQUESTS,
-        word & SHARD_TOKENS,
-    )
+/// Reads `lock` (see [`lock`]).
+pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Slot {
+/// Writes `lock` (see [`lock`]).
+pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Key {
     /// Counts a refusal of this key on its own counters, and says it.
     pub(crate) fn observe_refusal(&self, refusal: &crate::refusal::Refusal) {
         use crate::refusal::Refusal;
@@ -159,63 +110,53 @@ impl Slot {
 
     /// The key's clock, in microseconds.
     #[inline]
-    pub fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         self.clock.now_ns() / 1_000
     }
 
     fn state(&self) -> MutexGuard<'_, KeyState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// The account and model of the key.
-    pub fn names(&self) -> (&str, &str) {
+    pub(crate) fn names(&self) -> (&str, &str) {
         (&self.account, &self.id)
     }
 
-    /// Admits a request of `tokens` under `limits` from the lease, if it
-    /// holds at `now` for these limits and has room, and returns when it counts
-    /// as admitted. One compare-and-swap on this thread's shard; no lock.
-    ///
-    /// A grant writes `until` and the limits before it publishes the shards,
-    /// and revokes them before it writes again. So the `until` read after a
-    /// shard's word is its grant's, or a later grant's (whose low bits
-    /// mostly differ). A stale lease is never taken: its `until` is read
-    /// as it is. And if the compare-and-swap succeeds after later grants,
-    /// the shard holds a later grant's word of the same numbers, which ends
-    /// no earlier than the `until` read: the request is admitted within
-    /// it, and counted at the end of a bucket no later than its own.
+    /// Whether admissions leave leases: only where nothing spaces requests
+    /// (`Pacing::Bursty`).
     #[inline]
-    pub fn take_from_lease(&self, now: u64, limits: Enforced, tokens: u64) -> Option<u64> {
-        let shard = &self.lease[thread_shard() & (self.lease.len() - 1)].0;
-        let mut word = shard.load(Ordering::Acquire);
-        loop {
-            let (low, requests, left) = unpack(word);
-            if requests == 0 || tokens > left {
-                return None;
-            }
-            let until = self.until.load(Ordering::Acquire);
-            if until as u8 != low || now >= until {
-                return None;
-            }
-            if self.leased_rpm.load(Ordering::Acquire) != limits.rpm
-                || self.leased_tpm.load(Ordering::Acquire) != limits.tpm
-            {
-                return None;
-            }
-            // One request and `tokens` fewer: neither field borrows.
-            let rest = word - (1 << TOKEN_BITS) - tokens;
-            match shard.compare_exchange_weak(word, rest, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Some(until - 1),
-                Err(seen) => word = seen,
-            }
+    fn leases(&self) -> bool {
+        self.base.burst_ppm > 0
+    }
+
+    /// Admits a request of `tokens` at `now` under `limits` from this
+    /// thread's part of the lease, if it holds then for these limits and
+    /// has room, and returns when it counts as admitted.
+    #[inline]
+    pub(crate) fn take_from_lease(&self, now: u64, limits: Enforced, tokens: u64) -> Option<u64> {
+        if !self.leases() {
+            return None;
         }
+        let mut part = lock(&self.lease.get_or_default().0);
+        let Part {
+            lease,
+            limits: leased,
+        } = &mut *part;
+        let fits = lease.requests > 0 && tokens <= lease.tokens && now < lease.until;
+        if !fits || *leased != limits {
+            return None;
+        }
+        lease.requests -= 1;
+        lease.tokens -= tokens;
+        Some(lease.at())
     }
 
     /// Admits a request of `tokens` at `now` under `limits` (`p` after
-    /// headroom) by the rules, under the lock, and counts it (returning when it counts
-    /// as admitted), or says why not. An admission leaves a lease for the
+    /// headroom) by the rules, and counts it (returning when it counts as
+    /// admitted), or says why not. An admission leaves a lease for the
     /// requests after it.
-    pub fn decide(
+    pub(crate) fn decide(
         &self,
         now: u64,
         limits: Enforced,
@@ -223,44 +164,42 @@ impl Slot {
         tokens: u64,
     ) -> Result<u64, Refused> {
         let mut state = self.state();
+        if !self.leases() {
+            return state.decide(p, now, tokens);
+        }
         self.revoke(&mut state);
         let at = state.decide(p, now, tokens)?;
-        let shards = self.lease.len() as u64;
-        if let Some(lease) = state.lease(p, shards, SHARD_REQUESTS, SHARD_TOKENS) {
-            self.until.store(lease.until, Ordering::Relaxed);
-            self.leased_rpm.store(limits.rpm, Ordering::Relaxed);
-            self.leased_tpm.store(limits.tpm, Ordering::Relaxed);
-            for (shard, part) in self.lease.iter().zip(lease.split(shards)) {
-                let word = if part.requests == 0 { 0 } else { pack(part) };
-                shard.0.store(word, Ordering::Release);
+        // This thread's part first, so that it is among those counted.
+        self.lease.get_or_default();
+        let parts = self.lease.iter().count() as u64;
+        if let Some(lease) = state.lease(p, parts, u64::MAX, u64::MAX) {
+            for (part, share) in self.lease.iter().zip(lease.split(parts)) {
+                *lock(&part.0) = Part {
+                    lease: share,
+                    limits,
+                };
             }
         }
         Ok(at)
     }
 
-    /// Ends the lease, and takes back what it did not use (under the lock,
-    /// before the rules look at the buckets).
+    /// Ends the lease, and gives back what its parts did not use (under
+    /// the key's lock, before the rules look at the buckets).
     fn revoke(&self, state: &mut KeyState) {
-        let (mut requests, mut tokens) = (0, 0);
-        for shard in self.lease.iter() {
-            let (_, r, t) = unpack(shard.0.swap(0, Ordering::AcqRel));
-            requests += r;
-            tokens += t;
+        if !self.leases() {
+            return;
         }
-        if requests > 0 || tokens > 0 {
-            let until = self.until.load(Ordering::Relaxed);
-            let unused = Lease {
-                until,
-                requests,
-                tokens,
-            };
-            state.release(&self.base, unused);
+        for part in self.lease.iter() {
+            let unused = std::mem::take(&mut *lock(&part.0)).lease;
+            if unused.requests > 0 || unused.tokens > 0 {
+                state.release(&self.base, unused);
+            }
         }
     }
 
     /// Replaces the estimate of a request admitted `at` by the tokens it
     /// used.
-    pub fn reconcile(&self, at: u64, estimated: u64, actual: u64) {
+    pub(crate) fn reconcile(&self, at: u64, estimated: u64, actual: u64) {
         let now = self.now();
         let mut state = self.state();
         if actual > estimated {
@@ -271,22 +210,38 @@ impl Slot {
         state.reconcile(&self.base, now, at, estimated, actual);
     }
 
-    pub fn report(&self, p: &Params, lower: Lower) {
+    /// A refusal by the provider (see [`KeyState::report`]).
+    pub(crate) fn report(&self, p: &Params, lower: Lower) {
         let now = self.now();
         let mut state = self.state();
         self.revoke(&mut state);
         state.report(p, now, lower);
     }
 
-    pub fn adapted(&self, p: &Params) -> Adapted {
+    /// What refusals changed, now.
+    pub(crate) fn adapted(&self, p: &Params) -> Adapted {
         let now = self.now();
         self.state().adapted(p, now)
     }
+
+    /// The key's state (tests).
+    #[cfg(test)]
+    pub(crate) fn state_for_test(&self) -> MutexGuard<'_, KeyState> {
+        self.state()
+    }
 }
 
-impl std::fmt::Debug for Slot {
+/// A thread's part of a key's lease, and the limits it was granted under:
+/// a request under other limits decides by the rules.
+#[derive(Debug, Default)]
+struct Part {
+    lease: Lease,
+    limits: Enforced,
+}
+
+impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Slot")
+        f.debug_struct("Key")
             .field("account", &self.account)
             .field("model", &self.id)
             .finish_non_exhaustive()
@@ -295,7 +250,7 @@ impl std::fmt::Debug for Slot {
 
 impl std::fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: usize = read(&self.accounts).values().map(|a| a.models.len()).sum();
+        let keys: usize = read(&self.accounts).values().map(|a| a.keys.count()).sum();
         f.debug_struct("LocalStore").field("keys", &keys).finish()
     }
 }
@@ -304,24 +259,23 @@ impl std::fmt::Debug for Account {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Account")
             .field("name", &self.name)
-            .field("models", &self.models.len())
+            .field("keys", &self.keys.count())
             .finish()
     }
 }
 
 impl LocalStore {
     /// A store on `clock` for a throttle whose config gives `base`.
-    pub fn new(clock: StoreClock, base: Params) -> Self {
+    pub(crate) fn new(clock: StoreClock, base: Params) -> Self {
         LocalStore {
             clock,
             base,
-            shards: lease_shards(),
             accounts: RwLock::default(),
         }
     }
 
-    /// The states of `account`'s models, made on first use.
-    pub fn account(&self, account: &str) -> Arc<Account> {
+    /// The states of `account`'s keys, made on first use.
+    pub(crate) fn account(&self, account: &str) -> Arc<Account> {
         if let Some(known) = read(&self.accounts).get(account) {
             return Arc::clone(known);
         }
@@ -331,9 +285,10 @@ impl LocalStore {
                 name: Arc::from(account),
                 clock: self.clock.clone(),
                 base: self.base,
-                shards: self.shards,
-                models: SlotMap::default(),
-                tasks: Default::default(),
+                index: Mutex::default(),
+                seen: thread_local::ThreadLocal::new(),
+                keys: boxcar::Vec::new(),
+                in_flight: Mutex::default(),
             })
         });
         Arc::clone(known)
@@ -341,39 +296,114 @@ impl LocalStore {
 }
 
 impl Account {
-    /// The state of model `id`, made on first use.
+    /// Where the state of key `id` is, made on first use.
     #[inline]
-    pub fn slot(&self, id: &str) -> &Arc<Slot> {
-        self.models.get_or_insert_with(id, || Slot {
-            lease: (0..self.shards)
-                .map(|_| OwnLine(AtomicU64::new(0)))
-                .collect(),
-            until: AtomicU64::new(0),
-            leased_rpm: AtomicU64::new(0),
-            leased_tpm: AtomicU64::new(0),
+    pub(crate) fn find(&self, id: &str) -> usize {
+        let seen = &self.seen.get_or_default().0;
+        if let Some(&at) = seen.borrow().get(id) {
+            return at;
+        }
+        let at = self.add(id);
+        seen.borrow_mut().insert(Box::from(id), at);
+        at
+    }
+
+    /// The state at `at` (from [`Account::find`]).
+    #[inline]
+    pub(crate) fn at(&self, at: usize) -> &Key {
+        &self.keys[at]
+    }
+
+    /// The state of key `id`, made on first use.
+    #[inline]
+    pub(crate) fn key(&self, id: &str) -> &Key {
+        self.at(self.find(id))
+    }
+
+    /// Where the state of key `id` is, from the account's map; made if
+    /// no thread has met the key yet.
+    #[cold]
+    fn add(&self, id: &str) -> usize {
+        let mut index = lock(&self.index);
+        if let Some(&at) = index.get(id) {
+            return at;
+        }
+        let at = self.keys.push(Key {
             clock: self.clock.clone(),
             base: self.base,
             account: Arc::clone(&self.name),
             id: Arc::from(id),
             state: Mutex::new(KeyState::default()),
+            lease: thread_local::ThreadLocal::new(),
             admitted: crate::observe::admitted_counter(&self.name, id),
             refused_wait: crate::observe::refused_counter(&self.name, id, "retry_after"),
             refused_too_large: crate::observe::refused_counter(&self.name, id, "too_large"),
-        })
+        });
+        index.insert(Box::from(id), at);
+        at
+    }
+
+    /// The tasks in flight of `key`, made on first use.
+    pub(crate) fn in_flight(&self, key: &str) -> Arc<InFlight> {
+        Arc::clone(lock(&self.in_flight).entry(Box::from(key)).or_default())
     }
 }
 
-pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
+/// One key's tasks in flight, in process: how many are held, and a wake-up
+/// for those waiting for one to end.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    held: Mutex<u32>,
+    ended: Notify,
 }
 
-pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
+impl InFlight {
+    /// Takes a place if fewer than `limit` are held.
+    pub(crate) fn try_take(&self, limit: u32) -> bool {
+        let mut held = lock(&self.held);
+        if *held < limit {
+            *held += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Takes a place, waiting for one to be freed until `deadline`.
+    pub(crate) async fn take(&self, limit: u32, deadline: tokio::time::Instant) -> bool {
+        loop {
+            // Registered before the count is read: a place freed between
+            // the two still wakes this waiter.
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.try_take(limit) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// Frees a place and wakes every waiter (each takes it or waits again).
+    pub(crate) fn release(&self) {
+        let mut held = lock(&self.held);
+        *held = held.saturating_sub(1);
+        drop(held);
+        self.ended.notify_waiters();
+    }
+
+    /// How many places are held.
+    pub(crate) fn count(&self) -> u32 {
+        *lock(&self.held)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admission::Enforced;
     use crate::clock::FakeClock;
     use crate::config::{Config, Pacing};
 
@@ -383,19 +413,56 @@ mod tests {
         tpm: 6_000_000,
     };
 
-    /// A key on a fake clock under bursty pacing, its parameters, and the
-    /// rules alone beside it.
-    fn key(clock: &FakeClock) -> (Arc<Account>, Params) {
+    /// An account on a fake clock under bursty pacing, and the parameters.
+    fn account(clock: &FakeClock) -> (Arc<Account>, Params) {
         let config = Config::default().with_pacing(Pacing::Bursty { burst: 0.2 });
         let base = Params::new(Enforced { rpm: 1, tpm: 1 }, &config);
         let store = LocalStore::new(StoreClock::new(clock.clone()), base);
         (store.account("a"), base.with_limits(LIMITS, 1.0))
     }
 
-    fn leased(slot: &Slot) -> (u64, u64) {
-        slot.lease.iter().fold((0, 0), |(r, t), shard| {
-            let (_, requests, tokens) = unpack(shard.0.load(Ordering::Acquire));
-            (r + requests, t + tokens)
+    #[test]
+    fn threads_admitting_to_one_key_admit_exactly_what_the_rules_admit() {
+        let clock = FakeClock::new();
+        clock.set_ns(5_000_000_000);
+        let (account, p) = account(&clock);
+        let admitted: u64 = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        // Each thread finds the key itself: it is made once.
+                        let key = account.key("m");
+                        let mut mine = 0;
+                        while key.take_from_lease(key.now(), LIMITS, 7).is_some()
+                            || key.decide(key.now(), LIMITS, &p, 7).is_ok()
+                        {
+                            mine += 1;
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).sum()
+        });
+        let mut rules = KeyState::default();
+        let key = account.key("m");
+        let now = key.now();
+        let mut expected = 0;
+        while rules.decide(&p, now, 7).is_ok() {
+            expected += 1;
+        }
+        assert_eq!(admitted, expected);
+        assert_eq!(account.keys.count(), 1);
+        assert_eq!(leased(key), (0, 0));
+        let state = key.state_for_test();
+        assert_eq!(state.buckets().0.sums(), (admitted, admitted * 7));
+    }
+
+    /// What the lease's parts hold: requests and tokens.
+    fn leased(key: &Key) -> (u64, u64) {
+        key.lease.iter().fold((0, 0), |(r, t), part| {
+            let part = lock(&part.0);
+            (r + part.lease.requests, t + part.lease.tokens)
         })
     }
 
@@ -403,17 +470,17 @@ mod tests {
     fn the_lease_admits_what_the_rules_admit_and_gives_back_the_rest() {
         let clock = FakeClock::new();
         clock.set_ns(5_000_000_000);
-        let (account, p) = key(&clock);
-        let slot = account.slot("m");
+        let (account, p) = account(&clock);
+        let key = account.key("m");
         let mut rules = KeyState::default();
-        let now = slot.now();
+        let now = key.now();
         let (mut admitted, mut by_lease) = (0, 0);
         // Requests of 70 tokens at one instant: the lease admits some, the
         // rules (after revoking it) the others, until the rules refuse.
         loop {
-            if slot.take_from_lease(slot.now(), LIMITS, 70).is_some() {
+            if key.take_from_lease(key.now(), LIMITS, 70).is_some() {
                 by_lease += 1;
-            } else if slot.decide(slot.now(), LIMITS, &p, 70).is_err() {
+            } else if key.decide(key.now(), LIMITS, &p, 70).is_err() {
                 break;
             }
             admitted += 1;
@@ -432,142 +499,51 @@ mod tests {
         );
         // What is counted is what was admitted: the refusal revoked the
         // lease and gave back what it held.
-        assert_eq!(leased(slot), (0, 0));
-        let state = slot.state();
+        assert_eq!(leased(key), (0, 0));
+        let state = key.state_for_test();
         assert_eq!(state.buckets().0.sums(), (admitted, admitted * 70));
         assert_eq!(state.buckets().1.sums(), (admitted, admitted * 70));
     }
 
     #[test]
-    fn threads_taking_from_one_lease_admit_exactly_what_the_rules_admit() {
-        let clock = FakeClock::new();
-        clock.set_ns(5_000_000_000);
-        let (account, p) = key(&clock);
-        let slot = account.slot("m");
-        let admitted: u64 = std::thread::scope(|s| {
-            let threads: Vec<_> = (0..4)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = 0;
-                        while slot.take_from_lease(slot.now(), LIMITS, 7).is_some()
-                            || slot.decide(slot.now(), LIMITS, &p, 7).is_ok()
-                        {
-                            mine += 1;
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            threads.into_iter().map(|t| t.join().unwrap()).sum()
-        });
-        let mut rules = KeyState::default();
-        let now = slot.now();
-        let mut expected = 0;
-        while rules.decide(&p, now, 7).is_ok() {
-            expected += 1;
-        }
-        assert_eq!(admitted, expected);
-        assert_eq!(leased(slot), (0, 0));
-        assert_eq!(slot.state().buckets().0.sums(), (admitted, admitted * 7));
-    }
-
-    #[test]
     fn other_limits_a_new_bucket_or_a_report_end_the_lease() {
         let clock = FakeClock::new();
-        let (account, p) = key(&clock);
-        let slot = account.slot("m");
+        let (account, p) = account(&clock);
+        let key = account.key("m");
         assert_eq!(
-            slot.take_from_lease(slot.now(), LIMITS, 1),
+            key.take_from_lease(key.now(), LIMITS, 1),
             None,
             "a lease before any admission"
         );
-        slot.decide(slot.now(), LIMITS, &p, 1).unwrap();
-        assert_ne!(leased(slot), (0, 0));
+        key.decide(key.now(), LIMITS, &p, 1).unwrap();
+        assert_ne!(leased(key), (0, 0));
         let other = Enforced { rpm: 60, ..LIMITS };
-        assert_eq!(slot.take_from_lease(slot.now(), other, 1), None);
+        assert_eq!(key.take_from_lease(key.now(), other, 1), None);
         // The lease ends with its bucket.
-        let until = slot.take_from_lease(slot.now(), LIMITS, 1).unwrap() + 1;
+        let until = key.take_from_lease(key.now(), LIMITS, 1).unwrap() + 1;
         clock.set_ns(until * 1_000);
-        assert_eq!(slot.take_from_lease(slot.now(), LIMITS, 1), None);
-        slot.decide(slot.now(), LIMITS, &p, 1).unwrap();
+        assert_eq!(key.take_from_lease(key.now(), LIMITS, 1), None);
+        key.decide(key.now(), LIMITS, &p, 1).unwrap();
         let lower = Lower {
             requests: true,
             tokens: false,
         };
-        slot.report(&p, lower);
-        assert_eq!(leased(slot), (0, 0));
-        assert_eq!(slot.take_from_lease(slot.now(), LIMITS, 1), None);
+        key.report(&p, lower);
+        assert_eq!(leased(key), (0, 0));
+        assert_eq!(key.take_from_lease(key.now(), LIMITS, 1), None);
     }
 
     #[test]
     fn more_tokens_than_estimated_end_the_lease_fewer_do_not() {
         let clock = FakeClock::new();
-        let (account, p) = key(&clock);
-        let slot = account.slot("m");
-        let at = slot.decide(slot.now(), LIMITS, &p, 100).unwrap();
-        let before = leased(slot);
-        slot.reconcile(at, 100, 40);
-        assert_eq!(leased(slot), before);
-        slot.reconcile(at, 40, 41);
-        assert_eq!(leased(slot), (0, 0));
-        assert_eq!(slot.state().buckets().0.sums(), (1, 41));
-    }
-}
-
-/// The lease under loom: two threads admitting from one key's lease and
-/// by the rules at once, every interleaving (within a preemption bound).
-#[cfg(all(test, limits_loom))]
-mod loom_models {
-    use super::*;
-    use crate::clock::FakeClock;
-    use crate::config::{Config, Pacing};
-
-    /// 8 requests a minute under bursty pacing at 0.5: 4 at once.
-    const LIMITS: Enforced = Enforced { rpm: 8, tpm: 800 };
-
-    /// Admits requests of 10 tokens until refused; how many.
-    fn admit_all(slot: &Slot, p: &Params) -> u64 {
-        let mut admitted = 0;
-        while slot.take_from_lease(slot.now(), LIMITS, 10).is_some()
-            || slot.decide(slot.now(), LIMITS, p, 10).is_ok()
-        {
-            admitted += 1;
-        }
-        admitted
-    }
-
-    #[test]
-    fn loom_two_threads_admit_exactly_what_the_rules_admit() {
-        let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = Some(3);
-        builder.check(|| {
-            let clock = FakeClock::new();
-            clock.set_ns(5_000_000_000);
-            let config = Config::default().with_pacing(Pacing::Bursty { burst: 0.5 });
-            let base = Params::new(Enforced { rpm: 1, tpm: 1 }, &config);
-            let store = LocalStore::new(StoreClock::new(clock), base);
-            let p = base.with_limits(LIMITS, 1.0);
-            let account = store.account("a");
-            let slot = Arc::clone(account.slot("m"));
-            let other = {
-                let slot = Arc::clone(&slot);
-                loom::thread::spawn(move || admit_all(&slot, &p))
-            };
-            let admitted = admit_all(&slot, &p) + other.join().unwrap();
-            let mut rules = KeyState::default();
-            let now = slot.now();
-            let mut expected = 0;
-            while rules.decide(&p, now, 10).is_ok() {
-                expected += 1;
-            }
-            assert_eq!(admitted, expected);
-            let leased: (u64, u64) = slot
-                .lease
-                .iter()
-                .map(|shard| unpack(shard.0.load(Ordering::Acquire)))
-                .fold((0, 0), |(r, t), (_, sr, st)| (r + sr, t + st));
-            assert_eq!(leased, (0, 0), "what the lease held was given back");
-            assert_eq!(slot.state().buckets().0.sums(), (admitted, admitted * 10));
-        });
+        let (account, p) = account(&clock);
+        let key = account.key("m");
+        let at = key.decide(key.now(), LIMITS, &p, 100).unwrap();
+        let before = leased(key);
+        key.reconcile(at, 100, 40);
+        assert_eq!(leased(key), before);
+        key.reconcile(at, 40, 41);
+        assert_eq!(leased(key), (0, 0));
+        assert_eq!(key.state_for_test().buckets().0.sums(), (1, 41));
     }
 }

@@ -22,16 +22,16 @@
 //! is freed; through Redis they are leases in a sorted set (see
 //! [`crate::redis`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use modelstudio_limits::{HasLimits, Limits};
-use tokio::sync::Notify;
 
+use crate::admission::{min_some, Enforced, UNLIMITED};
+use crate::local::InFlight;
 use crate::observe;
 use crate::refusal::{Refusal, StoreError};
-use crate::throttle::{later, min_some, Enforced, Keyed, Permit, Throttle, UNLIMITED};
+use crate::throttle::{later, Keyed, Permit, Throttle};
 
 /// The task-query API's own limit: 20 queries a second per account, over
 /// every model (the provider's API reference).
@@ -39,73 +39,6 @@ pub const TASK_QUERIES_PER_SECOND: u32 = 20;
 
 /// The key of the account's queries over every model.
 const ACCOUNT_QUERIES: &str = "@tasks#query";
-
-/// One key's tasks in flight, in process: how many slots are held, and a
-/// wake-up for those waiting for one.
-#[derive(Debug, Default)]
-pub(crate) struct Slots {
-    held: Mutex<u32>,
-    freed: Notify,
-}
-
-impl Slots {
-    fn held(&self) -> std::sync::MutexGuard<'_, u32> {
-        self.held.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Takes a slot if fewer than `limit` are held.
-    pub(crate) fn try_take(&self, limit: u32) -> bool {
-        let mut held = self.held();
-        if *held < limit {
-            *held += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Takes a slot, waiting for one to be freed until `deadline`.
-    pub(crate) async fn take(&self, limit: u32, deadline: tokio::time::Instant) -> bool {
-        loop {
-            // Registered before the count is read: a slot freed between
-            // the two still wakes this waiter.
-            let freed = self.freed.notified();
-            tokio::pin!(freed);
-            freed.as_mut().enable();
-            if self.try_take(limit) {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                return false;
-            }
-        }
-    }
-
-    /// Frees a slot and wakes every waiter (each takes it or waits again).
-    pub(crate) fn release(&self) {
-        let mut held = self.held();
-        *held = held.saturating_sub(1);
-        drop(held);
-        self.freed.notify_waiters();
-    }
-
-    /// How many slots are held.
-    pub(crate) fn in_flight(&self) -> u32 {
-        *self.held()
-    }
-}
-
-/// Every key's slots of one account, in process.
-#[derive(Debug, Default)]
-pub(crate) struct AccountSlots(Mutex<HashMap<Box<str>, Arc<Slots>>>);
-
-impl AccountSlots {
-    /// The slots of `key`, made on first use.
-    pub(crate) fn of(&self, key: &str) -> Arc<Slots> {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(map.entry(Box::from(key)).or_default())
-    }
-}
 
 /// A task submitted through the throttle: it holds a slot of its model's
 /// tasks in flight (if the model limits them) until it is dropped or
@@ -124,7 +57,7 @@ pub struct Task {
 enum Held {
     /// The model does not limit tasks in flight.
     Nothing,
-    Local(Arc<Slots>),
+    Local(Arc<InFlight>),
     #[cfg(feature = "redis")]
     Remote(Box<crate::redis::Lease>),
 }
@@ -369,7 +302,7 @@ impl Throttle {
         let full = || Refusal::TasksInFlight { limit };
         match &self.keyed {
             Keyed::Local(account) => {
-                let slots = account.tasks.of(id);
+                let slots = account.in_flight(id);
                 if slots.take(limit, deadline).await {
                     Ok(Held::Local(slots))
                 } else {
@@ -429,7 +362,7 @@ impl Throttle {
         model: &(impl HasLimits + ?Sized),
     ) -> Result<u32, StoreError> {
         match &self.keyed {
-            Keyed::Local(account) => Ok(account.tasks.of(model.id()).in_flight()),
+            Keyed::Local(account) => Ok(account.in_flight(model.id()).count()),
             #[cfg(feature = "redis")]
             Keyed::Redis(store) => {
                 let key = format!("{}#tasks", model.id());

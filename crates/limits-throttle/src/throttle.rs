@@ -9,11 +9,11 @@ use modelstudio_limits::{Deployment, HasLimits, Limits};
 
 #[cfg(feature = "redis")]
 use crate::admission::Counted;
-use crate::admission::{Lower, Params, Refused, PPM};
+use crate::admission::{Enforced, Lower, Params, Refused, PPM, UNLIMITED};
 use crate::classify::Tripped;
 use crate::clock::{Clock, MonotonicClock, StoreClock};
 use crate::config::{Config, ConfigError};
-use crate::local::{read, write, Account, LocalStore, Slot};
+use crate::local::{read, write, Account, LocalStore};
 use crate::observe;
 use crate::refusal::{Refusal, StoreError};
 
@@ -72,10 +72,6 @@ pub const DEFAULT_ACCOUNT: &str = "default";
 /// [`Throttle::for_deployment`] says otherwise: International, the mode of
 /// the simulator's default table.
 pub const DEFAULT_DEPLOYMENT: Deployment = Deployment::INTERNATIONAL;
-
-/// What stands in for a kind of limit a row does not have: far above any
-/// limit, and exact in the Lua script's doubles.
-pub(crate) const UNLIMITED: u64 = 1 << 40;
 
 impl Throttle {
     /// A throttle whose state lives in this process, on the monotonic clock.
@@ -325,7 +321,7 @@ impl Throttle {
     pub(crate) fn observe_refusal(&self, id: &str, refusal: &Refusal) {
         match (&self.keyed, refusal) {
             (Keyed::Local(account), Refusal::RetryAfter(_) | Refusal::TooLarge { .. }) => {
-                account.slot(id).observe_refusal(refusal);
+                account.key(id).observe_refusal(refusal);
             }
             _ => observe::refused(&self.store_account, id, refusal),
         }
@@ -490,29 +486,38 @@ impl Throttle {
         open
     }
 
-    /// [`Throttle::attempt_key`] in process: the key's lease, else its
-    /// rules under its lock; no `.await`.
+    /// [`Throttle::attempt_key`] in process: the key's rules under its
+    /// lock; no `.await`.
     #[inline]
     fn attempt_local<'a, const OBSERVE: bool>(
         &'a self,
-        account: &'a Account,
+        account: &'a Arc<Account>,
         id: &str,
         limits: Enforced,
         tokens: u64,
     ) -> Result<Permit<'a>, Refusal> {
-        let slot = account.slot(id);
+        let found = account.find(id);
+        let key = account.at(found);
         // Read once: most admissions under `Pacing::PerSecond` find no
         // lease and decide by the rules.
-        let now = slot.now();
-        if let Some(at) = slot.take_from_lease(now, limits, tokens) {
-            slot.admitted.increment(1);
-            return Ok(Permit::local(slot, at, tokens));
+        let now = key.now();
+        if let Some(at) = key.take_from_lease(now, limits, tokens) {
+            key.admitted.increment(1);
+            return Ok(Permit {
+                held: Held::Local(account, found, at),
+                tokens,
+                unchecked: None,
+            });
         }
         let p = self.params_of(limits);
-        match slot.decide(now, limits, &p, tokens) {
+        match key.decide(now, limits, &p, tokens) {
             Ok(at) => {
-                slot.admitted.increment(1);
-                Ok(Permit::local(slot, at, tokens))
+                key.admitted.increment(1);
+                Ok(Permit {
+                    held: Held::Local(account, found, at),
+                    tokens,
+                    unchecked: None,
+                })
             }
             Err(decision) => {
                 let refusal = refusal_of(decision, &p, limits, tokens);
@@ -640,7 +645,7 @@ impl Throttle {
         };
         match &self.keyed {
             Keyed::Local(account) => {
-                account.slot(id).report(p, lower);
+                account.key(id).report(p, lower);
                 Ok(())
             }
             #[cfg(feature = "redis")]
@@ -662,7 +667,7 @@ impl Throttle {
         };
         let p = self.params_of(enforced);
         let adapted = match &self.keyed {
-            Keyed::Local(account) => account.slot(model.id()).adapted(&p),
+            Keyed::Local(account) => account.key(model.id()).adapted(&p),
             #[cfg(feature = "redis")]
             Keyed::Redis(store) => store.adapted(&self.store_account, model.id(), &p).await?,
         };
@@ -691,36 +696,6 @@ impl Throttle {
 /// and a pooled budget's key and limits, if it takes part in one.
 pub(crate) type SyncKeys = (Option<Enforced>, Option<(String, Enforced)>);
 
-/// The limits the stores enforce: requests and tokens per window, each
-/// [`UNLIMITED`] where the row has no such kind.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Enforced {
-    /// Requests per window: `rpm`, or 60 × `rps` (the per-second pacing
-    /// then admits `rps` a second), the lower of the two.
-    pub rpm: u64,
-    /// Tokens per window.
-    pub tpm: u64,
-}
-
-impl Enforced {
-    /// Whether neither requests nor tokens are limited (a row without
-    /// `rpm`, `tpm` or `rps`).
-    #[inline]
-    pub(crate) fn is_unlimited(&self) -> bool {
-        self.rpm >= UNLIMITED && self.tpm >= UNLIMITED
-    }
-
-    #[inline]
-    pub(crate) fn of(limits: &Limits) -> Enforced {
-        let from_rps = limits.rps().map(|n| u64::from(n) * 60);
-        let rpm = min_some(limits.rpm().map(u64::from), from_rps).unwrap_or(UNLIMITED);
-        Enforced {
-            rpm,
-            tpm: limits.tpm().unwrap_or(UNLIMITED).min(UNLIMITED),
-        }
-    }
-}
-
 /// The refusal of the rules' `decision` for a request of `tokens` under
 /// `limits` (`p` after headroom).
 #[cold]
@@ -732,15 +707,6 @@ fn refusal_of(decision: Refused, p: &Params, limits: Enforced, tokens: u64) -> R
             max: p.tpm,
             tpm: limits.tpm,
         },
-    }
-}
-
-/// The lower of two limits a row may have, or the one it has.
-#[inline]
-pub(crate) fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }
 
@@ -798,11 +764,11 @@ pub struct Permit<'t> {
 
 /// The key a permit was counted in, and where.
 enum Held<'t> {
-    /// In process: the key's own state, borrowed from the throttle, and
-    /// when the request counts as admitted.
-    Local(&'t Arc<Slot>, u64),
+    /// In process: the account's states, borrowed from the throttle, where
+    /// the key's is among them, and when the request counts as admitted.
+    Local(&'t Arc<Account>, usize, u64),
     /// The same, owned.
-    Owned(Arc<Slot>, u64),
+    Owned(Arc<Account>, usize, u64),
     /// In a shared store.
     #[cfg(feature = "redis")]
     Remote(Box<Remote>),
@@ -829,8 +795,8 @@ struct Remote {
 impl Held<'_> {
     fn names(&self) -> (&str, &str) {
         match self {
-            Held::Local(slot, _) => slot.names(),
-            Held::Owned(slot, _) => slot.names(),
+            Held::Local(account, key, _) => account.at(*key).names(),
+            Held::Owned(account, key, _) => account.at(*key).names(),
             #[cfg(feature = "redis")]
             Held::Remote(remote) => (&remote.account, &remote.id),
             Held::Free(names) => (&names.0, &names.1),
@@ -841,8 +807,8 @@ impl Held<'_> {
     /// The same, no longer borrowing its throttle.
     fn into_owned(self) -> Held<'static> {
         match self {
-            Held::Local(slot, at) => Held::Owned(Arc::clone(slot), at),
-            Held::Owned(slot, at) => Held::Owned(slot, at),
+            Held::Local(account, key, at) => Held::Owned(Arc::clone(account), key, at),
+            Held::Owned(account, key, at) => Held::Owned(account, key, at),
             #[cfg(feature = "redis")]
             Held::Remote(remote) => Held::Remote(remote),
             Held::Free(names) => Held::Free(names),
@@ -867,15 +833,6 @@ impl std::fmt::Debug for Permit<'_> {
 }
 
 impl<'t> Permit<'t> {
-    /// A permit of a request counted in `slot` at `at`.
-    fn local(slot: &'t Arc<Slot>, at: u64, tokens: u64) -> Self {
-        Permit {
-            held: Held::Local(slot, at),
-            tokens,
-            unchecked: None,
-        }
-    }
-
     /// The tokens the request was admitted with.
     pub fn tokens(&self) -> u64 {
         self.tokens
@@ -933,8 +890,8 @@ impl Held<'_> {
     /// `actual` (a pair of keys: see [`Permit::reconcile`]).
     async fn reconcile(&self, estimated: u64, actual: u64) -> Result<(), StoreError> {
         match self {
-            Held::Local(slot, at) => slot.reconcile(*at, estimated, actual),
-            Held::Owned(slot, at) => slot.reconcile(*at, estimated, actual),
+            Held::Local(account, key, at) => account.at(*key).reconcile(*at, estimated, actual),
+            Held::Owned(account, key, at) => account.at(*key).reconcile(*at, estimated, actual),
             Held::Free(..) | Held::Pooled(..) => {}
             #[cfg(feature = "redis")]
             Held::Remote(remote) => {
