@@ -4,8 +4,9 @@
 //!
 //! `cargo bench -p limits-throttle --features redis --bench acquire`
 //! (`REDIS_URL=redis://127.0.0.1:6379/` for the Redis group: `rediss://`
-//! with `REDIS_CA_FILE` naming a private CA's PEM and `--features tls`, or a
-//! cluster's nodes separated by commas with `--features cluster`;
+//! with `REDIS_CA_FILE` naming a private CA's PEM and `--features tls`; or
+//! `REDIS_CLUSTER_NODES`, a cluster's nodes separated by commas, with
+//! `--features cluster`;
 //! `scripts/throttle-bench.sh` runs it beside a `redis-benchmark` baseline).
 
 use std::hint::black_box;
@@ -122,8 +123,9 @@ fn through_redis(c: &mut Criterion) {
     use criterion::Throughput;
     use limits_throttle::redis::{RedisOptions, RedisStore};
     use std::sync::{Arc, Mutex};
-    let Ok(url) = std::env::var("REDIS_URL") else {
-        eprintln!("acquire/redis: skipped, REDIS_URL is not set");
+    let cluster = std::env::var("REDIS_CLUSTER_NODES").ok();
+    let Some(url) = cluster.clone().or(std::env::var("REDIS_URL").ok()) else {
+        eprintln!("acquire/redis: skipped, neither REDIS_URL nor REDIS_CLUSTER_NODES is set");
         return;
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -144,7 +146,16 @@ fn through_redis(c: &mut Criterion) {
                 let pem = std::fs::read(path).unwrap();
                 options = options.with_tls(limits_throttle::redis::Tls::trusting(pem));
             }
-            let store = RedisStore::connect(&url, options).await.unwrap();
+            let store = match &cluster {
+                #[cfg(feature = "cluster")]
+                Some(nodes) => {
+                    let nodes: Vec<&str> = nodes.split(',').collect();
+                    RedisStore::open_cluster(&nodes, options).await.unwrap()
+                }
+                #[cfg(not(feature = "cluster"))]
+                Some(_) => panic!("REDIS_CLUSTER_NODES needs --features cluster"),
+                None => RedisStore::open(&url, options).unwrap(),
+            };
             Throttle::redis(store, config).unwrap()
         })
     };

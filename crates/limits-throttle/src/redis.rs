@@ -1,5 +1,5 @@
 //! Across a fleet: the admission rules as one Lua script on Redis, called
-//! through the redis crate's [`ConnectionManager`]: one multiplexed
+//! through the redis crate's [`ConnectionManager`](redis::aio::ConnectionManager): one multiplexed
 //! connection shared by every task of the process, reconnecting by itself
 //! after the server restarts.
 //!
@@ -46,8 +46,7 @@
 //! the next call after the address leads to the new primary. A
 //! single-server store whose open connection still reaches the old
 //! primary, demoted to a replica and alive, hears `READONLY` and connects
-//! again (a store made by [`RedisStore::open`] or `connect`; not one on a
-//! manager of your own).
+//! again.
 //! `tests/redis_failover.rs` checks all of this under a fleet's load: on a
 //! loopback cluster whose nodes give up on a master after 2 s, calls failed
 //! for 3.4 to 4.5 s after a `kill -9` and admission was back 5 to 173 ms
@@ -71,7 +70,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 
 use crate::admission::{Adapted, Counted, Lower, Params, Refused};
 use crate::clock::Clock;
@@ -252,7 +251,9 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// A store on the server at `url` (`redis://[user:password@]host:port/`),
+    /// A store on one server at `url` (`redis://[user:password@]host:port/`,
+    /// or `rediss://` with feature `tls`; a Redis Cluster is
+    /// `RedisStore::open_cluster`),
     /// connecting on first use. A call that finds the connection broken
     /// fails and starts one new attempt in the background, which the next
     /// calls wait for (within their timeout): so the store reconnects as soon
@@ -267,15 +268,6 @@ impl RedisStore {
             .set_number_of_retries(0);
         let single = Single::lazy(client, config).map_err(|e| store_error(e, options.timeout))?;
         Ok(Self::on(Connection::Single(single), options))
-    }
-
-    /// A store on a connection manager you configured yourself (TLS,
-    /// credentials providers, other timeouts). Every call is still bounded
-    /// by `options.timeout`. Unlike a store that [`RedisStore::open`]
-    /// made, it cannot start a new manager when the server turns out to be
-    /// a read-only replica (an old primary demoted in a failover).
-    pub fn from_manager(manager: ConnectionManager, options: RedisOptions) -> Self {
-        Self::on(Connection::Single(Single::given(manager)), options)
     }
 
     /// A store on a Redis Cluster (feature `cluster`), found from one or
@@ -311,32 +303,6 @@ impl RedisStore {
             }
         };
         Ok(Self::on(Connection::Cluster(connection), options))
-    }
-
-    /// The store `urls` names, as a deployment's configuration would give
-    /// it: one URL (`redis://`, or `rediss://` with feature `tls`) is one
-    /// server, opened as [`RedisStore::open`] opens it; URLs separated by
-    /// commas (a trailing comma for a single seed) are a Redis Cluster's
-    /// seed nodes, opened as `open_cluster` opens them (feature `cluster`).
-    pub async fn connect(urls: &str, options: RedisOptions) -> Result<Self, StoreError> {
-        if !urls.contains(',') {
-            return Self::open(urls, options);
-        }
-        #[cfg(feature = "cluster")]
-        {
-            let nodes: Vec<&str> = urls
-                .split(',')
-                .map(str::trim)
-                .filter(|u| !u.is_empty())
-                .collect();
-            Self::open_cluster(&nodes, options).await
-        }
-        #[cfg(not(feature = "cluster"))]
-        Err(StoreError::new(
-            StoreErrorKind::Connection,
-            format!("`{urls}` names a Redis Cluster's nodes: that needs limits-throttle's feature `cluster`"),
-            None,
-        ))
     }
 
     fn on(connection: Connection, options: RedisOptions) -> Self {

@@ -167,7 +167,6 @@ fn lost_leases_are_held_again_within_a_third_of_the_lease() {
 }
 
 /// The environment variables that make this binary a slot holder.
-const HOLDER_URL: &str = "LIMITS_TEST_HOLDER_URL";
 const HOLDER_PREFIX: &str = "LIMITS_TEST_HOLDER_PREFIX";
 /// The lease the holder and the fault test use.
 const LEASE: Duration = Duration::from_secs(2);
@@ -177,10 +176,10 @@ const LEASE: Duration = Duration::from_secs(2);
 #[test]
 #[ignore = "a helper: the fault test runs it in a child process"]
 fn holder_process() {
-    let (Ok(url), Ok(prefix)) = (std::env::var(HOLDER_URL), std::env::var(HOLDER_PREFIX)) else {
-        panic!("run by the fault test, with {HOLDER_URL} and {HOLDER_PREFIX} set");
+    // The target is the fault test's: the child inherits its environment.
+    let (Some(target), Ok(prefix)) = (redis_target(), std::env::var(HOLDER_PREFIX)) else {
+        panic!("run by the fault test, with its Redis and {HOLDER_PREFIX} set");
     };
-    let target = Target::of(&url);
     let model = video_model();
     let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
     let options = RedisOptions::default()
@@ -194,6 +193,17 @@ fn holder_process() {
     });
 }
 
+/// A child process killed (SIGKILL) and reaped when dropped: a failed
+/// assertion does not leave it running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `kill -9` a process holding every slot: no slot is free while it
 /// lives (its leases are renewed past the lease time), and all are back
 /// within the lease time of the kill.
@@ -203,14 +213,16 @@ fn a_killed_holders_slots_come_back_within_the_lease() {
     let prefix = fresh_prefix("killed");
     let model = video_model();
     let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    let child = child
         .args(["--exact", "holder_process", "--ignored", "--nocapture"])
-        .env(HOLDER_URL, &target.url)
         .env(HOLDER_PREFIX, &prefix)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Killed when the test ends, however it ends.
+    let mut child = KillOnDrop(child);
     let options = RedisOptions::default()
         .with_prefix(prefix)
         .with_task_lease(LEASE);
@@ -229,8 +241,8 @@ fn a_killed_holders_slots_come_back_within_the_lease() {
         tokio::time::sleep(LEASE + LEASE / 2).await;
         assert_eq!(t.tasks_in_flight(&model).await.unwrap(), limit);
         assert!(t.try_submit(&model).await.is_err());
-        child.kill().unwrap(); // SIGKILL: no destructor runs
-        child.wait().unwrap();
+        child.0.kill().unwrap(); // SIGKILL: no destructor runs
+        child.0.wait().unwrap();
         let killed = Instant::now();
         let task = t
             .submit_within(&model, LEASE * 2)
@@ -251,7 +263,7 @@ fn an_unreachable_store_follows_the_failure_policy() {
     use limits_throttle::Refusal;
     let model = video_model();
     // Nothing listens on port 1 of loopback.
-    let target = Target::of("redis://127.0.0.1:1/");
+    let target = Target::server("redis://127.0.0.1:1/");
     common::runtime(4).block_on(async {
         let open = RedisOptions::default().with_failure_policy(FailurePolicy::FailOpen);
         let task = throttle(&target, open, Config::default())

@@ -34,8 +34,8 @@ pub(super) struct Single {
     current: Arc<ArcSwap<(u64, ConnectionManager)>>,
     /// Held while a new manager is made: one at a time.
     starting: Arc<Mutex<()>>,
-    /// What makes a new one; `None` for a manager the user made.
-    origin: Option<Arc<(redis::Client, ConnectionManagerConfig)>>,
+    /// What makes a new one.
+    origin: Arc<(redis::Client, ConnectionManagerConfig)>,
 }
 
 impl Single {
@@ -48,17 +48,8 @@ impl Single {
         Ok(Single {
             current: Arc::new(ArcSwap::from_pointee((0, manager))),
             starting: Arc::default(),
-            origin: Some(Arc::new((client, config))),
+            origin: Arc::new((client, config)),
         })
-    }
-
-    /// The user's manager, used as it is.
-    pub(super) fn given(manager: ConnectionManager) -> Single {
-        Single {
-            current: Arc::new(ArcSwap::from_pointee((0, manager))),
-            starting: Arc::default(),
-            origin: None,
-        }
     }
 
     /// The manager in use and its generation.
@@ -70,10 +61,7 @@ impl Single {
     /// After the manager of `generation` met a read-only replica: a new
     /// manager, unless another call started one already.
     pub(super) fn start_over(&self, generation: u64) {
-        let Some(origin) = &self.origin else {
-            return;
-        };
-        let (client, config) = &**origin;
+        let (client, config) = &*self.origin;
         let _one = self.starting.lock().unwrap_or_else(|e| e.into_inner());
         if self.current.load().0 != generation {
             return;
@@ -179,8 +167,7 @@ pub(super) fn store_error(e: redis::RedisError, timeout: Duration) -> StoreError
             StoreErrorKind::Server,
             format!(
                 "the Redis server is a node of a Redis Cluster (it answered {text}): open the \
-                 cluster with RedisStore::open_cluster, or give RedisStore::connect its nodes \
-                 separated by commas (feature `cluster`)"
+                 cluster with RedisStore::open_cluster (feature `cluster`)"
             ),
         )
     } else if e.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly) {

@@ -600,9 +600,14 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
             throttled(throttle)
         }
         Strategy::Redis | Strategy::RedisSpaced => {
-            // As it is: `redis://`, `rediss://` (a private CA's PEM in
-            // `REDIS_CA_FILE`), or a cluster's nodes separated by commas.
-            let url = std::env::var("REDIS_URL")?;
+            // `REDIS_URL`: one server, `redis://` or `rediss://` (a
+            // private CA's PEM in `REDIS_CA_FILE`); `REDIS_CLUSTER_NODES`:
+            // a cluster's nodes, separated by commas.
+            let cluster = std::env::var("REDIS_CLUSTER_NODES").ok();
+            let url = match &cluster {
+                Some(nodes) => nodes.clone(),
+                None => std::env::var("REDIS_URL")?,
+            };
             let mut options = RedisOptions::default()
                 .with_prefix(args.prefix.clone())
                 .with_timeout(Duration::from_millis(500))
@@ -612,7 +617,13 @@ async fn client(args: &Args, index: u32) -> Result<(), Error> {
                 let pem = std::fs::read(path)?;
                 options = options.with_tls(limits_throttle::redis::Tls::trusting(pem));
             }
-            let store = RedisStore::connect(&url, options).await?;
+            let store = match &cluster {
+                Some(nodes) => {
+                    let nodes: Vec<&str> = nodes.split(',').collect();
+                    RedisStore::open_cluster(&nodes, options).await?
+                }
+                None => RedisStore::open(&url, options)?,
+            };
             throttled(Throttle::redis(store, config.with_headroom(args.headroom))?)
         }
     };
