@@ -424,7 +424,7 @@ pub(crate) struct Lower {
 
 /// What the current buckets can still admit, set aside after an admission
 /// for requests admitted without deciding each (the in-process store's
-/// lock-free path). It is counted in the buckets when granted, so every
+/// path without the key's lock). It is counted in the buckets when granted, so every
 /// sum covers it, and what it did not use is taken back when it is
 /// revoked. Only where nothing spaces requests (`Pacing::Bursty`).
 ///
