@@ -18,7 +18,7 @@
 //! own: synchronous calls its requests and tokens, submissions its
 //! submissions and tasks in flight; a model whose only row is the pool's
 //! takes the pool's keys alone. In process, a key's slots are
-//! a count behind a mutex and a [`Notify`] that wakes the waiters when one
+//! a count behind a mutex and a [`Notify`](tokio::sync::Notify) that wakes the waiters when one
 //! is freed; through Redis they are leases in a sorted set (see
 //! [`crate::redis`]).
 
