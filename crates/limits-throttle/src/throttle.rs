@@ -486,8 +486,8 @@ impl Throttle {
         open
     }
 
-    /// [`Throttle::attempt_key`] in process: the key's rules under its
-    /// lock; no `.await`.
+    /// [`Throttle::attempt_key`] in process: this thread's part of the
+    /// key's lease, else the key's rules under its lock; no `.await`.
     #[inline]
     fn attempt_local<'a, const OBSERVE: bool>(
         &'a self,
@@ -503,21 +503,13 @@ impl Throttle {
         let now = key.now();
         if let Some(at) = key.take_from_lease(now, limits, tokens) {
             key.admitted.increment(1);
-            return Ok(Permit {
-                held: Held::Local(account, found, at),
-                tokens,
-                unchecked: None,
-            });
+            return Ok(Permit::local(account, found, at, tokens));
         }
         let p = self.params_of(limits);
         match key.decide(now, limits, &p, tokens) {
             Ok(at) => {
                 key.admitted.increment(1);
-                Ok(Permit {
-                    held: Held::Local(account, found, at),
-                    tokens,
-                    unchecked: None,
-                })
+                Ok(Permit::local(account, found, at, tokens))
             }
             Err(decision) => {
                 let refusal = refusal_of(decision, &p, limits, tokens);
@@ -833,6 +825,16 @@ impl std::fmt::Debug for Permit<'_> {
 }
 
 impl<'t> Permit<'t> {
+    /// A permit of a request counted at `at` in the key at `key` of
+    /// `account`.
+    fn local(account: &'t Arc<Account>, key: usize, at: u64, tokens: u64) -> Self {
+        Permit {
+            held: Held::Local(account, key, at),
+            tokens,
+            unchecked: None,
+        }
+    }
+
     /// The tokens the request was admitted with.
     pub fn tokens(&self) -> u64 {
         self.tokens

@@ -213,16 +213,16 @@ fn a_killed_holders_slots_come_back_within_the_lease() {
     let prefix = fresh_prefix("killed");
     let model = video_model();
     let limit = model.limits_in(CN).unwrap().concurrency().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap());
-    let child = child
-        .args(["--exact", "holder_process", "--ignored", "--nocapture"])
-        .env(HOLDER_PREFIX, &prefix)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // Killed when the test ends, however it ends.
-    let mut child = KillOnDrop(child);
+    let mut child = KillOnDrop(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "holder_process", "--ignored", "--nocapture"])
+            .env(HOLDER_PREFIX, &prefix)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let options = RedisOptions::default()
         .with_prefix(prefix)
         .with_task_lease(LEASE);
