@@ -533,16 +533,9 @@ impl KeyState {
     }
 
     /// After an admission: sets aside, and counts, what the current
-    /// buckets can still admit at once, for `parts` parts of at most
-    /// `most_requests` and `most_tokens` each, unless requests are spaced or
-    /// nothing is left.
-    pub fn lease(
-        &mut self,
-        p: &Params,
-        parts: u64,
-        most_requests: u64,
-        most_tokens: u64,
-    ) -> Option<Lease> {
+    /// buckets can still admit at once, for `parts` parts, unless requests
+    /// are spaced or nothing is left.
+    pub fn lease(&mut self, p: &Params, parts: u64) -> Option<Lease> {
         let now = self.last;
         let fr = self.requests_factor.at(p, now);
         let ft = self.tokens_factor.at(p, now);
@@ -555,12 +548,9 @@ impl KeyState {
             left(caps.rps, self.second.requests).min(left(caps.rpm, self.minute.requests));
         let tokens = left(caps.tps, self.second.tokens).min(left(caps.tpm, self.minute.tokens));
         // As many parts as [`Lease::split`] fills.
-        let full = parts.min(requests).min(tokens);
-        if full == 0 {
+        if parts.min(requests).min(tokens) == 0 {
             return None;
         }
-        let requests = requests.min(full.saturating_mul(most_requests));
-        let tokens = tokens.min(full.saturating_mul(most_tokens));
         let (sw, mw) = (p.second_width(), p.minute_width());
         self.second.add(now / sw, requests, tokens);
         self.minute.add(now / mw, requests, tokens);
@@ -749,21 +739,19 @@ mod tests {
     }
 
     #[test]
-    fn a_lease_is_what_every_window_still_holds_up_to_its_parts() {
+    fn a_lease_is_what_every_window_still_holds() {
         // Half of each minute at once: 300 requests and 30,000 tokens.
         let bursty = exact().with_pacing(Pacing::Bursty { burst: 0.5 });
         let p = params(600, 60_000, bursty);
         let mut s = KeyState::default();
         assert!(admit(&mut s, &p, S, 100));
         let mut whole = s.clone();
-        let lease = whole.lease(&p, 4, u64::MAX, u64::MAX).unwrap();
+        let lease = whole.lease(&p, 4).unwrap();
         assert_eq!((lease.requests, lease.tokens), (299, 29_900));
         // It ends with the per-second bucket (4 ms), and is counted.
         assert_eq!(lease.until, S + 4_000);
         assert_eq!(whole.buckets().0.sums(), (300, 30_000));
         assert_eq!(whole.buckets().1.sums(), (300, 30_000));
-        let capped = s.clone().lease(&p, 4, 10, 1_000).unwrap();
-        assert_eq!((capped.requests, capped.tokens), (40, 4_000));
         // Given back whole, nothing of it stays counted.
         whole.release(&p, lease);
         assert_eq!(whole, s);
@@ -771,7 +759,7 @@ mod tests {
         let mut paced = KeyState::default();
         let p = params(600, 60_000, Config::default());
         assert!(admit(&mut paced, &p, S, 100));
-        assert_eq!(paced.lease(&p, 4, u64::MAX, u64::MAX), None);
+        assert_eq!(paced.lease(&p, 4), None);
     }
 
     #[test]

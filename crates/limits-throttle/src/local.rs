@@ -172,7 +172,7 @@ impl Key {
         // This thread's part first, so that it is among those counted.
         self.lease.get_or_default();
         let parts = self.lease.iter().count() as u64;
-        if let Some(lease) = state.lease(p, parts, u64::MAX, u64::MAX) {
+        if let Some(lease) = state.lease(p, parts) {
             for (part, share) in self.lease.iter().zip(lease.split(parts)) {
                 *lock(&part.0) = Part {
                     lease: share,
