@@ -442,7 +442,7 @@ impl ThrottleMiddleware {
                 .then(|| req.try_clone())
                 .flatten();
             let permit = throttle
-                .acquire(&model, tokens)
+                .acquire(&model, tokens, throttle.config().max_wait)
                 .await
                 .map_err(Error::middleware)?;
             let response = next.clone().run(req, extensions).await?;

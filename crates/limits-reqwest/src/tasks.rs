@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::Extensions;
-use limits_throttle::{Deployment, HasLimits, Task, Throttle};
+use limits_throttle::{Deployment, Task, Throttle, UnknownTaskModel};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Next, Result};
 use serde_json::Value;
@@ -167,11 +167,18 @@ impl ThrottleMiddleware {
                 .then(|| req.try_clone())
                 .flatten();
             let task = if call == Call::Enrollment {
-                let permit = keyed.acquire_pooled(&model, 0).await;
+                let max_wait = keyed.config().max_wait;
+                let permit = keyed.acquire_pooled(&model, 0, max_wait).await;
                 drop(permit.map_err(Error::middleware)?);
                 None
             } else {
-                Some(throttle.submit(&model).await.map_err(Error::middleware)?)
+                let max_wait = throttle.config().max_wait;
+                Some(
+                    throttle
+                        .submit(&model, max_wait)
+                        .await
+                        .map_err(Error::middleware)?,
+                )
             };
             let response = next.clone().run(req, extensions).await?;
             let status = response.status();
@@ -262,8 +269,12 @@ impl ThrottleMiddleware {
             None => self.deployment_of(&req, None),
         };
         let throttle = self.throttle().for_deployment(deployment);
-        let model = known.as_ref().map(|(m, _)| m as &(dyn HasLimits + Sync));
-        throttle.query(model).await.map_err(Error::middleware)?;
+        let max_wait = throttle.config().max_wait;
+        let queried = match &known {
+            Some((model, _)) => throttle.query(model, max_wait).await,
+            None => throttle.query(&UnknownTaskModel, max_wait).await,
+        };
+        queried.map_err(Error::middleware)?;
         let response = next.run(req, extensions).await?;
         if !response.status().is_success() || known.is_none() {
             return Ok(response);

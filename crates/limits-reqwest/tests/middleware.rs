@@ -89,7 +89,7 @@ fn tight_middleware() -> ThrottleMiddleware {
 async fn room_for_520(middleware: &ThrottleMiddleware) -> bool {
     middleware
         .throttle()
-        .try_acquire(&tight(), 520)
+        .acquire(&tight(), 520, Duration::ZERO)
         .await
         .map(drop)
         .is_ok()
@@ -283,7 +283,7 @@ models = ["qwen-plus-0125"]
     assert_eq!(effective.per_window.rpm(), Some(6));
     assert_ne!(entry.id, "qwen-plus-0125", "an alias resolved to its model");
     let spacing = Duration::from_secs(60) / 6;
-    match middleware.throttle().try_acquire(&key, 1).await {
+    match middleware.throttle().acquire(&key, 1, Duration::ZERO).await {
         Err(limits_throttle::Refusal::RetryAfter(wait)) => assert!(wait <= spacing),
         other => panic!("the call was not counted under {}: {other:?}", entry.id),
     }
@@ -324,11 +324,11 @@ async fn the_mode_of_a_call_comes_from_its_host() {
     let effective = in_cn.effective(&model).await.unwrap().unwrap();
     assert_eq!(effective.per_window.rpm(), cn.rpm());
     assert!(
-        in_cn.try_acquire(&model, 1).await.is_err(),
+        in_cn.acquire(&model, 1, Duration::ZERO).await.is_err(),
         "the call was counted in cn"
     );
     assert!(
-        throttle.try_acquire(&model, 1).await.is_ok(),
+        throttle.acquire(&model, 1, Duration::ZERO).await.is_ok(),
         "intl has its own state"
     );
 }

@@ -26,8 +26,11 @@ pub struct Config {
     pub window: Duration,
     /// How the throttle reacts when the provider refuses a request anyway.
     pub adaptation: Adaptation,
-    /// How long [`Throttle::acquire`](crate::Throttle::acquire) waits at
-    /// most before it gives up with [`Refusal::RetryAfter`](crate::Refusal).
+    /// How long a call waits at most for the limits before it gives up
+    /// with [`Refusal::RetryAfter`](crate::Refusal), where the caller
+    /// leaves it to the throttle's settings: `limits-reqwest`'s middleware
+    /// passes it as the `max_wait` of
+    /// [`Throttle::acquire`](crate::Throttle::acquire) and its siblings.
     /// Default 60 s.
     pub max_wait: Duration,
     /// The account's monthly spend tier, 0 the lowest: a dynamic limit's
@@ -114,7 +117,7 @@ impl Config {
         }
     }
 
-    /// These settings with another longest wait of `acquire`.
+    /// These settings with another longest wait ([`Config::max_wait`]).
     pub fn with_max_wait(self, max_wait: Duration) -> Self {
         Config { max_wait, ..self }
     }

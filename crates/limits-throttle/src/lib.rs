@@ -39,10 +39,10 @@
 //! // qwq-plus: 60 requests and 100,000 tokens per minute, so one request
 //! // a second: the first goes at once, the next waits its turn (a second
 //! // and the arrival margin, for requests that arrive closer together).
-//! let permit = throttle.acquire(&Model::QwqPlus, 1_500).await?;
+//! let permit = throttle.acquire(&Model::QwqPlus, 1_500, Duration::from_secs(60)).await?;
 //! // ... call the model; its response reports the tokens it used:
 //! permit.reconcile(1_234).await?;
-//! match throttle.try_acquire(&Model::QwqPlus, 1_500).await {
+//! match throttle.acquire(&Model::QwqPlus, 1_500, Duration::ZERO).await {
 //!     Err(Refusal::RetryAfter(wait)) => {
 //!         assert!(wait <= Duration::from_secs(1) + Config::default().arrival_margin)
 //!     }
@@ -78,5 +78,5 @@ pub use clock::{Clock, FakeClock, MonotonicClock};
 pub use config::{Adaptation, Config, ConfigError, Pacing, DEFAULT_ARRIVAL_MARGIN};
 pub use modelstudio_limits::{Deployment, HasLimits, Limits};
 pub use refusal::{Refusal, StoreError, StoreErrorKind};
-pub use tasks::{Task, TASK_QUERIES_PER_SECOND};
+pub use tasks::{Task, UnknownTaskModel, TASK_QUERIES_PER_SECOND};
 pub use throttle::{Effective, Permit, Throttle, DEFAULT_ACCOUNT, DEFAULT_DEPLOYMENT};

@@ -25,7 +25,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use modelstudio_limits::{HasLimits, Limits};
+use modelstudio_limits::{Deployment, HasLimits, Limits};
 
 use crate::admission::{min_some, Enforced, UNLIMITED};
 use crate::local::InFlight;
@@ -36,6 +36,21 @@ use crate::throttle::{later, Keyed, Permit, Throttle};
 /// The task-query API's own limit: 20 queries a second per account, over
 /// every model (the provider's API reference).
 pub const TASK_QUERIES_PER_SECOND: u32 = 20;
+
+/// The model of a task whose model is not known (a query by task id
+/// alone): its queries count on the account's limit only.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnknownTaskModel;
+
+impl HasLimits for UnknownTaskModel {
+    fn id(&self) -> &str {
+        ""
+    }
+
+    fn limits_in(&self, _: Deployment) -> Option<Limits> {
+        None
+    }
+}
 
 /// The key of the account's queries over every model.
 const ACCOUNT_QUERIES: &str = "@tasks#query";
@@ -178,13 +193,17 @@ impl Enforced {
 
 impl Throttle {
     /// Submits an asynchronous task to `model`, waiting for at most
-    /// [`Config::max_wait`](crate::Config::max_wait): takes a slot of its
-    /// tasks in flight (`concurrency`), then a submission permit
-    /// (`submit_rps`, `submit_rpm`). A row without task kinds paces the
-    /// submission by its own request limits. Send the submission once this
-    /// returns, and keep the [`Task`] until the task ends.
+    /// `max_wait` for both: takes a slot of its tasks in flight
+    /// (`concurrency`), then a submission permit (`submit_rps`,
+    /// `submit_rpm`). With `max_wait` zero it answers now: it refuses at
+    /// once when no slot is free ([`Refusal::TasksInFlight`]) or the
+    /// submission rate says wait ([`Refusal::RetryAfter`]). A row without
+    /// task kinds paces the submission by its own request limits. Send the
+    /// submission once this returns, and keep the [`Task`] until the task
+    /// ends.
     ///
     /// ```
+    /// use std::time::Duration;
     /// use limits_throttle::{Config, Deployment, Refusal, Throttle};
     /// use modelstudio_limits::Model;
     ///
@@ -196,10 +215,10 @@ impl Throttle {
     /// let mut tasks = Vec::new();
     /// for _ in 0..5 {
     ///     // ... then POST the submission with `X-DashScope-Async: enable`.
-    ///     tasks.push(throttle.submit(&video).await?);
+    ///     tasks.push(throttle.submit(&video, Duration::from_secs(60)).await?);
     /// }
     /// assert!(matches!(
-    ///     throttle.try_submit(&video).await,
+    ///     throttle.submit(&video, Duration::ZERO).await,
     ///     Err(Refusal::TasksInFlight { limit: 5 })
     /// ));
     /// // A query saw the first task end: its slot is free.
@@ -208,20 +227,7 @@ impl Throttle {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
     /// ```
-    pub async fn submit(&self, model: &(impl HasLimits + ?Sized)) -> Result<Task, Refusal> {
-        self.submit_within(model, self.config().max_wait).await
-    }
-
-    /// [`Throttle::submit`] without waiting: refuses at once when no slot
-    /// is free ([`Refusal::TasksInFlight`]) or the submission rate says
-    /// wait ([`Refusal::RetryAfter`]).
-    pub async fn try_submit(&self, model: &(impl HasLimits + ?Sized)) -> Result<Task, Refusal> {
-        self.submit_within(model, Duration::ZERO).await
-    }
-
-    /// [`Throttle::submit`], waiting for at most `max_wait` for a slot
-    /// and a submission permit together.
-    pub async fn submit_within(
+    pub async fn submit(
         &self,
         model: &(impl HasLimits + ?Sized),
         max_wait: Duration,
@@ -371,24 +377,19 @@ impl Throttle {
         }
     }
 
-    /// Takes a task-query permit, waiting for at most
-    /// [`Config::max_wait`](crate::Config::max_wait): the account's
-    /// [`TASK_QUERIES_PER_SECOND`], and `model`'s `query_rps` if the
-    /// task's model is known and limits its queries.
-    pub async fn query(&self, model: Option<&(dyn HasLimits + Sync)>) -> Result<(), Refusal> {
-        self.query_within(model, self.config().max_wait).await
-    }
-
-    /// [`Throttle::query`], waiting for at most `max_wait`.
-    pub async fn query_within(
+    /// Takes a query permit for a task of `model` ([`UnknownTaskModel`]
+    /// when the task's model is not known), waiting for at most `max_wait`
+    /// (zero: answer now): the account's [`TASK_QUERIES_PER_SECOND`], and
+    /// `model`'s `query_rps` if its row limits its queries.
+    pub async fn query(
         &self,
-        model: Option<&(dyn HasLimits + Sync)>,
+        model: &(impl HasLimits + ?Sized),
         max_wait: Duration,
     ) -> Result<(), Refusal> {
         let deadline = later(max_wait);
-        let own = model.and_then(|m| {
-            let per_second = self.limits_of(m)?.query_rps()?;
-            Some((format!("{}#query", m.id()), per_second))
+        let own = self.limits_of(model).and_then(|limits| {
+            let per_second = limits.query_rps()?;
+            Some((format!("{}#query", model.id()), per_second))
         });
         if let Some((key, per_second)) = own {
             let rate = Enforced::of_queries(per_second);
@@ -404,12 +405,13 @@ impl Throttle {
     /// version), keyed by the pool, and for a budget shared per API key by
     /// the handle's key too ([`Throttle::for_api_key`]; a handle without
     /// one counts its account's calls together), waiting for at most
-    /// [`Config::max_wait`](crate::Config::max_wait). A model in no pool in
-    /// this mode is [`Refusal::NotPooled`].
+    /// `max_wait` (zero: answer now). A model in no pool in this mode is
+    /// [`Refusal::NotPooled`].
     pub async fn acquire_pooled(
         &self,
         model: &(impl HasLimits + ?Sized),
         tokens: u64,
+        max_wait: Duration,
     ) -> Result<Permit<'_>, Refusal> {
         let Some((key, limits)) = self.pool_of(model) else {
             let refusal = Refusal::NotPooled {
@@ -420,7 +422,6 @@ impl Throttle {
             return Err(refusal);
         };
         let rate = Enforced::of_budget(&limits);
-        self.wait_key(&key, rate, tokens, later(self.config().max_wait))
-            .await
+        self.wait_key(&key, rate, tokens, later(max_wait)).await
     }
 }

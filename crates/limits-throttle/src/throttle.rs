@@ -296,24 +296,32 @@ impl Throttle {
     }
 
     /// Admits a request of `tokens` (an estimate: input plus expected
-    /// output) to `model` if every limit allows it now, and counts it;
-    /// never waits for the limits. A refusal counts nothing (but for a
-    /// model in a pooled budget, whose own key counts the request when the
-    /// pool then refuses: its tokens are given back).
+    /// output) to `model`, and counts it: at once if every limit allows it
+    /// now, else after waiting (with jitter, on Tokio's timer) while the
+    /// limits say wait, for at most `max_wait`. A wait that would end later
+    /// is returned at once as [`Refusal::RetryAfter`]; so is any wait when
+    /// `max_wait` is zero (answer now). Other refusals return at once. A
+    /// refusal counts nothing (but for a model in a pooled budget, whose own
+    /// key counts the request when the pool then refuses: its tokens are
+    /// given back).
     ///
     /// A model that takes part in a pooled budget of requests or tokens
     /// (Kimi's, shared by five models) takes the pool's permit too; one
     /// whose only row is the pool's takes the pool's alone.
     ///
-    /// (The future is the admission's own, not one awaiting it:
-    /// an admission's result is built where the caller reads it.)
     #[inline]
-    pub fn try_acquire<'a, 'm, M: HasLimits + ?Sized>(
-        &'a self,
-        model: &'m M,
+    pub async fn acquire<M: HasLimits + ?Sized>(
+        &self,
+        model: &M,
         tokens: u64,
-    ) -> impl std::future::Future<Output = Result<Permit<'a>, Refusal>> + use<'a, 'm, M> {
-        self.attempt::<true, M>(model, tokens)
+        max_wait: Duration,
+    ) -> Result<Permit<'_>, Refusal> {
+        if max_wait.is_zero() {
+            self.attempt::<true, M>(model, tokens).await
+        } else {
+            // Boxed: a wait's future stays out of the answer now's.
+            Box::pin(self.acquire_waiting(model, tokens, max_wait)).await
+        }
     }
 
     /// Counts a refusal (`observe`): the key's own counters in process, the
@@ -327,8 +335,8 @@ impl Throttle {
         }
     }
 
-    /// [`Throttle::try_acquire`]; a refusal is observed (`observe`) when
-    /// `OBSERVE` (`acquire` observes only the refusal it returns).
+    /// [`Throttle::acquire`] answering now; a refusal is observed (`observe`) when
+    /// `OBSERVE` (an `acquire` that may wait observes only the refusal it returns).
     #[inline]
     async fn attempt<const OBSERVE: bool, M: HasLimits + ?Sized>(
         &self,
@@ -521,23 +529,10 @@ impl Throttle {
         }
     }
 
-    /// Admits a request, waiting (with jitter, on Tokio's timer) while the
-    /// limits say wait, for at most [`Config::max_wait`].
-    pub async fn acquire(
+    /// [`Throttle::acquire`] that may wait.
+    async fn acquire_waiting<M: HasLimits + ?Sized>(
         &self,
-        model: &(impl HasLimits + ?Sized),
-        tokens: u64,
-    ) -> Result<Permit<'_>, Refusal> {
-        self.acquire_within(model, tokens, self.inner.config.max_wait)
-            .await
-    }
-
-    /// Admits a request, waiting while the limits say wait, for at most
-    /// `max_wait`: a wait that would end later is returned at once as
-    /// [`Refusal::RetryAfter`]. Other refusals return at once.
-    pub async fn acquire_within(
-        &self,
-        model: &(impl HasLimits + ?Sized),
+        model: &M,
         tokens: u64,
         max_wait: Duration,
     ) -> Result<Permit<'_>, Refusal> {

@@ -59,17 +59,26 @@ fn admissions_refusals_and_reports_are_counted_per_key() {
         let clock = FakeClock::new();
         let throttle = Throttle::in_process_with_clock(Config::default(), clock.clone()).unwrap();
         let model = Model::QwqPlus;
-        let first = throttle.try_acquire(&model, 10).now_or_never().unwrap();
+        let first = throttle
+            .acquire(&model, 10, Duration::ZERO)
+            .now_or_never()
+            .unwrap();
         assert!(first.is_ok());
         drop(first);
-        let second = throttle.try_acquire(&model, 10).now_or_never().unwrap();
+        let second = throttle
+            .acquire(&model, 10, Duration::ZERO)
+            .now_or_never()
+            .unwrap();
         assert!(matches!(second, Err(Refusal::RetryAfter(_))));
         // Not listed in this mode: refused, and counted by its reason.
         let us_only = Model::ALL
             .iter()
             .find(|m| !m.deployments().contains(&Deployment::INTERNATIONAL))
             .unwrap();
-        let refused = throttle.try_acquire(us_only, 1).now_or_never().unwrap();
+        let refused = throttle
+            .acquire(us_only, 1, Duration::ZERO)
+            .now_or_never()
+            .unwrap();
         assert!(matches!(refused, Err(Refusal::NotListed { .. })));
         throttle
             .report(&model, Tripped::Tokens)
@@ -114,8 +123,18 @@ fn a_wait_is_recorded_once_admitted() {
             let config = Config::default().with_window(Duration::from_secs(6));
             let throttle = Throttle::in_process(config).unwrap();
             let model = Model::QwqPlus;
-            drop(throttle.acquire(&model, 1).await.unwrap());
-            drop(throttle.acquire(&model, 1).await.unwrap());
+            drop(
+                throttle
+                    .acquire(&model, 1, throttle.config().max_wait)
+                    .await
+                    .unwrap(),
+            );
+            drop(
+                throttle
+                    .acquire(&model, 1, throttle.config().max_wait)
+                    .await
+                    .unwrap(),
+            );
         });
         let seen = snapshot(&recorder);
         let waits: Vec<&DebugValue> = seen
@@ -181,8 +200,16 @@ fn refusals_and_reports_are_traced() {
         let clock = FakeClock::new();
         let throttle = Throttle::in_process_with_clock(Config::default(), clock).unwrap();
         let model = Model::QwqPlus;
-        drop(throttle.try_acquire(&model, 10).now_or_never().unwrap());
-        let _ = throttle.try_acquire(&model, 10).now_or_never().unwrap();
+        drop(
+            throttle
+                .acquire(&model, 10, Duration::ZERO)
+                .now_or_never()
+                .unwrap(),
+        );
+        let _ = throttle
+            .acquire(&model, 10, Duration::ZERO)
+            .now_or_never()
+            .unwrap();
         let (retired, mode) = Model::ALL
             .iter()
             .find_map(|m| {
@@ -194,7 +221,10 @@ fn refusals_and_reports_are_traced() {
             })
             .unwrap();
         let there = throttle.for_deployment(mode);
-        let _ = there.try_acquire(retired, 1).now_or_never().unwrap();
+        let _ = there
+            .acquire(retired, 1, Duration::ZERO)
+            .now_or_never()
+            .unwrap();
         throttle
             .report(&model, Tripped::Requests)
             .now_or_never()
@@ -250,8 +280,12 @@ fn task_slots_are_a_gauge_and_events() {
                 .unwrap()
                 .for_deployment(cn);
             // (The recorder's snapshot resets what it read: one, at the end.)
-            let first = rt.block_on(throttle.submit(&video)).unwrap();
-            let second = rt.block_on(throttle.submit(&video)).unwrap();
+            let first = rt
+                .block_on(throttle.submit(&video, throttle.config().max_wait))
+                .unwrap();
+            let second = rt
+                .block_on(throttle.submit(&video, throttle.config().max_wait))
+                .unwrap();
             drop(first);
             assert_eq!(gauge(&snapshot(&recorder)), 1.0);
             drop(second);

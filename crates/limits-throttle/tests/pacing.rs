@@ -110,7 +110,11 @@ fn saturate(limits: Limits, tokens: u64, windows: u64) -> (u64, u64) {
     let end = window.as_nanos() as u64 * windows;
     let (mut requests, mut used) = (0, 0);
     while clock.now_ns() < end {
-        match throttle.try_acquire(&model, tokens).now_or_never().unwrap() {
+        match throttle
+            .acquire(&model, tokens, Duration::ZERO)
+            .now_or_never()
+            .unwrap()
+        {
             Ok(_permit) => {
                 requests += 1;
                 used += tokens;
@@ -168,16 +172,16 @@ proptest! {
         for (step, tokens) in steps {
             clock.advance(Duration::from_micros(step));
             let tokens = tokens.min((f64::from(tpm) * headroom) as u64);
-            match throttle.try_acquire(&model, tokens).now_or_never().unwrap() {
+            match throttle.acquire(&model, tokens, Duration::ZERO).now_or_never().unwrap() {
                 Ok(_) => {}
                 Err(Refusal::RetryAfter(wait)) => {
                     refusals += 1;
                     prop_assert!(wait >= Duration::from_micros(1));
                     clock.advance(wait - Duration::from_micros(1));
-                    let early = throttle.try_acquire(&model, tokens).now_or_never().unwrap();
+                    let early = throttle.acquire(&model, tokens, Duration::ZERO).now_or_never().unwrap();
                     prop_assert!(matches!(early, Err(Refusal::RetryAfter(w)) if w == Duration::from_micros(1)), "{early:?}");
                     clock.advance(Duration::from_micros(1));
-                    let on_time = throttle.try_acquire(&model, tokens).now_or_never().unwrap();
+                    let on_time = throttle.acquire(&model, tokens, Duration::ZERO).now_or_never().unwrap();
                     prop_assert!(on_time.is_ok(), "{on_time:?}");
                 }
                 Err(other) => prop_assert!(false, "{other}"),
@@ -193,11 +197,14 @@ fn limits_set_for_a_model_apply_to_its_key_at_once() {
     let throttle = Throttle::in_process_with_clock(Config::default(), clock.clone()).unwrap();
     let model = Model::QwqPlus;
     let _first = throttle
-        .try_acquire(&model, 10)
+        .acquire(&model, 10, Duration::ZERO)
         .now_or_never()
         .unwrap()
         .unwrap();
-    let Err(Refusal::RetryAfter(before)) = throttle.try_acquire(&model, 10).now_or_never().unwrap()
+    let Err(Refusal::RetryAfter(before)) = throttle
+        .acquire(&model, 10, Duration::ZERO)
+        .now_or_never()
+        .unwrap()
     else {
         panic!("the spacing of {} QPM admitted two at once", model.rpm())
     };
@@ -212,7 +219,7 @@ fn limits_set_for_a_model_apply_to_its_key_at_once() {
     throttle.set_limits(model.id(), raised);
     clock.advance(Duration::from_secs(60) / raised.rpm().unwrap());
     assert!(throttle
-        .try_acquire(&model, 10)
+        .acquire(&model, 10, Duration::ZERO)
         .now_or_never()
         .unwrap()
         .is_ok());
@@ -226,7 +233,12 @@ fn each_account_and_model_has_its_own_state() {
     let clock = FakeClock::new();
     let throttle = Throttle::in_process_with_clock(Config::default(), clock).unwrap();
     let other = throttle.for_account("other");
-    let acquire = |t: &Throttle, m: Model| t.try_acquire(&m, 1).now_or_never().unwrap().is_ok();
+    let acquire = |t: &Throttle, m: Model| {
+        t.acquire(&m, 1, Duration::ZERO)
+            .now_or_never()
+            .unwrap()
+            .is_ok()
+    };
     assert!(acquire(&throttle, Model::QwqPlus));
     assert!(!acquire(&throttle, Model::QwqPlus));
     assert!(acquire(&throttle, Model::QwenMax), "another model");
@@ -272,24 +284,24 @@ fn a_run_time_table_with_overrides_is_throttled_by_id() {
     let throttle = Throttle::in_process_with_clock(Config::default(), clock.clone()).unwrap();
     // An entry of a run-time table and the published enum share a key.
     assert!(throttle
-        .try_acquire(before, 1)
+        .acquire(before, 1, Duration::ZERO)
         .now_or_never()
         .unwrap()
         .is_ok());
     assert!(throttle
-        .try_acquire(&Model::QwqPlus, 1)
+        .acquire(&Model::QwqPlus, 1, Duration::ZERO)
         .now_or_never()
         .unwrap()
         .is_err());
     // The raised entry spaces the same key by its own limits, at once.
     clock.advance(Duration::from_secs(60) / rpm(after));
     assert!(throttle
-        .try_acquire(before, 1)
+        .acquire(before, 1, Duration::ZERO)
         .now_or_never()
         .unwrap()
         .is_err());
     assert!(throttle
-        .try_acquire(after, 1)
+        .acquire(after, 1, Duration::ZERO)
         .now_or_never()
         .unwrap()
         .is_ok());
@@ -329,14 +341,17 @@ fn reports_lower_the_limit_that_tripped_and_cool_the_key_down() {
         Some(((model.tpm() as f64) * a.decrease) as u64)
     );
     assert_eq!(lowered.cooldown, a.cooldown);
-    let Err(Refusal::RetryAfter(wait)) = throttle.try_acquire(&model, 1).now_or_never().unwrap()
+    let Err(Refusal::RetryAfter(wait)) = throttle
+        .acquire(&model, 1, Duration::ZERO)
+        .now_or_never()
+        .unwrap()
     else {
         panic!("admitted during the cool-down")
     };
     assert_eq!(wait, a.cooldown);
     clock.advance(a.cooldown);
     assert!(throttle
-        .try_acquire(&model, 1)
+        .acquire(&model, 1, Duration::ZERO)
         .now_or_never()
         .unwrap()
         .is_ok());

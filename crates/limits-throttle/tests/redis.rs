@@ -66,7 +66,7 @@ async fn apply<'t>(
 ) -> Answer {
     match op {
         Op::Step(_) => Answer::Done,
-        Op::Acquire(tokens) => match throttle.try_acquire(model, *tokens).await {
+        Op::Acquire(tokens) => match throttle.acquire(model, *tokens, Duration::ZERO).await {
             Ok(permit) => {
                 held.push(permit);
                 Answer::Admitted
@@ -178,15 +178,19 @@ fn processes_share_one_state_and_one_cool_down() {
         let a = Throttle::redis(target.store(options.clone()).await, Config::default()).unwrap();
         let b = Throttle::redis(target.store(options).await, Config::default()).unwrap();
         let model = Model::QwqPlus;
-        let _permit = a.try_acquire(&model, 10).await.unwrap();
-        let Err(Refusal::RetryAfter(wait)) = b.try_acquire(&model, 10).await else {
+        let _permit = a.acquire(&model, 10, Duration::ZERO).await.unwrap();
+        let Err(Refusal::RetryAfter(wait)) = b.acquire(&model, 10, Duration::ZERO).await else {
             panic!("the second process was admitted beside the first")
         };
         // The schedule's place, or the second's share and the margin.
         let margin = Config::default().arrival_margin;
         assert!(wait <= Duration::from_secs(60) / model.rpm() + margin);
         // Another account of the same fleet is not affected.
-        assert!(b.for_account("other").try_acquire(&model, 10).await.is_ok());
+        assert!(b
+            .for_account("other")
+            .acquire(&model, 10, Duration::ZERO)
+            .await
+            .is_ok());
         // A refusal seen by one process cools down and lowers the limit for all.
         a.report(&Model::QwenMax, Tripped::Tokens).await.unwrap();
         let seen = b.effective(&Model::QwenMax).await.unwrap().unwrap();
@@ -199,7 +203,7 @@ fn processes_share_one_state_and_one_cool_down() {
         );
         assert!(seen.cooldown > Duration::ZERO);
         assert!(matches!(
-            b.try_acquire(&Model::QwenMax, 1).await,
+            b.acquire(&Model::QwenMax, 1, Duration::ZERO).await,
             Err(Refusal::RetryAfter(_))
         ));
         // The same episode reported by the other process changes nothing more.
@@ -250,7 +254,7 @@ fn one_evalsha_per_call_and_a_flushed_script_is_loaded_again() {
     );
     common::runtime(8).block_on(async {
         let t = Throttle::redis(target.store(options("trips")).await, config).unwrap();
-        t.try_acquire(&model, 1)
+        t.acquire(&model, 1, Duration::ZERO)
             .await
             .unwrap()
             .reconcile(1)
@@ -262,7 +266,7 @@ fn one_evalsha_per_call_and_a_flushed_script_is_loaded_again() {
             command_calls(&target, "script|load"),
         );
         for _ in 0..50 {
-            let _ = t.try_acquire(&model, 1).await.unwrap();
+            let _ = t.acquire(&model, 1, Duration::ZERO).await.unwrap();
         }
         // Other tests may run scripts meanwhile: at least ours, none by EVAL.
         assert!(command_calls(&target, "evalsha") - evalsha >= 50);
@@ -276,8 +280,8 @@ fn one_evalsha_per_call_and_a_flushed_script_is_loaded_again() {
             .arg("FLUSH")
             .query(&mut *target.admin())
             .unwrap();
-        assert!(t.try_acquire(&model, 1).await.is_ok());
-        assert!(t.try_acquire(&model, 1).await.is_ok());
+        assert!(t.acquire(&model, 1, Duration::ZERO).await.is_ok());
+        assert!(t.acquire(&model, 1, Duration::ZERO).await.is_ok());
         assert!(command_calls(&target, "script|load") > load);
     });
 }
@@ -293,7 +297,7 @@ fn acquire_waits_on_the_servers_clock() {
         let t = Throttle::redis(target.store(options("wait")).await, config).unwrap();
         let started = Instant::now();
         for _ in 0..5 {
-            t.acquire(&model, 10)
+            t.acquire(&model, 10, t.config().max_wait)
                 .await
                 .unwrap()
                 .reconcile(10)
@@ -302,15 +306,15 @@ fn acquire_waits_on_the_servers_clock() {
         }
         assert!(started.elapsed() >= spacing * 4, "{:?}", started.elapsed());
         // A wait longer than allowed is returned at once.
-        let err = t
-            .acquire_within(&model, 10, Duration::ZERO)
-            .await
-            .unwrap_err();
+        let err = t.acquire(&model, 10, Duration::ZERO).await.unwrap_err();
         assert!(
             matches!(err, Refusal::RetryAfter(w) if w <= spacing + config.arrival_margin),
             "{err:?}"
         );
-        let too_large = t.try_acquire(&model, model.tpm() + 1).await.unwrap_err();
+        let too_large = t
+            .acquire(&model, model.tpm() + 1, Duration::ZERO)
+            .await
+            .unwrap_err();
         assert!(too_large.to_string().contains("whole limit"), "{too_large}");
     });
 }
@@ -337,7 +341,7 @@ fn keys_expire_once_nothing_in_them_matters() {
         // A fresh key has no state at all; reading its limits makes none.
         assert!(t.effective(&Model::QwqPlus).await.is_ok());
         assert_eq!(ttl("h"), -2);
-        t.try_acquire(&Model::QwqPlus, 10)
+        t.acquire(&Model::QwqPlus, 10, Duration::ZERO)
             .await
             .unwrap()
             .reconcile(5)

@@ -38,10 +38,13 @@ fn the_store_works_on_a_cluster() {
         for account in 0..12 {
             let a = a.for_account(&format!("acct-{account}"));
             let b = b.for_account(&format!("acct-{account}"));
-            let permit = a.try_acquire(&Model::QwqPlus, 10).await.unwrap();
+            let permit = a
+                .acquire(&Model::QwqPlus, 10, Duration::ZERO)
+                .await
+                .unwrap();
             permit.reconcile(5).await.unwrap();
             assert!(matches!(
-                b.try_acquire(&Model::QwqPlus, 10).await,
+                b.acquire(&Model::QwqPlus, 10, Duration::ZERO).await,
                 Err(Refusal::RetryAfter(_))
             ));
         }
@@ -62,11 +65,16 @@ fn the_store_works_on_a_cluster() {
         let mut held = Vec::new();
         for i in 0..limit {
             let throttle = if i % 2 == 0 { &a } else { &b };
-            held.push(throttle.submit(&video).await.unwrap());
+            held.push(
+                throttle
+                    .submit(&video, throttle.config().max_wait)
+                    .await
+                    .unwrap(),
+            );
         }
         assert_eq!(b.tasks_in_flight(&video).await.unwrap(), limit);
         assert!(matches!(
-            a.try_submit(&video).await,
+            a.submit(&video, Duration::ZERO).await,
             Err(Refusal::TasksInFlight { .. })
         ));
         held.pop().unwrap().finish().await.unwrap();
@@ -76,7 +84,11 @@ fn the_store_works_on_a_cluster() {
             .iter()
             .find(|m| m.pool_in(Deployment::MAINLAND_CHINA).is_some())
             .unwrap();
-        drop(a.acquire_pooled(pooled, 0).await.unwrap());
+        drop(
+            a.acquire_pooled(pooled, 0, a.config().max_wait)
+                .await
+                .unwrap(),
+        );
 
         // A node opened as one server: a key another node serves is an
         // error that says what to do.
@@ -88,7 +100,7 @@ fn the_store_works_on_a_cluster() {
         let mut moved = None;
         for n in 0..100 {
             let throttle = single.for_account(&format!("elsewhere-{n}"));
-            match throttle.try_acquire(&Model::QwqPlus, 1).await {
+            match throttle.acquire(&Model::QwqPlus, 1, Duration::ZERO).await {
                 Ok(_) => {}
                 Err(Refusal::Unavailable(e)) => {
                     moved = Some(e.to_string());

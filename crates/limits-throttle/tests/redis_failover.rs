@@ -76,7 +76,7 @@ enum Outcome {
     Failed,
 }
 
-/// One `try_acquire` of the fleet.
+/// One acquire of the fleet, answered now.
 #[derive(Copy, Clone, Debug)]
 struct Call {
     start: Instant,
@@ -98,7 +98,7 @@ fn fleet(
                 let mut calls = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let start = Instant::now();
-                    let answer = throttle.try_acquire(&BUSY, 1).await;
+                    let answer = throttle.acquire(&BUSY, 1, Duration::ZERO).await;
                     let end = Instant::now();
                     let (outcome, pause) = match answer {
                         Ok(_) => (Outcome::Admitted, Duration::ZERO),
@@ -135,7 +135,8 @@ async fn through_failover(
 ) {
     let limit = BUSY.0.concurrency().unwrap();
     while held.len() < limit as usize {
-        held.push(throttles[held.len() % 2].submit(&BUSY).await.unwrap());
+        let t = &throttles[held.len() % 2];
+        held.push(t.submit(&BUSY, t.config().max_wait).await.unwrap());
     }
     let stop = Arc::new(AtomicBool::new(false));
     let tasks = fleet(&throttles, 8, &stop);
@@ -145,7 +146,7 @@ async fn through_failover(
         tokio::spawn(async move {
             let mut answers = (0, 0);
             while !stop.load(Ordering::Relaxed) {
-                match throttle.try_submit(&BUSY).await {
+                match throttle.submit(&BUSY, Duration::ZERO).await {
                     Ok(task) => panic!("a submission got a held slot: {task:?}"),
                     Err(Refusal::TasksInFlight { .. }) => answers.0 += 1,
                     Err(Refusal::Unavailable(_)) => answers.1 += 1,
@@ -270,8 +271,8 @@ fn a_cluster_master_killed_under_load() {
                 let account = format!("acct-{n}");
                 n += 1;
                 let a = a.for_account(&account);
-                let held = a.submit(&BUSY).await.unwrap();
-                drop(a.try_acquire(&BUSY, 1).await.unwrap());
+                let held = a.submit(&BUSY, a.config().max_wait).await.unwrap();
+                drop(a.acquire(&BUSY, 1, Duration::ZERO).await.unwrap());
                 match master_holding(&masters, &format!("*{prefix}:{account}:*")) {
                     Some(port) => break (account, port, held),
                     None => held.finish().await.unwrap(),

@@ -124,7 +124,7 @@ fn a_frozen_server_bounds_every_call_by_its_timeout() {
     let timeout = Duration::from_millis(100);
     common::runtime(2).block_on(async {
         let t = throttle(&server.url(""), timeout, FailurePolicy::FailClosed);
-        assert!(t.try_acquire(&PLENTY, 1).await.is_ok());
+        assert!(t.acquire(&PLENTY, 1, Duration::ZERO).await.is_ok());
         server.signal("-STOP");
         // 8 tasks at once on the one multiplexed connection: none waits for
         // another, each ends at its own timeout.
@@ -133,7 +133,7 @@ fn a_frozen_server_bounds_every_call_by_its_timeout() {
                 let t = t.clone();
                 tokio::spawn(async move {
                     let started = Instant::now();
-                    let result = t.try_acquire(&PLENTY, 1).await;
+                    let result = t.acquire(&PLENTY, 1, Duration::ZERO).await;
                     (started.elapsed(), kind(result))
                 })
             })
@@ -150,11 +150,11 @@ fn a_frozen_server_bounds_every_call_by_its_timeout() {
         assert!(slowest < timeout * 5, "{slowest:?}");
         // Fail open: admitted, and the permit says why it was not checked.
         let open = throttle(&server.url(""), timeout, FailurePolicy::FailOpen);
-        let permit = open.try_acquire(&PLENTY, 1).await.unwrap();
+        let permit = open.acquire(&PLENTY, 1, Duration::ZERO).await.unwrap();
         assert_eq!(permit.unchecked().unwrap().kind(), StoreErrorKind::Timeout);
         server.signal("-CONT");
         let back = Instant::now();
-        while t.try_acquire(&PLENTY, 1).await.is_err() {
+        while t.acquire(&PLENTY, 1, Duration::ZERO).await.is_err() {
             assert!(
                 back.elapsed() < Duration::from_secs(5),
                 "no answer after the thaw"
@@ -179,9 +179,9 @@ fn a_restarted_server_is_used_again_within_a_second() {
             Duration::from_millis(100),
             FailurePolicy::FailClosed,
         );
-        assert!(t.try_acquire(&PLENTY, 1).await.is_ok());
+        assert!(t.acquire(&PLENTY, 1, Duration::ZERO).await.is_ok());
         server.kill();
-        let down = kind(t.try_acquire(&PLENTY, 1).await);
+        let down = kind(t.acquire(&PLENTY, 1, Duration::ZERO).await);
         assert!(
             matches!(down, StoreErrorKind::Connection | StoreErrorKind::Timeout),
             "{down:?}"
@@ -189,7 +189,7 @@ fn a_restarted_server_is_used_again_within_a_second() {
         server.spawn();
         let back = Instant::now();
         let mut calls = 0;
-        while t.try_acquire(&PLENTY, 1).await.is_err() {
+        while t.acquire(&PLENTY, 1, Duration::ZERO).await.is_err() {
             calls += 1;
             assert!(back.elapsed() < Duration::from_secs(5), "not reconnected");
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -222,7 +222,7 @@ fn lost_state_lets_through_at_most_a_seconds_share() {
         let mut events = Vec::new();
         let mut flushed = 0;
         while clock.now_ns() - start < 180_000_000_000 {
-            match t.try_acquire(&model, 1).await {
+            match t.acquire(&model, 1, Duration::ZERO).await {
                 Ok(_permit) => {
                     events.push((clock.now_ns() / 1_000, 1));
                     // Every 45 s, everything is lost (FLUSHALL, a restart
@@ -275,7 +275,11 @@ fn refused_credentials_name_the_cause() {
                 Duration::from_secs(2),
                 FailurePolicy::FailClosed,
             );
-            async move { t.try_acquire(&PLENTY, 1).await.map(Permit::into_owned) }
+            async move {
+                t.acquire(&PLENTY, 1, Duration::ZERO)
+                    .await
+                    .map(Permit::into_owned)
+            }
         };
         for (credentials, says) in [
             ("", "requires a password"),

@@ -29,7 +29,7 @@ async fn throttle(target: &Target, options: RedisOptions, config: Config) -> Thr
 async fn hold(t: &Throttle, model: &(impl HasLimits + ?Sized), n: u32) -> Vec<Task> {
     let mut held = Vec::new();
     for _ in 0..n {
-        held.push(t.submit(model).await.unwrap());
+        held.push(t.submit(model, t.config().max_wait).await.unwrap());
     }
     held
 }
@@ -57,7 +57,10 @@ fn fleet_slots_are_never_over_admitted() {
             let throttle = if i % 2 == 0 { a.clone() } else { b.clone() };
             let peak = peak.clone();
             all.push(tokio::spawn(async move {
-                let task = throttle.submit(&model).await.unwrap();
+                let task = throttle
+                    .submit(&model, throttle.config().max_wait)
+                    .await
+                    .unwrap();
                 let running = peak.enter();
                 tokio::time::sleep(Duration::from_millis(80 + i % 40)).await;
                 drop(running);
@@ -89,7 +92,7 @@ fn a_held_slot_is_renewed() {
         tokio::time::sleep(Duration::from_millis(1_200)).await;
         assert_eq!(t.tasks_in_flight(&model).await.unwrap(), limit);
         assert!(matches!(
-            t.try_submit(&model).await,
+            t.submit(&model, Duration::ZERO).await,
             Err(limits_throttle::Refusal::TasksInFlight { .. })
         ));
         drop(held);
@@ -139,10 +142,7 @@ fn lost_leases_are_held_again_within_a_third_of_the_lease() {
         let lost = Instant::now();
         // What the loss lets through: a slot a live task holds (waiting
         // only for the submission rate, 10 ms).
-        let extra = t
-            .submit_within(&model, Duration::from_millis(100))
-            .await
-            .unwrap();
+        let extra = t.submit(&model, Duration::from_millis(100)).await.unwrap();
         let start = Instant::now();
         while t.tasks_in_flight(&model).await.unwrap() < limit + 1 {
             assert!(start.elapsed() < lease, "the leases held again");
@@ -152,7 +152,7 @@ fn lost_leases_are_held_again_within_a_third_of_the_lease() {
         // A third of the lease, and as much again for a busy machine.
         assert!(back <= lease / 3 * 2, "{back:?}");
         assert!(matches!(
-            t.try_submit(&model).await,
+            t.submit(&model, Duration::ZERO).await,
             Err(limits_throttle::Refusal::TasksInFlight { .. })
         ));
         extra.finish().await.unwrap();
@@ -240,14 +240,11 @@ fn a_killed_holders_slots_come_back_within_the_lease() {
         // Alive past its lease time: still every slot held.
         tokio::time::sleep(LEASE + LEASE / 2).await;
         assert_eq!(t.tasks_in_flight(&model).await.unwrap(), limit);
-        assert!(t.try_submit(&model).await.is_err());
+        assert!(t.submit(&model, Duration::ZERO).await.is_err());
         child.0.kill().unwrap(); // SIGKILL: no destructor runs
         child.0.wait().unwrap();
         let killed = Instant::now();
-        let task = t
-            .submit_within(&model, LEASE * 2)
-            .await
-            .expect("a slot is back");
+        let task = t.submit(&model, LEASE * 2).await.expect("a slot is back");
         let back = killed.elapsed();
         assert!(back <= LEASE + Duration::from_millis(300), "{back:?}");
         assert!(task.holds_slot());
@@ -268,14 +265,14 @@ fn an_unreachable_store_follows_the_failure_policy() {
         let open = RedisOptions::default().with_failure_policy(FailurePolicy::FailOpen);
         let task = throttle(&target, open, Config::default())
             .await
-            .try_submit(&model)
+            .submit(&model, Duration::ZERO)
             .await
             .unwrap();
         assert!(!task.holds_slot());
         let closed = RedisOptions::default().with_failure_policy(FailurePolicy::FailClosed);
         let refused = throttle(&target, closed, Config::default())
             .await
-            .try_submit(&model)
+            .submit(&model, Duration::ZERO)
             .await;
         assert!(
             matches!(refused, Err(Refusal::Unavailable(_))),

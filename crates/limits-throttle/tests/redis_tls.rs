@@ -132,17 +132,17 @@ fn the_store_works_over_tls_and_an_untrusted_certificate_says_so() {
     common::runtime(2).block_on(async {
         let throttle = on_tls(&server, Some(Tls::trusting(pki.ca.clone())));
         let model = Model::QwqPlus;
-        let permit = throttle.try_acquire(&model, 10).await.unwrap();
+        let permit = throttle.acquire(&model, 10, Duration::ZERO).await.unwrap();
         assert!(permit.unchecked().is_none());
         permit.reconcile(5).await.unwrap();
         assert!(matches!(
-            throttle.try_acquire(&model, 10).await,
+            throttle.acquire(&model, 10, Duration::ZERO).await,
             Err(Refusal::RetryAfter(_))
         ));
         let video = cn_video_model();
         let task = throttle
             .for_deployment(Deployment::MAINLAND_CHINA)
-            .try_submit(&video)
+            .submit(&video, Duration::ZERO)
             .await
             .unwrap();
         assert!(task.holds_slot());
@@ -150,7 +150,8 @@ fn the_store_works_over_tls_and_an_untrusted_certificate_says_so() {
 
         // The system's CAs do not know the test's CA.
         let throttle = on_tls(&server, None);
-        let Err(Refusal::Unavailable(e)) = throttle.try_acquire(&model, 10).await else {
+        let Err(Refusal::Unavailable(e)) = throttle.acquire(&model, 10, Duration::ZERO).await
+        else {
             panic!("admitted through an untrusted certificate")
         };
         assert_eq!(e.kind(), StoreErrorKind::Tls, "{e}");
@@ -170,11 +171,13 @@ fn a_client_certificate_is_presented_when_the_server_asks() {
         let with_cert = Tls::trusting(pki.ca.clone())
             .with_client_cert(pki.client.0.clone(), pki.client.1.clone());
         let throttle = on_tls(&server, Some(with_cert));
-        let admitted = throttle.try_acquire(&Model::QwqPlus, 1).await;
+        let admitted = throttle.acquire(&Model::QwqPlus, 1, Duration::ZERO).await;
         assert!(admitted.is_ok(), "{admitted:?}");
 
         let throttle = on_tls(&server, Some(Tls::trusting(pki.ca.clone())));
-        let Err(Refusal::Unavailable(e)) = throttle.try_acquire(&Model::QwqPlus, 1).await else {
+        let Err(Refusal::Unavailable(e)) =
+            throttle.acquire(&Model::QwqPlus, 1, Duration::ZERO).await
+        else {
             panic!("admitted without the client certificate the server requires")
         };
         assert!(

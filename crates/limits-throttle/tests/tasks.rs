@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use limits_throttle::{
-    Config, Deployment, FakeClock, HasLimits, Limits, Refusal, Throttle, TASK_QUERIES_PER_SECOND,
+    Config, Deployment, FakeClock, HasLimits, Limits, Refusal, Throttle, UnknownTaskModel,
+    TASK_QUERIES_PER_SECOND,
 };
 use modelstudio_limits::Model;
 use proptest::prelude::*;
@@ -79,7 +80,7 @@ proptest! {
             match op {
                 Op::Submit(ms) => {
                     clock.advance(Duration::from_millis(ms));
-                    match rt.block_on(throttle.try_submit(&model)) {
+                    match rt.block_on(throttle.submit(&model, Duration::ZERO)) {
                         Ok(task) => {
                             prop_assert!(task.holds_slot());
                             held.push_back(task);
@@ -136,7 +137,10 @@ fn waiting_submitters_take_freed_slots_and_never_exceed_the_limit() {
         for i in 0..48u64 {
             let (throttle, peak) = (throttle.clone(), peak.clone());
             all.push(tokio::spawn(async move {
-                let task = throttle.submit(&model).await.unwrap();
+                let task = throttle
+                    .submit(&model, throttle.config().max_wait)
+                    .await
+                    .unwrap();
                 let running = peak.enter();
                 tokio::time::sleep(Duration::from_millis(80 + i % 40)).await;
                 drop(running);
@@ -163,7 +167,9 @@ fn synchronous_calls_take_what_the_row_limits() {
     let rt = runtime();
     let tasks_only = model_with(|l| l.rpm().is_none() && l.tpm().is_none() && l.rps().is_none());
     for _ in 0..100 {
-        let permit = rt.block_on(throttle.try_acquire(&tasks_only, 1)).unwrap();
+        let permit = rt
+            .block_on(throttle.acquire(&tasks_only, 1, Duration::ZERO))
+            .unwrap();
         drop(permit);
     }
     assert_eq!(rt.block_on(throttle.effective(&tasks_only)).unwrap(), None);
@@ -175,7 +181,7 @@ fn synchronous_calls_take_what_the_row_limits() {
         })
         .expect("a retired row");
     assert!(matches!(
-        rt.block_on(throttle.try_acquire(retired, 1)),
+        rt.block_on(throttle.acquire(retired, 1, Duration::ZERO)),
         Err(Refusal::NoLimits { .. })
     ));
 }
@@ -189,7 +195,7 @@ fn submissions_per_minute_are_paced() {
     let rt = runtime();
     let mut admitted = 0;
     for _ in 0..(60 * 4) {
-        if let Ok(task) = rt.block_on(throttle.try_submit(&model)) {
+        if let Ok(task) = rt.block_on(throttle.submit(&model, Duration::ZERO)) {
             assert!(!task.holds_slot());
             admitted += 1;
         }
@@ -208,14 +214,15 @@ fn a_task_row_of_requests_per_second_paces_its_submissions() {
     let per_second = 2;
     let model = Custom(Limits::NONE.with_rps(per_second).with_concurrency(1_000));
     let mut held = Vec::new();
-    let admitted =
-        admitted_in_a_second(&clock, |_| match rt.block_on(throttle.try_submit(&model)) {
+    let admitted = admitted_in_a_second(&clock, |_| {
+        match rt.block_on(throttle.submit(&model, Duration::ZERO)) {
             Ok(task) => {
                 held.push(task);
                 true
             }
             Err(_) => false,
-        });
+        }
+    });
     assert_eq!(admitted, per_second);
 }
 
@@ -239,7 +246,10 @@ fn admitted_in_a_second(clock: &FakeClock, mut attempt: impl FnMut(u64) -> bool)
 fn queries_keep_the_account_and_the_row() {
     let (throttle, clock) = on_fake_clock();
     let rt = runtime();
-    let any = admitted_in_a_second(&clock, |_| rt.block_on(throttle.query(None)).is_ok());
+    let any = admitted_in_a_second(&clock, |_| {
+        rt.block_on(throttle.query(&UnknownTaskModel, Duration::ZERO))
+            .is_ok()
+    });
     assert_eq!(any, TASK_QUERIES_PER_SECOND);
     // Every row of the table that limits queries allows the account's 20:
     // a row of this test's own allows fewer.
@@ -248,7 +258,7 @@ fn queries_keep_the_account_and_the_row() {
     // Past the account's second (and its arrival margin).
     clock.advance(Duration::from_secs(1));
     let admitted = admitted_in_a_second(&clock, |_| {
-        rt.block_on(throttle.query(Some(&model))).is_ok()
+        rt.block_on(throttle.query(&model, Duration::ZERO)).is_ok()
     });
     assert_eq!(admitted, own);
 }
@@ -278,18 +288,21 @@ fn a_pool_is_one_budget_for_its_models() {
     let rt = runtime();
     let admitted = admitted_in_a_second(&clock, |i| {
         let model = together[i as usize % together.len()];
-        rt.block_on(throttle.acquire_pooled(model, 0)).is_ok()
+        rt.block_on(throttle.acquire_pooled(model, 0, Duration::ZERO))
+            .is_ok()
     });
     assert_eq!(admitted, per_second);
     // Each model's own row is a key of its own, untouched by the pool.
     let own = together[0].limits_in(CN).unwrap();
     if own.submit_rps().is_some() {
-        assert!(rt.block_on(throttle.try_submit(together[0])).is_ok());
+        assert!(rt
+            .block_on(throttle.submit(together[0], Duration::ZERO))
+            .is_ok());
     }
     let lone = model_with(|_| true);
     assert!(lone.pool_in(CN).is_none());
     assert!(matches!(
-        rt.block_on(throttle.acquire_pooled(&lone, 0)),
+        rt.block_on(throttle.acquire_pooled(&lone, 0, Duration::ZERO)),
         Err(Refusal::NotPooled { .. })
     ));
 }
@@ -332,13 +345,15 @@ fn a_budget_shared_per_api_key_is_keyed_by_the_key() {
     // Two keys: each admits its own second's share.
     let admitted = admitted_in_a_second(&clock, |i| {
         let handle = if i % 2 == 0 { &a } else { &b };
-        rt.block_on(handle.acquire_pooled(&model, 0)).is_ok()
+        rt.block_on(handle.acquire_pooled(&model, 0, Duration::ZERO))
+            .is_ok()
     });
     assert_eq!(admitted, 2 * per_second);
     // One key through two handles: one share.
     let admitted = admitted_in_a_second(&clock, |i| {
         let handle = if i % 2 == 0 { &a } else { &a_again };
-        rt.block_on(handle.acquire_pooled(&model, 0)).is_ok()
+        rt.block_on(handle.acquire_pooled(&model, 0, Duration::ZERO))
+            .is_ok()
     });
     assert_eq!(admitted, per_second);
     // The digest, not the key, is what the handle keeps.
@@ -390,15 +405,19 @@ fn synchronous_calls_to_a_pool_share_its_budget() {
         let per_second = pool.limits.rpm().unwrap().div_ceil(60);
         let admitted = admitted_in_a_second(&clock, |i| {
             let model = &members[i as usize % members.len()];
-            let permit = rt.block_on(throttle.try_acquire(model, 1));
+            let permit = rt.block_on(throttle.acquire(model, 1, Duration::ZERO));
             permit.is_ok_and(|p| rt.block_on(p.reconcile(1)).is_ok())
         });
         assert_eq!(admitted, per_second, "{}", pool.name);
         // Shared per API key: another key has a budget of its own.
         if pool.per == modelstudio_limits::Per::ApiKey {
             let other = throttle.for_api_key("Bearer sk-other");
-            assert!(rt.block_on(other.try_acquire(&members[0], 1)).is_ok());
-            assert!(rt.block_on(throttle.try_acquire(&members[0], 1)).is_err());
+            assert!(rt
+                .block_on(other.acquire(&members[0], 1, Duration::ZERO))
+                .is_ok());
+            assert!(rt
+                .block_on(throttle.acquire(&members[0], 1, Duration::ZERO))
+                .is_err());
         }
     }
 }
@@ -419,7 +438,7 @@ fn tasks_of_a_pool_share_its_slots() {
         for i in 0..2 * limit as usize {
             clock.advance(Duration::from_secs(60));
             let model = &members[i % members.len()];
-            match rt.block_on(throttle.try_submit(model)) {
+            match rt.block_on(throttle.submit(model, Duration::ZERO)) {
                 Ok(task) => tasks.push(task),
                 Err(refusal) => assert!(
                     matches!(refusal, Refusal::TasksInFlight { limit: l } if l == limit),
@@ -434,7 +453,7 @@ fn tasks_of_a_pool_share_its_slots() {
         clock.advance(Duration::from_secs(60));
         let last = members.last().unwrap();
         assert!(
-            rt.block_on(throttle.try_submit(last)).is_ok(),
+            rt.block_on(throttle.submit(last, Duration::ZERO)).is_ok(),
             "{}",
             pool.name
         );

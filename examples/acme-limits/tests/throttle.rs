@@ -14,7 +14,12 @@ fn the_throttle_paces_each_acme_model_by_its_own_limits() {
     // schedule), so the second waits exactly its spacing.
     let config = Config::default().with_schedule_tolerance(Duration::ZERO);
     let throttle = Throttle::in_process_with_clock(config, clock.clone()).unwrap();
-    let acquire = |model: AcmeModel| throttle.try_acquire(&model, 1).now_or_never().unwrap();
+    let acquire = |model: AcmeModel| {
+        throttle
+            .acquire(&model, 1, Duration::ZERO)
+            .now_or_never()
+            .unwrap()
+    };
     for &model in AcmeModel::ALL {
         assert_eq!(HasLimits::id(&model), model.id());
         let mode = throttle.deployment();
@@ -36,5 +41,9 @@ fn the_throttle_paces_each_acme_model_by_its_own_limits() {
     assert!(acquire(alias).is_ok());
     // A schema 1 table holds in every mode: another mode has its own state.
     let cn = throttle.for_deployment(Deployment::MAINLAND_CHINA);
-    assert!(cn.try_acquire(&alias, 1).now_or_never().unwrap().is_ok());
+    assert!(cn
+        .acquire(&alias, 1, Duration::ZERO)
+        .now_or_never()
+        .unwrap()
+        .is_ok());
 }

@@ -116,7 +116,7 @@ pub async fn hammer(
                 shared.1.wait().await;
                 let now = clock.now_ns() / 1_000;
                 let tokens = rng.u64(0..=w.max_tokens);
-                match throttle.try_acquire(&model, tokens).await {
+                match throttle.acquire(&model, tokens, Duration::ZERO).await {
                     Ok(permit) => {
                         let used = if w.reconcile_to_half {
                             tokens / 2
