@@ -6,15 +6,13 @@
 //! `id()`, `limits_in()` and `Limits::check`; and feature `runtime`: its
 //! HashMap lookup, and loading a table at run time.
 //!
-//! `cargo bench -p limits-bench --bench lookup`
+//! `cargo bench -p limits-bench --bench lookup` (`--features ten-thousand`
+//! for the synthetic table's groups, `10k/`)
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use limits_bench::{
-    big, from_id_phf, from_id_phf_big, hashmap_big, hashmap_real, match_real, real_hash,
-    real_match, synthetic,
-};
+use limits_bench::{from_id_phf, hashmap_real, match_real, real_hash, real_match};
 use modelstudio_limits::runtime::LimitTable;
 use modelstudio_limits::{Deployment, Model, Usage};
 
@@ -81,7 +79,9 @@ fn real_table_every_name(c: &mut Criterion) {
     g.finish();
 }
 
+#[cfg(feature = "ten-thousand")]
 fn big_table(c: &mut Criterion) {
+    use limits_bench::{big, from_id_phf_big, hashmap_big, synthetic};
     let map = hashmap_big();
     let hit = synthetic::model_id(5_001);
     let alias = synthetic::alias(5_000).unwrap();
@@ -96,6 +96,11 @@ fn big_table(c: &mut Criterion) {
         g.bench_function("hashmap", |b| b.iter(|| map.get(black_box(name)).copied()));
         g.finish();
     }
+}
+
+#[cfg(not(feature = "ten-thousand"))]
+fn big_table(_: &mut Criterion) {
+    eprintln!("10k/: skipped, it needs --features ten-thousand");
 }
 
 fn accessors(c: &mut Criterion) {

@@ -5,7 +5,7 @@
 //! refused, the quota used, and how long calls waited.
 //!
 //! ```text
-//! cargo run --release -p limits-bench --bin fleet -- --processes 4 --tasks 16 \
+//! cargo run --release -p limits-fleet --bin fleet -- --processes 4 --tasks 16 \
 //!     --seconds 60 --window-seconds 60 --json [--plot fleet.svg]
 //! ```
 //!
