@@ -3,7 +3,7 @@
 //! a restart, lost state, refused credentials. Without `redis-server` on
 //! the PATH they fail under CI and are skipped elsewhere.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use limits_throttle::redis::{FailurePolicy, RedisOptions, RedisStore};
@@ -28,37 +28,35 @@ impl Server {
         if !common::redis_server_on_path() {
             return None;
         }
-        let port = servers::free_port();
-        let dir =
-            std::env::temp_dir().join(format!("limits-throttle-{port}-{}", fastrand::u32(..)));
+        let dir = std::env::temp_dir().join(format!("limits-throttle-{}", fastrand::u64(..)));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut server = Server {
-            child: Command::new("true").spawn().unwrap(),
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (port, child) =
+            servers::start_redis(&dir, false, |port| Server::command_line(port, &dir, &args));
+        Some(Server {
+            child,
             port,
             dir,
-            args: args.iter().map(|a| a.to_string()).collect(),
-        };
-        server.spawn();
-        Some(server)
+            args,
+        })
     }
 
+    /// The server's arguments on `port`, in `dir`, with `args`.
+    fn command_line(port: u16, dir: &std::path::Path, args: &[String]) -> Vec<String> {
+        let mut all: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
+            .map(String::from)
+            .to_vec();
+        all.extend(["--save", "", "--appendonly", "no", "--dir"].map(String::from));
+        all.push(dir.to_str().unwrap().to_string());
+        all.extend(args.iter().cloned());
+        all
+    }
+
+    /// Starts the server again on its port (after a kill).
     fn spawn(&mut self) {
-        self.child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no", "--dir", self.dir.to_str().unwrap()])
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        servers::wait_for_port(self.port);
+        let args = Server::command_line(self.port, &self.dir, &self.args);
+        self.child = servers::start_redis_on(self.port, &self.dir, &args)
+            .expect("redis-server starts again on its port");
     }
 
     fn url(&self, credentials: &str) -> String {

@@ -5,7 +5,7 @@
 //! elsewhere.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use limits_throttle::redis::{RedisOptions, RedisStore, Tls};
@@ -85,24 +85,37 @@ fn start(pki: &Pki, clients: &str) -> Option<Server> {
     let ca = write(dir.path(), "ca.pem", &pki.ca);
     let cert = write(dir.path(), "server.pem", &pki.server.0);
     let key = write(dir.path(), "server.key", &pki.server.1);
-    let port = servers::free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", "0", "--tls-port", &port.to_string()])
-        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(["--tls-cert-file", &cert, "--tls-key-file", &key])
-        .args(["--tls-ca-cert-file", &ca, "--tls-auth-clients", clients])
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (port, child) = servers::start_redis(dir.path(), false, |port| {
+        [
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-ca-cert-file",
+            &ca,
+            "--tls-auth-clients",
+            clients,
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    });
     let server = Server {
         child,
         port,
         _dir: dir,
     };
-    servers::wait_for_port(port);
     Some(server)
 }
 

@@ -5,6 +5,7 @@
 //! are skipped elsewhere (`None`).
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -60,40 +61,66 @@ fn in_sync(port: u16) -> bool {
     ask(port, &["info", "replication"]).contains("master_link_status:up")
 }
 
-/// A loopback port free now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A loopback port free now; with `bus`, its cluster bus port (+ 10,000)
+/// too. Another process may take it before a server binds it: see
+/// [`start_redis`].
+fn free_port(bus: bool) -> u16 {
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !bus || (port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok()) {
+            return port;
+        }
+    }
 }
 
-/// Waits up to 10 s for a server to accept connections on `port`.
-pub fn wait_for_port(port: u16) {
+/// Starts `redis-server` with the arguments `args` gives for a port, on a
+/// free loopback port (with `bus`, one whose cluster bus port is free
+/// too), its log in `dir`, and waits until the server says it accepts
+/// connections. A port that another process took between its choice and
+/// the server's bind makes the server exit: it starts again on another.
+pub fn start_redis(dir: &Path, bus: bool, args: impl Fn(u16) -> Vec<String>) -> (u16, Child) {
+    for _ in 0..10 {
+        let port = free_port(bus);
+        if let Some(child) = start_redis_on(port, dir, &args(port)) {
+            return (port, child);
+        }
+    }
+    panic!("redis-server did not start on any of ten free ports");
+}
+
+/// Starts `redis-server` with `args` (which name `port`), its log in
+/// `dir`, and waits up to 10 s until it says it accepts connections, or
+/// exits (`None`: the port was taken).
+pub fn start_redis_on(port: u16, dir: &Path, args: &[String]) -> Option<Child> {
+    let log = dir.join(format!("redis-{port}.log"));
+    let _ = std::fs::remove_file(&log);
+    let mut child = Command::new("redis-server")
+        .args(args)
+        .arg("--logfile")
+        .arg(&log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return None;
+        }
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        if said.contains("Ready to accept connections") {
+            return Some(child);
+        }
         assert!(
             start.elapsed() < Duration::from_secs(10),
-            "a server started on port {port}"
+            "redis-server on port {port} ready within 10 s:\n{said}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// `count` free ports; with `bus`, each one's cluster bus port (+ 10000)
-/// is free too.
-fn free_ports(count: usize, bus: bool) -> Vec<u16> {
-    let mut ports = Vec::new();
-    while ports.len() < count {
-        let port = free_port();
-        let bus_free =
-            !bus || (port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok());
-        if bus_free && !ports.contains(&port) {
-            ports.push(port);
-        }
-    }
-    ports
 }
 
 impl Servers {
@@ -104,29 +131,34 @@ impl Servers {
         }
     }
 
-    /// Starts a redis-server on each port with `args`, each in a directory
-    /// of its own, and waits until every one accepts connections.
-    fn spawn(&mut self, ports: &[u16], args: &[&str]) {
-        for &port in ports {
+    /// Starts a redis-server with `args` on a free port (see
+    /// [`start_redis`]), in a directory of its own, and says its port.
+    fn start(&mut self, bus: bool, args: &[&str]) -> u16 {
+        let (port, child) = start_redis(self.dir.path(), bus, |port| {
             let node_dir = self.dir.path().join(port.to_string());
-            std::fs::create_dir(&node_dir).unwrap();
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
+            std::fs::create_dir_all(&node_dir).unwrap();
+            let mut all: Vec<String> = [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
                 // A replica syncs at once (the default waits 5 s for more).
-                .args(["--repl-diskless-sync-delay", "0"])
-                .arg("--dir")
-                .arg(&node_dir)
-                .args(args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            self.nodes.push((port, child));
-        }
-        for &port in ports {
-            wait_for_port(port);
-        }
+                "--repl-diskless-sync-delay",
+                "0",
+                "--dir",
+                node_dir.to_str().unwrap(),
+            ]
+            .map(String::from)
+            .to_vec();
+            all.extend(args.iter().map(|a| a.to_string()));
+            all
+        });
+        self.nodes.push((port, child));
+        port
     }
 }
 
@@ -145,12 +177,15 @@ pub fn cluster() -> Option<Servers> {
     if !super::redis_server_on_path() {
         return None;
     }
-    let ports = free_ports(6, true);
     let mut servers = Servers::new();
-    servers.spawn(
-        &ports,
-        &["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"],
-    );
+    let ports: Vec<u16> = (0..6)
+        .map(|_| {
+            servers.start(
+                true,
+                &["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"],
+            )
+        })
+        .collect();
     let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let created = Command::new("redis-cli")
         .args(["--cluster", "create"])
@@ -182,13 +217,10 @@ pub fn primary_and_replica() -> Option<Servers> {
     if !super::redis_server_on_path() {
         return None;
     }
-    let ports = free_ports(2, false);
     let mut servers = Servers::new();
-    servers.spawn(&ports[..1], &[]);
-    servers.spawn(
-        &ports[1..],
-        &["--replicaof", "127.0.0.1", &ports[0].to_string()],
-    );
+    let primary = servers.start(false, &[]);
+    let replica = servers.start(false, &["--replicaof", "127.0.0.1", &primary.to_string()]);
+    let ports = [primary, replica];
     wait_for("the replica in sync", Duration::from_secs(10), || {
         in_sync(ports[1])
     });
