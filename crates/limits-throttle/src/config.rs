@@ -195,7 +195,7 @@ pub enum Pacing {
 /// of them converge: one report costs the cool-down (a sixtieth of the
 /// window at the default 1 s) and a 10% decrease regained in half a
 /// window, `0.1² / (2 × 0.2) = 0.025` of a window's quota, about 0.04 of
-/// it in all (at most a tenth, `tests/adaptation.rs`); an account whose
+/// it in all (at most a tenth, `tests/it/adaptation.rs`); an account whose
 /// real limit is lower gets a 10% decrease per cool-down until its 429s
 /// stop (half the limit after 7), then regains 20% a window and finds the
 /// limit again. (Until 2026-12 the defaults were 0.5 and 0.1: a lone 429

@@ -47,7 +47,7 @@
 //! single-server store whose open connection still reaches the old
 //! primary, demoted to a replica and alive, hears `READONLY` and connects
 //! again.
-//! `tests/redis_failover.rs` checks all of this under a fleet's load: on a
+//! `tests/it/redis_failover.rs` checks all of this under a fleet's load: on a
 //! loopback cluster whose nodes give up on a master after 2 s, calls failed
 //! for 3.4 to 4.5 s after a `kill -9` and admission was back 5 to 173 ms
 //! after the promotion was seen; behind a primary endpoint, 7 to 99 ms

@@ -15,7 +15,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
 };
 
-mod common;
+use crate::common;
 use common::servers;
 use common::{cn_video_model, fresh_prefix};
 

@@ -9,7 +9,7 @@ use limits_throttle::{Adaptation, Clock, Config, FakeClock, Limits, Pacing, Refu
 use modelstudio_limits::Model;
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 use common::{assert_windows, hammer, Custom, Intl, Promise, Workload};
 
 /// Models of the published table with the fewest and the most requests per

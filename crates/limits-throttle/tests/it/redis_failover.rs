@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use limits_throttle::redis::{RedisOptions, RedisStore};
 use limits_throttle::{Config, Limits, Refusal, Throttle};
 
-mod common;
+use crate::common;
 use common::servers::{self, ask, is_master, wait_for, Servers};
 use common::{fresh_prefix, Custom};
 

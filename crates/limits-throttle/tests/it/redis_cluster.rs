@@ -9,7 +9,7 @@ use limits_throttle::redis::{RedisOptions, RedisStore};
 use limits_throttle::{Config, Deployment, Refusal, Throttle, Tripped};
 use modelstudio_limits::Model;
 
-mod common;
+use crate::common;
 use common::servers::{self, ask, is_master};
 use common::{cn_video_model, fresh_prefix};
 

@@ -1,6 +1,5 @@
 //! What the throttle's tests share: a workload of 8 concurrent tasks on a
 //! fake clock, and the window rules it must keep, for any store.
-#![allow(dead_code)] // each test file uses part of it
 
 pub mod servers;
 #[cfg(feature = "redis")]

@@ -10,7 +10,7 @@ use limits_throttle::redis::RedisOptions;
 use limits_throttle::{Config, Deployment, HasLimits, Limits, Task, Throttle};
 use modelstudio_limits::Model;
 
-mod common;
+use crate::common;
 use common::target::{redis_target, Target};
 use common::{fresh_prefix, Custom, Peak};
 
@@ -216,7 +216,12 @@ fn a_killed_holders_slots_come_back_within_the_lease() {
     // Killed when the test ends, however it ends.
     let mut child = KillOnDrop(
         Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "holder_process", "--ignored", "--nocapture"])
+            .args([
+                "--exact",
+                "redis_tasks::holder_process",
+                "--ignored",
+                "--nocapture",
+            ])
             .env(HOLDER_PREFIX, &prefix)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -11,7 +11,7 @@ use limits_throttle::{
 use modelstudio_limits::Model;
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 use common::{assert_windows, Custom, Event, Peak, Promise};
 
 const CN: Deployment = Deployment::MAINLAND_CHINA;

@@ -12,7 +12,7 @@ use limits_throttle::{
 use modelstudio_limits::Model;
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 use common::target::{redis_target, Target};
 use common::{assert_windows, fresh_prefix, hammer, Custom, Intl, Promise, Workload};
 

@@ -11,7 +11,7 @@ use limits_throttle::{
     Clock, Config, FakeClock, Limits, Permit, Refusal, StoreErrorKind, Throttle,
 };
 
-mod common;
+use crate::common;
 use common::servers;
 use common::{assert_windows, Custom, Promise};
 
