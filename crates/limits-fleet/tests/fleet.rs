@@ -110,6 +110,13 @@ fn through_redis_no_task_is_refused_and_without_a_throttle_some_are() {
         "10",
         "--window-seconds",
         "6",
+        // A tenth of the real window: a "second" is 100 ms, and the
+        // account's 20 queries are 5 ms apart. The default margin (10 ms
+        // of real time, for a real window) was once less than a request's
+        // delay between admission and arrival on a loaded 2-core CI
+        // machine (one query refused); a shortened window sets its own.
+        "--arrival-margin-ms",
+        "30",
     ];
     let (none, redis) = run(&url, &args);
     assert!(none["rejected"].as_u64().unwrap() > 0, "{none}");
