@@ -13,9 +13,8 @@ pub trait Clock: Send + Sync + 'static {
 }
 
 /// The process's monotonic clock, counted from its creation. It reads the
-/// CPU's time-stamp counter through `quanta` where that is reliable (13 ns
-/// a read on the project's machine, against 38 ns for `Instant::now`), and
-/// the OS's monotonic clock elsewhere.
+/// CPU's time-stamp counter through `quanta` where that is reliable
+/// (cheaper than `Instant::now`), and the OS's monotonic clock elsewhere.
 #[derive(Clone, Debug)]
 pub struct MonotonicClock {
     clock: quanta::Clock,

@@ -198,8 +198,7 @@ pub enum Pacing {
 /// it in all (at most a tenth, `tests/it/adaptation.rs`); an account whose
 /// real limit is lower gets a 10% decrease per cool-down until its 429s
 /// stop (half the limit after 7), then regains 20% a window and finds the
-/// limit again. (Until 2026-12 the defaults were 0.5 and 0.1: a lone 429
-/// cost 1.25 windows of quota.)
+/// limit again.
 #[derive(Copy, Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Adaptation {

@@ -59,6 +59,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
+//!
+//! # How it is built
+//!
+//! Layers, each using only those below it (a contributor's map; the
+//! modules are private):
+//!
+//! ```text
+//! tasks and pools    submit, query, acquire_pooled, Task             tasks
+//! throttle           configuration, keys, limits, waits; Permit      throttle, permit
+//! stores             one interface: in process | shared (Redis)      store, local, redis
+//! admission rules    pure, on a clock of microseconds                admission
+//! ```
+//!
+//! Beside them, used by every layer and using no layer: `config`, `clock`,
+//! `refusal`, `classify`, `observe`. Feature `redis` adds a shared store
+//! (and its constructors); the layers above do not change with it.
 #![warn(missing_docs)]
 
 mod admission;
@@ -67,9 +83,11 @@ mod clock;
 mod config;
 mod local;
 pub mod observe;
+mod permit;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod refusal;
+mod store;
 mod tasks;
 mod throttle;
 
@@ -77,6 +95,7 @@ pub use classify::{classify, Tripped};
 pub use clock::{Clock, FakeClock, MonotonicClock};
 pub use config::{Adaptation, Config, ConfigError, Pacing, DEFAULT_ARRIVAL_MARGIN};
 pub use modelstudio_limits::{Deployment, HasLimits, Limits};
+pub use permit::Permit;
 pub use refusal::{Refusal, StoreError, StoreErrorKind};
 pub use tasks::{Task, UnknownTaskModel, TASK_QUERIES_PER_SECOND};
-pub use throttle::{Effective, Permit, Throttle, DEFAULT_ACCOUNT, DEFAULT_DEPLOYMENT};
+pub use throttle::{Effective, Throttle, DEFAULT_ACCOUNT, DEFAULT_DEPLOYMENT};

@@ -31,9 +31,7 @@ use std::time::Duration;
 use metrics::{counter, histogram, Counter};
 
 use crate::classify::Tripped;
-use crate::refusal::Refusal;
-#[cfg(feature = "redis")]
-use crate::refusal::StoreError;
+use crate::refusal::{Refusal, StoreError};
 
 /// Counter: admissions.
 pub const ADMITTED: &str = "limits_throttle_admitted_total";
@@ -71,8 +69,7 @@ pub(crate) fn admitted_counter(store_account: &str, model: &str) -> Counter {
     counter!(ADMITTED, &labels(store_account, model))
 }
 
-/// An admission through a store without per-key state (Redis).
-#[cfg(feature = "redis")]
+/// An admission through a store without per-key state (a shared one).
 pub(crate) fn admitted(store_account: &str, model: &str) {
     counter!(ADMITTED, &labels(store_account, model)).increment(1);
 }
@@ -171,7 +168,6 @@ pub(crate) fn task_freed(store_account: &str, model: &str) {
     metrics::gauge!(TASKS, &labels(store_account, model)).decrement(1.0);
 }
 
-#[cfg(feature = "redis")]
 pub(crate) fn store_error(store_account: &str, model: &str, error: &StoreError, admitted: bool) {
     let (account, deployment) = split(store_account);
     let policy = if admitted { "fail_open" } else { "fail_closed" };

@@ -47,12 +47,9 @@
 //! single-server store whose open connection still reaches the old
 //! primary, demoted to a replica and alive, hears `READONLY` and connects
 //! again.
-//! `tests/it/redis_failover.rs` checks all of this under a fleet's load: on a
-//! loopback cluster whose nodes give up on a master after 2 s, calls failed
-//! for 3.4 to 4.5 s after a `kill -9` and admission was back 5 to 173 ms
-//! after the promotion was seen; behind a primary endpoint, 7 to 99 ms
-//! after it led to the promoted replica, and 10 to 49 ms when the old
-//! primary stayed on as a replica (five to nine runs each).
+//! `tests/it/redis_failover.rs` checks all of this under a fleet's load
+//! (what failovers cost on a loopback cluster and behind a primary
+//! endpoint is in the repository's BENCHMARKS.md).
 //!
 //! **TLS** (feature `tls`): a `rediss://` URL connects through rustls and
 //! trusts the system's certificate authorities; [`RedisOptions::with_tls`]
@@ -75,6 +72,7 @@ use redis::aio::ConnectionManagerConfig;
 use crate::admission::{Adapted, Counted, Lower, Params, Refused};
 use crate::clock::Clock;
 use crate::refusal::{StoreError, StoreErrorKind};
+use crate::store::{Boxed, SharedSlot, SharedStore};
 
 mod connection;
 #[cfg(feature = "tls")]
@@ -424,81 +422,120 @@ impl RedisStore {
             )),
         }
     }
+}
 
-    pub(crate) async fn decide(
-        &self,
-        account: &str,
-        id: &str,
-        p: &Params,
+/// The rules through the script, and task slots as leases.
+impl SharedStore for RedisStore {
+    fn decide<'a>(
+        &'a self,
+        account: &'a str,
+        id: &'a str,
+        p: &'a Params,
         tokens: u64,
-    ) -> Result<Result<Counted, Refused>, StoreError> {
-        let r = self.run(account, id, p, "decide", &[tokens], 4).await?;
-        let u = |i: usize| r[i].max(0) as u64;
-        Ok(match r[0] {
-            1 => Ok(Counted {
-                second: u(2),
-                minute: u(3),
-            }),
-            2 => Err(Refused::TooLarge),
-            _ => Err(Refused::Wait(u(1).max(1))),
+    ) -> Boxed<'a, Result<Result<Counted, Refused>, StoreError>> {
+        Box::pin(async move {
+            let r = self.run(account, id, p, "decide", &[tokens], 4).await?;
+            let u = |i: usize| r[i].max(0) as u64;
+            Ok(match r[0] {
+                1 => Ok(Counted {
+                    second: u(2),
+                    minute: u(3),
+                }),
+                2 => Err(Refused::TooLarge),
+                _ => Err(Refused::Wait(u(1).max(1))),
+            })
         })
     }
 
-    pub(crate) async fn reconcile(
-        &self,
-        account: &str,
-        id: &str,
-        p: &Params,
+    fn reconcile<'a>(
+        &'a self,
+        account: &'a str,
+        id: &'a str,
+        p: &'a Params,
         counted: Counted,
         estimated: u64,
         actual: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Boxed<'a, Result<(), StoreError>> {
         let args = [counted.second, counted.minute, estimated, actual];
-        self.run(account, id, p, "reconcile", &args, 4)
-            .await
-            .map(drop)
-    }
-
-    pub(crate) async fn report(
-        &self,
-        account: &str,
-        id: &str,
-        p: &Params,
-        lower: Lower,
-    ) -> Result<(), StoreError> {
-        let args = [u64::from(lower.requests), u64::from(lower.tokens)];
-        self.run(account, id, p, "report", &args, 4).await.map(drop)
-    }
-
-    pub(crate) async fn adapted(
-        &self,
-        account: &str,
-        id: &str,
-        p: &Params,
-    ) -> Result<Adapted, StoreError> {
-        let r = self.run(account, id, p, "adapted", &[], 3).await?;
-        let u = |i: usize| r[i].max(0) as u64;
-        Ok(Adapted {
-            requests_ppm: u(0),
-            tokens_ppm: u(1),
-            cooldown: u(2),
+        Box::pin(async move {
+            self.run(account, id, p, "reconcile", &args, 4)
+                .await
+                .map(drop)
         })
+    }
+
+    fn report<'a>(
+        &'a self,
+        account: &'a str,
+        id: &'a str,
+        p: &'a Params,
+        lower: Lower,
+    ) -> Boxed<'a, Result<(), StoreError>> {
+        let args = [u64::from(lower.requests), u64::from(lower.tokens)];
+        Box::pin(async move { self.run(account, id, p, "report", &args, 4).await.map(drop) })
+    }
+
+    fn adapted<'a>(
+        &'a self,
+        account: &'a str,
+        id: &'a str,
+        p: &'a Params,
+    ) -> Boxed<'a, Result<Adapted, StoreError>> {
+        Box::pin(async move {
+            let r = self.run(account, id, p, "adapted", &[], 3).await?;
+            let u = |i: usize| r[i].max(0) as u64;
+            Ok(Adapted {
+                requests_ppm: u(0),
+                tokens_ppm: u(1),
+                cooldown: u(2),
+            })
+        })
+    }
+
+    fn take_slot<'a>(
+        &'a self,
+        account: &'a str,
+        id: &'a str,
+        limit: u32,
+        deadline: tokio::time::Instant,
+    ) -> Boxed<'a, Result<Option<Box<dyn SharedSlot>>, StoreError>> {
+        Box::pin(async move {
+            let lease = self.lease_slot(account, id, limit, deadline).await?;
+            Ok(lease.map(|lease| Box::new(lease) as Box<dyn SharedSlot>))
+        })
+    }
+
+    fn slots_held<'a>(
+        &'a self,
+        account: &'a str,
+        id: &'a str,
+    ) -> Boxed<'a, Result<u32, StoreError>> {
+        Box::pin(async move {
+            let [_, held, _] = self
+                .slot_op(&self.slots_key(account, id), "count", 0, "")
+                .await?;
+            Ok(held.max(0) as u32)
+        })
+    }
+
+    fn fails_open(&self) -> bool {
+        self.options.on_failure == FailurePolicy::FailOpen
     }
 }
 
 /// A task slot held in Redis: a lease renewed in the background while
 /// the task lives.
-pub(crate) struct Lease {
+struct TaskLease {
     store: RedisStore,
     key: Arc<str>,
     holder: Arc<str>,
     renewing: tokio::task::JoinHandle<()>,
 }
 
-impl Lease {
+impl TaskLease {
     /// Frees the slot now. The renewals end first: a renewal sent after
     /// the release would hold the slot again for a lease time.
-    pub(crate) async fn release(self) -> Result<(), StoreError> {
+    async fn release(self) -> Result<(), StoreError> {
         self.renewing.abort();
         // Cancelled or ended: whatever it sent is ahead of the release.
         let _ = self.renewing.await;
@@ -512,7 +549,7 @@ impl Lease {
 
     /// Frees the slot without waiting: on the runtime if there is one,
     /// else when the lease ends.
-    pub(crate) fn release_in_background(self) {
+    fn release_in_background(self) {
         self.renewing.abort();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
@@ -521,6 +558,16 @@ impl Lease {
                 }
             });
         }
+    }
+}
+
+impl SharedSlot for TaskLease {
+    fn release(self: Box<Self>) -> Boxed<'static, Result<(), StoreError>> {
+        Box::pin(TaskLease::release(*self))
+    }
+
+    fn release_in_background(self: Box<Self>) {
+        TaskLease::release_in_background(*self);
     }
 }
 
@@ -553,13 +600,13 @@ impl RedisStore {
     /// [`RedisOptions::task_poll`] (jittered), or as soon as a task of
     /// this process frees a slot, until `deadline`; `None` if none was
     /// freed by then.
-    pub(crate) async fn take_slot(
+    async fn lease_slot(
         &self,
         account: &str,
         id: &str,
         limit: u32,
         deadline: tokio::time::Instant,
-    ) -> Result<Option<Lease>, StoreError> {
+    ) -> Result<Option<TaskLease>, StoreError> {
         let key: Arc<str> = Arc::from(self.slots_key(account, id));
         let holder: Arc<str> = Arc::from(format!("{:016x}", fastrand::u64(..)));
         loop {
@@ -570,7 +617,7 @@ impl RedisStore {
             let [ok, _, wait] = self.slot_op(&key, "take", limit, &holder).await?;
             if ok == 1 {
                 let renewing = self.renew(Arc::clone(&key), Arc::clone(&holder));
-                return Ok(Some(Lease {
+                return Ok(Some(TaskLease {
                     store: self.clone(),
                     key,
                     holder,
@@ -614,13 +661,5 @@ impl RedisStore {
                 }
             }
         })
-    }
-
-    /// How many leases of `id`'s slots for `account` are live.
-    pub(crate) async fn slots_held(&self, account: &str, id: &str) -> Result<u32, StoreError> {
-        let [_, held, _] = self
-            .slot_op(&self.slots_key(account, id), "count", 0, "")
-            .await?;
-        Ok(held.max(0) as u32)
     }
 }

@@ -28,10 +28,11 @@ use std::time::Duration;
 use modelstudio_limits::{Deployment, HasLimits, Limits};
 
 use crate::admission::{min_some, Enforced, UNLIMITED};
-use crate::local::InFlight;
 use crate::observe;
+use crate::permit::Permit;
 use crate::refusal::{Refusal, StoreError};
-use crate::throttle::{later, Keyed, Permit, Throttle};
+use crate::store::Slot;
+use crate::throttle::{later, Throttle};
 
 /// The task-query API's own limit: 20 queries a second per account, over
 /// every model (the provider's API reference).
@@ -64,17 +65,10 @@ const ACCOUNT_QUERIES: &str = "@tasks#query";
 pub struct Task {
     account: Arc<str>,
     model: Box<str>,
-    held: Held,
+    /// The slot of the model's tasks in flight, if it limits them.
+    own: Option<Slot>,
     /// The slot of the pooled budget's tasks in flight, if it limits them.
-    pool: Held,
-}
-
-enum Held {
-    /// The model does not limit tasks in flight.
-    Nothing,
-    Local(Arc<InFlight>),
-    #[cfg(feature = "redis")]
-    Remote(Box<crate::redis::Lease>),
+    pool: Option<Slot>,
 }
 
 impl std::fmt::Debug for Task {
@@ -96,7 +90,7 @@ impl Task {
     /// Whether the task holds a slot of its model's tasks in flight (or of
     /// its pool's).
     pub fn holds_slot(&self) -> bool {
-        !matches!(self.held, Held::Nothing) || !matches!(self.pool, Held::Nothing)
+        self.own.is_some() || self.pool.is_some()
     }
 
     /// Frees the task's slots now (the task ended), saying whether the
@@ -105,10 +99,15 @@ impl Task {
         if self.holds_slot() {
             self.freed();
         }
-        let own = std::mem::replace(&mut self.held, Held::Nothing);
-        let pool = std::mem::replace(&mut self.pool, Held::Nothing);
-        let own = own.release().await;
-        own.and(pool.release().await)
+        let (own, pool) = (self.own.take(), self.pool.take());
+        let own = match own {
+            Some(slot) => slot.release().await,
+            None => Ok(()),
+        };
+        match pool {
+            Some(slot) => own.and(slot.release().await),
+            None => own,
+        }
     }
 
     fn freed(&self) {
@@ -121,28 +120,8 @@ impl Drop for Task {
         if self.holds_slot() {
             self.freed();
         }
-        for held in [&mut self.held, &mut self.pool] {
-            match std::mem::replace(held, Held::Nothing) {
-                Held::Nothing => {}
-                Held::Local(slots) => slots.release(),
-                #[cfg(feature = "redis")]
-                Held::Remote(lease) => lease.release_in_background(),
-            }
-        }
-    }
-}
-
-impl Held {
-    /// Frees the slot, if any.
-    async fn release(self) -> Result<(), StoreError> {
-        match self {
-            Held::Nothing => Ok(()),
-            Held::Local(slots) => {
-                slots.release();
-                Ok(())
-            }
-            #[cfg(feature = "redis")]
-            Held::Remote(lease) => lease.release().await,
+        for slot in [self.own.take(), self.pool.take()].into_iter().flatten() {
+            slot.release_in_background();
         }
     }
 }
@@ -257,12 +236,12 @@ impl Throttle {
         let mut task = Task {
             account: Arc::clone(&self.store_account),
             model: Box::from(id),
-            held: Held::Nothing,
-            pool: Held::Nothing,
+            own: None,
+            pool: None,
         };
         // Taken one by one into the task, so that a refusal frees them.
         if let (true, Some(limit)) = (own, limits.concurrency()) {
-            task.held = self.take_slot(id, limit, deadline).await.map_err(refused)?;
+            task.own = self.take_slot(id, limit, deadline).await.map_err(refused)?;
         }
         if let Some((key, Some(limit))) = pool.as_ref().map(|(k, l)| (k, l.concurrency())) {
             task.pool = self
@@ -298,43 +277,25 @@ impl Throttle {
     }
 
     /// A slot of `id`'s tasks in flight, of `limit`, waiting until
-    /// `deadline`.
+    /// `deadline` (`None`: the store failed open, and said so).
     async fn take_slot(
         &self,
         id: &str,
         limit: u32,
         deadline: tokio::time::Instant,
-    ) -> Result<Held, Refusal> {
-        let full = || Refusal::TasksInFlight { limit };
-        match &self.keyed {
-            Keyed::Local(account) => {
-                let slots = account.in_flight(id);
-                if slots.take(limit, deadline).await {
-                    Ok(Held::Local(slots))
-                } else {
-                    Err(full())
-                }
-            }
-            #[cfg(feature = "redis")]
-            Keyed::Redis(store) => {
-                let key = format!("{id}#tasks");
-                match store
-                    .take_slot(&self.store_account, &key, limit, deadline)
-                    .await
-                {
-                    Ok(Some(lease)) => Ok(Held::Remote(Box::new(lease))),
-                    Ok(None) => Err(full()),
-                    Err(e) => {
-                        // As for a synchronous call: under `FailOpen` the
-                        // task runs without a slot, and it is said.
-                        if self.store_failed(store, id, &e) {
-                            Ok(Held::Nothing)
-                        } else {
-                            Err(Refusal::Unavailable(e))
-                        }
-                    }
-                }
-            }
+    ) -> Result<Option<Slot>, Refusal> {
+        let key = format!("{id}#tasks");
+        match self
+            .keyed
+            .take_slot(&self.store_account, &key, limit, deadline)
+            .await
+        {
+            Ok(Some(slot)) => Ok(Some(slot)),
+            Ok(None) => Err(Refusal::TasksInFlight { limit }),
+            // As for a synchronous call: under `FailOpen` the task runs
+            // without a slot, and it is said.
+            Err(e) if self.store_failed(id, &e) => Ok(None),
+            Err(e) => Err(Refusal::Unavailable(e)),
         }
     }
 
@@ -367,14 +328,8 @@ impl Throttle {
         &self,
         model: &(impl HasLimits + ?Sized),
     ) -> Result<u32, StoreError> {
-        match &self.keyed {
-            Keyed::Local(account) => Ok(account.in_flight(model.id()).count()),
-            #[cfg(feature = "redis")]
-            Keyed::Redis(store) => {
-                let key = format!("{}#tasks", model.id());
-                store.slots_held(&self.store_account, &key).await
-            }
-        }
+        let key = format!("{}#tasks", model.id());
+        self.keyed.slots_held(&self.store_account, &key).await
     }
 
     /// Takes a query permit for a task of `model` ([`UnknownTaskModel`]

@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use modelstudio_limits::{Deployment, HasLimits, Limits};
 
-#[cfg(feature = "redis")]
-use crate::admission::Counted;
 use crate::admission::{Enforced, Lower, Params, Refused, PPM, UNLIMITED};
 use crate::classify::Tripped;
 use crate::clock::{Clock, MonotonicClock, StoreClock};
 use crate::config::{Config, ConfigError};
-use crate::local::{read, write, Account, LocalStore};
+use crate::local::{read, write, Account};
 use crate::observe;
+use crate::permit::Permit;
 use crate::refusal::{Refusal, StoreError};
+use crate::store::{Keyed, SharedStore, Store};
 
 /// Admits requests only while every limit of their model allows them, for
 /// any table's models (anything [`HasLimits`]), per account; in one process
@@ -39,14 +39,6 @@ pub struct Throttle {
     pub(crate) api_key: Option<Arc<str>>,
 }
 
-/// A handle's store: in process, its account's states themselves.
-#[derive(Clone, Debug)]
-pub(crate) enum Keyed {
-    Local(Arc<Account>),
-    #[cfg(feature = "redis")]
-    Redis(Arc<crate::redis::RedisStore>),
-}
-
 #[derive(Debug)]
 struct Inner {
     config: Config,
@@ -55,13 +47,6 @@ struct Inner {
     store: Store,
     overrides: RwLock<HashMap<String, Limits>>,
     any_override: AtomicBool,
-}
-
-#[derive(Debug)]
-enum Store {
-    Local(Box<LocalStore>),
-    #[cfg(feature = "redis")]
-    Redis(Arc<crate::redis::RedisStore>),
 }
 
 /// The account a throttle keys by until [`Throttle::for_account`] says
@@ -82,16 +67,14 @@ impl Throttle {
     /// A throttle whose state lives in this process, on `clock`.
     pub fn in_process_with_clock(config: Config, clock: impl Clock) -> Result<Self, ConfigError> {
         let clock = StoreClock::new(clock);
-        Self::with_store(config, |base| {
-            Store::Local(Box::new(LocalStore::new(clock, base)))
-        })
+        Self::with_store(config, |base| Store::local(clock, base))
     }
 
     /// A throttle whose state lives in Redis, shared by every process that
     /// uses the same server and key prefix.
     #[cfg(feature = "redis")]
     pub fn redis(store: crate::redis::RedisStore, config: Config) -> Result<Self, ConfigError> {
-        Self::with_store(config, |_| Store::Redis(Arc::new(store)))
+        Self::with_store(config, |_| Store::Shared(Arc::new(store)))
     }
 
     /// A throttle on the store `make` makes from the parameters the config
@@ -112,11 +95,7 @@ impl Throttle {
     /// A handle on `inner` keyed by `account` in `deployment`.
     fn on(inner: Arc<Inner>, account: &str, deployment: Deployment) -> Throttle {
         let store_account: Arc<str> = Arc::from(format!("{account}:{deployment}"));
-        let keyed = match &inner.store {
-            Store::Local(store) => Keyed::Local(store.account(&store_account)),
-            #[cfg(feature = "redis")]
-            Store::Redis(store) => Keyed::Redis(Arc::clone(store)),
-        };
+        let keyed = inner.store.keyed(&store_account);
         Throttle {
             inner,
             account: Arc::from(account),
@@ -354,9 +333,8 @@ impl Throttle {
                 Keyed::Local(account) => {
                     self.attempt_local::<OBSERVE>(account, model.id(), limits, tokens)
                 }
-                #[cfg(feature = "redis")]
-                Keyed::Redis(store) => {
-                    self.attempt_remote::<OBSERVE>(store, model.id(), limits, tokens)
+                Keyed::Shared(store) => {
+                    self.attempt_shared::<OBSERVE>(store, model.id(), limits, tokens)
                         .await
                 }
             },
@@ -403,11 +381,7 @@ impl Throttle {
     /// A permit that counts nothing: a call its row does not limit.
     #[cold]
     fn free(&self, id: &str, tokens: u64) -> Permit<'static> {
-        Permit {
-            held: Held::Free(Box::new((Arc::clone(&self.store_account), Box::from(id)))),
-            tokens,
-            unchecked: None,
-        }
+        Permit::free(&self.store_account, id, tokens)
     }
 
     /// Admits a request of `tokens` on the rate key `id` (a model's own,
@@ -421,19 +395,17 @@ impl Throttle {
     ) -> Result<Permit<'_>, Refusal> {
         match &self.keyed {
             Keyed::Local(account) => self.attempt_local::<OBSERVE>(account, id, limits, tokens),
-            #[cfg(feature = "redis")]
-            Keyed::Redis(store) => {
-                self.attempt_remote::<OBSERVE>(store, id, limits, tokens)
+            Keyed::Shared(store) => {
+                self.attempt_shared::<OBSERVE>(store, id, limits, tokens)
                     .await
             }
         }
     }
 
-    /// [`Throttle::attempt_key`] through Redis: one call of the script.
-    #[cfg(feature = "redis")]
-    async fn attempt_remote<const OBSERVE: bool>(
+    /// [`Throttle::attempt_key`] in a shared store: one round trip.
+    async fn attempt_shared<const OBSERVE: bool>(
         &self,
-        store: &Arc<crate::redis::RedisStore>,
+        store: &Arc<dyn SharedStore>,
         id: &str,
         limits: Enforced,
         tokens: u64,
@@ -445,22 +417,15 @@ impl Throttle {
             refusal
         };
         let p = self.params_of(limits);
-        let remote = |counted| Remote {
-            store: Arc::clone(store),
-            account: Arc::clone(&self.store_account),
-            id: Box::from(id),
-            params: p,
-            counted,
+        let shared = |counted, unchecked| {
+            let account = &self.store_account;
+            Permit::shared(store, account, id, p, counted, tokens, unchecked)
         };
         let decided = match store.decide(&self.store_account, id, &p, tokens).await {
             Ok(decided) => decided,
             Err(e) => {
-                return if self.store_failed(store, id, &e) {
-                    Ok(Permit {
-                        held: Held::Remote(Box::new(remote(None))),
-                        tokens,
-                        unchecked: Some(Box::new(e)),
-                    })
+                return if self.store_failed(id, &e) {
+                    Ok(shared(None, Some(e)))
                 } else {
                     Err(refused(Refusal::Unavailable(e)))
                 };
@@ -469,27 +434,17 @@ impl Throttle {
         match decided {
             Ok(counted) => {
                 observe::admitted(&self.store_account, id);
-                Ok(Permit {
-                    held: Held::Remote(Box::new(remote(Some(counted)))),
-                    tokens,
-                    unchecked: None,
-                })
+                Ok(shared(Some(counted), None))
             }
             Err(decision) => Err(refused(refusal_of(decision, &p, limits, tokens))),
         }
     }
 
-    /// Says that `store` could not be asked for `id` (`observe`), and
+    /// Says that the store could not be asked for `id` (`observe`), and
     /// whether its failure policy lets the call through unchecked.
-    #[cfg(feature = "redis")]
     #[cold]
-    pub(crate) fn store_failed(
-        &self,
-        store: &crate::redis::RedisStore,
-        id: &str,
-        e: &StoreError,
-    ) -> bool {
-        let open = store.options().on_failure == crate::redis::FailurePolicy::FailOpen;
+    pub(crate) fn store_failed(&self, id: &str, e: &StoreError) -> bool {
+        let open = self.keyed.fails_open();
         observe::store_error(&self.store_account, id, e, open);
         open
     }
@@ -630,14 +585,7 @@ impl Throttle {
                 tokens: true,
             },
         };
-        match &self.keyed {
-            Keyed::Local(account) => {
-                account.key(id).report(p, lower);
-                Ok(())
-            }
-            #[cfg(feature = "redis")]
-            Keyed::Redis(store) => store.report(&self.store_account, id, p, lower).await,
-        }
+        self.keyed.report(&self.store_account, id, p, lower).await
     }
 
     /// What the throttle admits for `model` now: the limits after headroom
@@ -653,11 +601,10 @@ impl Throttle {
             return Ok(None);
         };
         let p = self.params_of(enforced);
-        let adapted = match &self.keyed {
-            Keyed::Local(account) => account.key(model.id()).adapted(&p),
-            #[cfg(feature = "redis")]
-            Keyed::Redis(store) => store.adapted(&self.store_account, model.id(), &p).await?,
-        };
+        let adapted = self
+            .keyed
+            .adapted(&self.store_account, model.id(), &p)
+            .await?;
         let caps = p.caps(adapted.requests_ppm, adapted.tokens_ppm);
         let limits = |r: u64, t: u64| {
             let mut l = Limits::NONE;
@@ -707,10 +654,6 @@ pub(crate) fn later(by: Duration) -> tokio::time::Instant {
     now.checked_add(by).unwrap_or(now + FOREVER)
 }
 
-/// The most tokens a reconcile counts for one request (2^40): keeps every
-/// sum exact in the Lua script's doubles, and is far above any limit.
-const MOST_TOKENS: u64 = 1 << 40;
-
 /// A random delay added to a wait, so that tasks woken for the same moment
 /// do not all ask at once: up to a sixteenth of the wait, at least 1 ms.
 pub(crate) fn jitter(wait: Duration) -> Duration {
@@ -733,180 +676,4 @@ pub struct Effective {
     pub tokens_factor: f64,
     /// How long the cool-down after a refusal still lasts.
     pub cooldown: Duration,
-}
-
-/// An admitted request. Once the response tells the tokens it used,
-/// [`Permit::reconcile`] puts them in place of the estimate.
-///
-/// A permit borrows the throttle it came from, as a
-/// `tokio::sync::SemaphorePermit` borrows its semaphore: admitting one
-/// counts no reference. [`Permit::into_owned`] makes one that does not
-/// borrow, to move into a spawned task or a response stream.
-#[must_use = "dropping a permit keeps its estimated tokens counted; `reconcile` it with the tokens the response reports"]
-pub struct Permit<'t> {
-    held: Held<'t>,
-    tokens: u64,
-    unchecked: Option<Box<StoreError>>,
-}
-
-/// The key a permit was counted in, and where.
-enum Held<'t> {
-    /// In process: the account's states, borrowed from the throttle, where
-    /// the key's is among them, and when the request counts as admitted.
-    Local(&'t Arc<Account>, usize, u64),
-    /// The same, owned.
-    Owned(Arc<Account>, usize, u64),
-    /// In a shared store.
-    #[cfg(feature = "redis")]
-    Remote(Box<Remote>),
-    /// Nowhere: a call its row does not limit (the account and model;
-    /// boxed, so that every permit stays as small as a counted one).
-    Free(Box<(Arc<str>, Box<str>)>),
-    /// In two keys: the model's own (or nowhere) and its pooled budget's
-    /// (boxed, as `Free`).
-    Pooled(Box<(Held<'t>, Held<'t>)>),
-}
-
-/// A permit of a shared store: the store, the key's names, the parameters
-/// the request was admitted under, and its buckets (none if the store was
-/// not asked).
-#[cfg(feature = "redis")]
-struct Remote {
-    store: Arc<crate::redis::RedisStore>,
-    account: Arc<str>,
-    id: Box<str>,
-    params: Params,
-    counted: Option<Counted>,
-}
-
-impl Held<'_> {
-    fn names(&self) -> (&str, &str) {
-        match self {
-            Held::Local(account, key, _) => account.at(*key).names(),
-            Held::Owned(account, key, _) => account.at(*key).names(),
-            #[cfg(feature = "redis")]
-            Held::Remote(remote) => (&remote.account, &remote.id),
-            Held::Free(names) => (&names.0, &names.1),
-            Held::Pooled(both) => both.0.names(),
-        }
-    }
-
-    /// The same, no longer borrowing its throttle.
-    fn into_owned(self) -> Held<'static> {
-        match self {
-            Held::Local(account, key, at) => Held::Owned(Arc::clone(account), key, at),
-            Held::Owned(account, key, at) => Held::Owned(account, key, at),
-            #[cfg(feature = "redis")]
-            Held::Remote(remote) => Held::Remote(remote),
-            Held::Free(names) => Held::Free(names),
-            Held::Pooled(both) => {
-                let (own, pool) = *both;
-                Held::Pooled(Box::new((own.into_owned(), pool.into_owned())))
-            }
-        }
-    }
-}
-
-impl std::fmt::Debug for Permit<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (account, model) = self.held.names();
-        f.debug_struct("Permit")
-            .field("account", &account)
-            .field("model", &model)
-            .field("tokens", &self.tokens)
-            .field("unchecked", &self.unchecked)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'t> Permit<'t> {
-    /// A permit of a request counted at `at` in the key at `key` of
-    /// `account`.
-    fn local(account: &'t Arc<Account>, key: usize, at: u64, tokens: u64) -> Self {
-        Permit {
-            held: Held::Local(account, key, at),
-            tokens,
-            unchecked: None,
-        }
-    }
-
-    /// The tokens the request was admitted with.
-    pub fn tokens(&self) -> u64 {
-        self.tokens
-    }
-
-    /// Why the request was admitted without asking the store (Redis down
-    /// under `FailurePolicy::FailOpen`, feature `redis`), if so.
-    pub fn unchecked(&self) -> Option<&StoreError> {
-        self.unchecked.as_deref()
-    }
-
-    /// The same permit, no longer borrowing its throttle.
-    pub fn into_owned(self) -> Permit<'static> {
-        Permit {
-            held: self.held.into_owned(),
-            tokens: self.tokens,
-            unchecked: self.unchecked,
-        }
-    }
-
-    /// This permit with the pooled budget's `pooled` beside it; when the
-    /// pool refused, the refusal, and this permit's tokens given back (its
-    /// request stays counted: the call was not sent).
-    async fn with_pool(self, pooled: Result<Permit<'t>, Refusal>) -> Result<Permit<'t>, Refusal> {
-        match pooled {
-            Ok(pooled) => Ok(Permit {
-                held: Held::Pooled(Box::new((self.held, pooled.held))),
-                tokens: self.tokens,
-                unchecked: self.unchecked.or(pooled.unchecked),
-            }),
-            Err(refusal) => {
-                let _ = self.reconcile(0).await;
-                Err(refusal)
-            }
-        }
-    }
-
-    /// Replaces the estimate by the tokens actually used: more are counted,
-    /// fewer are given back, in every window that still counts the request.
-    /// (More than 2^40 tokens count as 2^40.)
-    pub async fn reconcile(self, actual_tokens: u64) -> Result<(), StoreError> {
-        let actual_tokens = actual_tokens.min(MOST_TOKENS);
-        match &self.held {
-            Held::Pooled(both) => {
-                let own = both.0.reconcile(self.tokens, actual_tokens).await;
-                own.and(both.1.reconcile(self.tokens, actual_tokens).await)
-            }
-            held => held.reconcile(self.tokens, actual_tokens).await,
-        }
-    }
-}
-
-impl Held<'_> {
-    /// Moves the key's count of a request from `estimated` tokens to
-    /// `actual` (a pair of keys: see [`Permit::reconcile`]).
-    async fn reconcile(&self, estimated: u64, actual: u64) -> Result<(), StoreError> {
-        match self {
-            Held::Local(account, key, at) => account.at(*key).reconcile(*at, estimated, actual),
-            Held::Owned(account, key, at) => account.at(*key).reconcile(*at, estimated, actual),
-            Held::Free(..) | Held::Pooled(..) => {}
-            #[cfg(feature = "redis")]
-            Held::Remote(remote) => {
-                let Some(counted) = remote.counted else {
-                    return Ok(());
-                };
-                let Remote {
-                    store,
-                    account,
-                    id,
-                    params,
-                    ..
-                } = &**remote;
-                return store
-                    .reconcile(account, id, params, counted, estimated, actual)
-                    .await;
-            }
-        }
-        Ok(())
-    }
 }
