@@ -54,11 +54,26 @@
 //! **Rebuilt responses.** To read usage and 429 bodies the middleware
 //! rebuilds the response it hands on (same status, version, headers and
 //! body); reqwest then reports a placeholder for `Response::url`.
+//!
+//! **How it is built** (a contributor's map; the modules but `estimate`
+//! are private), each layer using only those below it:
+//!
+//! ```text
+//! middleware       ThrottleMiddleware: sorts each call, synchronous calls   middleware
+//! task APIs        submissions, queries, enrollments; tasks in flight      tasks
+//! pieces           options, resolved models, responses, streams, tokens    options, resolved,
+//!                                                                          response, stream, estimate
+//! ```
 #![warn(missing_docs)]
 
 pub mod estimate;
 mod middleware;
+mod options;
+mod resolved;
+mod response;
 mod stream;
 mod tasks;
 
-pub use middleware::{Options, Resolved, ThrottleMiddleware, UnknownModel, UnknownModels};
+pub use middleware::ThrottleMiddleware;
+pub use options::{Options, UnknownModel, UnknownModels};
+pub use resolved::Resolved;

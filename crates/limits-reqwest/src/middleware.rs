@@ -1,192 +1,20 @@
 //! The middleware: pace, send, read the answer, reconcile, retry 429s.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::Bytes;
 use http::Extensions;
-use limits_throttle::{classify, Deployment, HasLimits, Limits, Permit, Throttle};
-use modelstudio_limits::runtime::{Budget, LimitTable};
-use modelstudio_limits::{Model, Region, Scope};
-use reqwest::{Request, Response, StatusCode};
+use limits_throttle::{Deployment, HasLimits, Throttle};
+use modelstudio_limits::runtime::LimitTable;
+use modelstudio_limits::{Model, Region};
+use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Middleware, Next, Result};
 use tracing::Instrument;
 
-use crate::estimate::{estimate, usage_tokens, Endpoint};
-use crate::stream::UsageStream;
+use crate::estimate::{estimate, Endpoint};
+use crate::options::{Options, UnknownModel, UnknownModels};
+use crate::resolved::Resolved;
+use crate::response::{rate_limited, settle};
 use crate::tasks::{self, Call, InFlight};
-
-/// A model the middleware resolved from a request's `model` field: its
-/// canonical id and its limits in each mode that lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Resolved {
-    /// The canonical id (the throttle's key).
-    pub id: String,
-    /// Its limits, per deployment mode.
-    pub limits: Vec<(Deployment, Limits)>,
-    /// The pooled budgets it takes part in, one per mode at most.
-    pub pools: Vec<Budget>,
-}
-
-impl Resolved {
-    /// The modes that list the model.
-    pub fn deployments(&self) -> Vec<Deployment> {
-        self.limits.iter().map(|(d, _)| *d).collect()
-    }
-}
-
-impl HasLimits for Resolved {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn limits_in(&self, deployment: Deployment) -> Option<Limits> {
-        self.limits
-            .iter()
-            .find(|(d, _)| *d == deployment)
-            .map(|(_, l)| *l)
-    }
-    fn budget_in(&self, deployment: Deployment) -> Option<(&str, Limits)> {
-        Budget::find(&self.pools, deployment)
-    }
-    fn pooled_per_api_key_in(&self, deployment: Deployment) -> bool {
-        Budget::per_api_key(&self.pools, deployment)
-    }
-}
-
-impl From<Model> for Resolved {
-    /// A published model, with its limits in every mode.
-    fn from(m: Model) -> Resolved {
-        Resolved {
-            id: m.id().to_string(),
-            limits: m
-                .deployments()
-                .iter()
-                .filter_map(|&d| m.limits_in(d).map(|l| (d, l)))
-                .collect(),
-            pools: Budget::of(m),
-        }
-    }
-}
-
-/// What to do with a request whose model no table knows.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UnknownModels {
-    /// Send it unthrottled.
-    Pass,
-    /// Fail it with [`UnknownModel`] before sending.
-    Refuse,
-}
-
-/// Settings of a [`ThrottleMiddleware`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Options {
-    /// Output tokens assumed for a request that names no maximum. Default 512.
-    pub default_output: u64,
-    /// How many times a request refused for a rate limit (HTTP 429) is sent
-    /// again. Default 3.
-    pub retries: u32,
-    /// The most random delay before a retry, on top of the throttle's
-    /// cool-down. Default 100 ms.
-    pub retry_jitter: Duration,
-    /// Requests to models no table knows, or that their table does not
-    /// list in the request's mode. Default [`UnknownModels::Pass`].
-    pub unknown_models: UnknownModels,
-    /// The deployment mode of every request, instead of the one its host
-    /// says (see [`ThrottleMiddleware`]). Default `None`.
-    pub deployment: Option<Deployment>,
-    /// The scope of requests to a region whose scope the request does not
-    /// say (Frankfurt: global or EU, chosen per workspace; Tokyo; Hong
-    /// Kong). `None`: the throttle's scope where its region is the host's.
-    pub scope: Option<Scope>,
-    /// How long a task submitted through the middleware holds its slot of
-    /// tasks in flight when no query passing through the middleware sees it
-    /// end. Default 15 minutes (the provider's video tasks take 1 to 5).
-    pub max_task_time: Duration,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            default_output: 512,
-            retries: 3,
-            retry_jitter: Duration::from_millis(100),
-            unknown_models: UnknownModels::Pass,
-            deployment: None,
-            scope: None,
-            max_task_time: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-impl Options {
-    /// These options with another default output.
-    pub fn with_default_output(self, default_output: u64) -> Self {
-        Options {
-            default_output,
-            ..self
-        }
-    }
-
-    /// These options with another number of retries.
-    pub fn with_retries(self, retries: u32) -> Self {
-        Options { retries, ..self }
-    }
-
-    /// These options with another longest task time.
-    pub fn with_max_task_time(self, max_task_time: Duration) -> Self {
-        Options {
-            max_task_time,
-            ..self
-        }
-    }
-
-    /// These options with `scope` for requests to a region whose scope
-    /// only the workspace knows (e.g. Frankfurt's `eu`).
-    pub fn with_scope(self, scope: Scope) -> Self {
-        Options {
-            scope: Some(scope),
-            ..self
-        }
-    }
-
-    /// These options with every request in `deployment`, whatever its host.
-    pub fn with_deployment(self, deployment: Deployment) -> Self {
-        Options {
-            deployment: Some(deployment),
-            ..self
-        }
-    }
-
-    /// These options with another policy for unknown models.
-    pub fn with_unknown_models(self, unknown_models: UnknownModels) -> Self {
-        Options {
-            unknown_models,
-            ..self
-        }
-    }
-}
-
-/// A request refused before sending: its model is in no table (under
-/// [`UnknownModels::Refuse`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownModel {
-    /// The request's `model`.
-    pub model: String,
-}
-
-impl std::fmt::Display for UnknownModel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "model `{}` is in no rate-limit table the throttle knows, or not in the request's deployment mode",
-            self.model
-        )
-    }
-}
-
-impl std::error::Error for UnknownModel {}
 
 type Resolve = dyn Fn(&str) -> Option<Resolved> + Send + Sync;
 
@@ -242,7 +70,7 @@ pub struct ThrottleMiddleware {
     options: Options,
     warned: Arc<Warned>,
     /// Tasks submitted through the middleware, until their end.
-    pub(crate) in_flight: Arc<InFlight>,
+    in_flight: Arc<InFlight>,
 }
 
 impl std::fmt::Debug for ThrottleMiddleware {
@@ -300,12 +128,6 @@ impl ThrottleMiddleware {
         &self.options
     }
 
-    /// A random pause of up to [`Options::retry_jitter`] before a retry.
-    pub(crate) async fn pause_before_retry(&self) {
-        let jitter = self.options.retry_jitter.mul_f64(fastrand::f64());
-        tokio::time::sleep(jitter).await;
-    }
-
     /// How many tasks submitted through this middleware (and its clones)
     /// hold a slot of their model's tasks in flight: not yet seen ending.
     pub fn tasks_in_flight(&self) -> usize {
@@ -328,7 +150,14 @@ impl Middleware for ThrottleMiddleware {
     ) -> Result<Response> {
         match Call::of(&req) {
             Call::Batch => return next.run(req, extensions).await,
-            Call::Query(task_id) => return self.query(req, extensions, next, task_id).await,
+            Call::Query(task_id) => {
+                // The mode of a task not submitted here: its host's.
+                let throttle = self.throttle.for_deployment(self.deployment_of(&req, None));
+                return self
+                    .in_flight
+                    .query(req, extensions, next, &throttle, task_id)
+                    .await;
+            }
             call @ (Call::Submission | Call::Enrollment) => {
                 let Some(name) = req
                     .body()
@@ -346,7 +175,8 @@ impl Middleware for ThrottleMiddleware {
                     deployment = throttle.deployment().to_string()
                 );
                 return self
-                    .submission(req, extensions, next, throttle, model, call)
+                    .in_flight
+                    .submission(&self.options, req, extensions, next, throttle, model, call)
                     .instrument(span)
                     .await;
             }
@@ -406,7 +236,7 @@ impl ThrottleMiddleware {
     /// options' scope in that region (Frankfurt, Tokyo, Hong Kong: only the
     /// workspace knows), else the throttle's scope where the region is its
     /// own; else the throttle's deployment.
-    pub(crate) fn deployment_of(&self, req: &Request, model: Option<&Resolved>) -> Deployment {
+    fn deployment_of(&self, req: &Request, model: Option<&Resolved>) -> Deployment {
         if let Some(d) = self.options.deployment {
             return d;
         }
@@ -468,71 +298,11 @@ impl ThrottleMiddleware {
             match again {
                 Some(next_try) => {
                     attempt += 1;
-                    self.pause_before_retry().await;
+                    self.options.pause_before_retry().await;
                     req = next_try;
                 }
                 None => return Ok(response),
             }
         }
     }
-}
-
-/// A response's rate limit: a 429 whose body [`classify`] reads, handed on
-/// rebuilt with what tripped; any other answer as it is, with `None`.
-pub(crate) async fn rate_limited(
-    response: Response,
-) -> Result<(Response, Option<limits_throttle::Tripped>)> {
-    if response.status() != StatusCode::TOO_MANY_REQUESTS {
-        return Ok((response, None));
-    }
-    let (response, body) = buffered(response).await?;
-    let tripped = classify(StatusCode::TOO_MANY_REQUESTS.as_u16(), &body);
-    Ok((response, tripped))
-}
-
-/// Reads a whole (small) body, and a response with the same status,
-/// headers and body to hand on.
-pub(crate) async fn buffered(response: Response) -> Result<(Response, Bytes)> {
-    let head = head(&response);
-    let body = response.bytes().await?;
-    Ok((rebuild(head, body.clone()), body))
-}
-
-/// A response's status, version and headers, without its body.
-fn head(response: &Response) -> http::Response<()> {
-    let mut head = http::Response::new(());
-    *head.status_mut() = response.status();
-    *head.version_mut() = response.version();
-    *head.headers_mut() = response.headers().clone();
-    head
-}
-
-/// A response to hand on: a head, with `body`.
-fn rebuild(head: http::Response<()>, body: impl Into<reqwest::Body>) -> Response {
-    Response::from(head.map(|()| body.into()))
-}
-
-/// Reconciles a successful call with its usage: a JSON body is read whole
-/// (and handed on), a stream is watched as it passes and reconciled when it
-/// ends.
-async fn settle(response: Response, permit: Permit<'_>) -> Result<Response> {
-    let is_stream = response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if is_stream {
-        let head = head(&response);
-        let stream = UsageStream::new(response.bytes_stream(), permit.into_owned());
-        return Ok(rebuild(head, reqwest::Body::wrap_stream(stream)));
-    }
-    // A body that breaks off is the caller's error; the estimate stands.
-    let (response, body) = buffered(response).await?;
-    if let Some(used) = serde_json::from_slice(&body)
-        .ok()
-        .and_then(|json| usage_tokens(&json))
-    {
-        let _ = permit.reconcile(used).await;
-    }
-    Ok(response)
 }

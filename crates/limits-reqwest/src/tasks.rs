@@ -25,7 +25,9 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Next, Result};
 use serde_json::Value;
 
-use crate::middleware::{buffered, rate_limited, Resolved, ThrottleMiddleware};
+use crate::options::Options;
+use crate::resolved::Resolved;
+use crate::response::{buffered, rate_limited};
 
 /// What a request is, for the middleware.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,12 +143,15 @@ impl InFlight {
     }
 }
 
-impl ThrottleMiddleware {
+impl InFlight {
     /// Sends a submission (or an enrollment) of `model`: a slot and a
     /// submission permit first (an enrollment: a permit of its pool), then
     /// the call; a 429 is reported and retried like a synchronous call's.
+    /// A task that runs is tracked here.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn submission(
-        &self,
+        self: &Arc<Self>,
+        options: &Options,
         req: Request,
         extensions: &mut Extensions,
         next: Next<'_>,
@@ -163,7 +168,7 @@ impl ThrottleMiddleware {
         let mut req = req;
         let mut attempt = 0;
         loop {
-            let again = (attempt < self.options().retries)
+            let again = (attempt < options.retries)
                 .then(|| req.try_clone())
                 .flatten();
             let task = if call == Call::Enrollment {
@@ -189,7 +194,7 @@ impl ThrottleMiddleware {
                 let (response, body) = buffered(response).await?;
                 match task_of(&body) {
                     Some((id, status)) if !is_final(&status) => {
-                        self.track(id, task, model, throttle.deployment());
+                        self.track(id, task, model, throttle.deployment(), options);
                     }
                     _ => drop(task),
                 }
@@ -216,7 +221,7 @@ impl ThrottleMiddleware {
             match again {
                 Some(next_try) => {
                     attempt += 1;
-                    self.pause_before_retry().await;
+                    options.pause_before_retry().await;
                     req = next_try;
                 }
                 None => return Ok(response),
@@ -226,9 +231,16 @@ impl ThrottleMiddleware {
 
     /// Holds `task`'s slot until a query sees task `id` end, or for the
     /// longest task time.
-    fn track(&self, id: String, task: Task, model: Resolved, deployment: Deployment) {
-        let in_flight = Arc::downgrade(&self.in_flight);
-        let longest = self.options().max_task_time;
+    fn track(
+        self: &Arc<Self>,
+        id: String,
+        task: Task,
+        model: Resolved,
+        deployment: Deployment,
+        options: &Options,
+    ) {
+        let in_flight = Arc::downgrade(self);
+        let longest = options.max_task_time;
         let key = id.clone();
         let expiry = tokio::spawn(async move {
             tokio::time::sleep(longest).await;
@@ -249,26 +261,27 @@ impl ThrottleMiddleware {
             expiry,
         };
         // A task id the provider gave twice ends the first's hold.
-        if let Some(old) = self.in_flight.map().insert(id, flying) {
+        if let Some(old) = self.map().insert(id, flying) {
             old.expiry.abort();
         }
     }
 
-    /// Sends a task query: a query permit first; a final status frees the
-    /// task's slot.
+    /// Sends a query of task `task_id` through `throttle`: a query permit
+    /// first (in the task's mode when it was submitted here, else in
+    /// `throttle`'s); a final status frees the task's slot.
     pub(crate) async fn query(
         &self,
         req: Request,
         extensions: &mut Extensions,
         next: Next<'_>,
+        throttle: &Throttle,
         task_id: String,
     ) -> Result<Response> {
-        let known = self.in_flight.of(&task_id);
-        let deployment = match &known {
-            Some((_, deployment)) => *deployment,
-            None => self.deployment_of(&req, None),
+        let known = self.of(&task_id);
+        let throttle = match &known {
+            Some((_, deployment)) => throttle.for_deployment(*deployment),
+            None => throttle.clone(),
         };
-        let throttle = self.throttle().for_deployment(deployment);
         let max_wait = throttle.config().max_wait;
         let queried = match &known {
             Some((model, _)) => throttle.query(model, max_wait).await,
@@ -282,7 +295,7 @@ impl ThrottleMiddleware {
         let (response, body) = buffered(response).await?;
         if task_of(&body).is_some_and(|(_, status)| is_final(&status)) {
             tracing::debug!(task_id = task_id.as_str(), "limits-reqwest: task ended");
-            self.in_flight.end(&task_id);
+            self.end(&task_id);
         }
         Ok(response)
     }
