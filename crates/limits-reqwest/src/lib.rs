@@ -40,7 +40,9 @@
 //! `max_tokens` / `max_completion_tokens` (native: `parameters.max_tokens`)
 //! or [`Options::default_output`]. The response's `usage` replaces the
 //! estimate; for a stream, the last chunk's usage when
-//! `stream_options.include_usage` is on, else the estimate stands.
+//! `stream_options.include_usage` is on (counted before the stream's end
+//! is handed on, so a caller that read the whole body sees it), else the
+//! estimate stands.
 //!
 //! **Waiting.** A call waits for the throttle at most
 //! [`Config::max_wait`](limits_throttle::Config::max_wait); a longer wait

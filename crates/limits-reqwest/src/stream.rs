@@ -1,7 +1,9 @@
 //! A streamed answer, watched as it passes: the last `usage` its events
 //! carry (`stream_options.include_usage`) reconciles the permit when the
-//! stream ends. Nothing is buffered but the one line being read.
+//! stream ends, before the reader sees the end. Nothing is buffered but
+//! the one line being read.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -13,6 +15,9 @@ use crate::estimate::usage_tokens;
 
 type Inner = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
+/// A permit's reconcile under way.
+type Reconciling = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// The body of a streamed answer, passed through unchanged.
 pub(crate) struct UsageStream {
     inner: Inner,
@@ -20,6 +25,8 @@ pub(crate) struct UsageStream {
     partial: Vec<u8>,
     used: Option<u64>,
     permit: Option<Permit<'static>>,
+    /// The reconcile started at the end, until it is done.
+    reconciling: Option<Reconciling>,
 }
 
 impl UsageStream {
@@ -32,6 +39,7 @@ impl UsageStream {
             partial: Vec::new(),
             used: None,
             permit: Some(permit),
+            reconciling: None,
         }
     }
 
@@ -54,16 +62,26 @@ impl UsageStream {
         }
     }
 
-    /// At the end: reconcile with the usage seen, on the runtime (a stream
-    /// cannot wait); without one, the estimate stands.
-    fn finish(&mut self) {
+    /// At the end: the reconcile with the usage seen, if one was seen;
+    /// without one, the estimate stands.
+    fn finish(&mut self) -> Option<Reconciling> {
         let (Some(permit), Some(used)) = (self.permit.take(), self.used) else {
-            return;
+            return None;
         };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = permit.reconcile(used).await;
-            });
+        Some(Box::pin(async move {
+            let _ = permit.reconcile(used).await;
+        }))
+    }
+}
+
+impl Drop for UsageStream {
+    /// A stream dropped while its reconcile is under way: the reconcile
+    /// goes on, on the runtime.
+    fn drop(&mut self) {
+        if let Some(reconciling) = self.reconciling.take() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(reconciling);
+            }
         }
     }
 }
@@ -72,15 +90,30 @@ impl Stream for UsageStream {
     type Item = reqwest::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let polled = self.inner.as_mut().poll_next(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(chunk))) => {
-                let chunk = chunk.clone();
-                self.watch(&chunk);
+        if self.reconciling.is_none() {
+            let polled = self.inner.as_mut().poll_next(cx);
+            match &polled {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    let chunk = chunk.clone();
+                    self.watch(&chunk);
+                    return polled;
+                }
+                Poll::Ready(None) => match self.finish() {
+                    Some(reconciling) => self.reconciling = Some(reconciling),
+                    None => return polled,
+                },
+                _ => return polled,
             }
-            Poll::Ready(None) => self.finish(),
-            _ => {}
         }
-        polled
+        let Some(reconciling) = self.reconciling.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match reconciling.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.reconciling = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
