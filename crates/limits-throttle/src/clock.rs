@@ -1,4 +1,5 @@
-//! Time sources: the monotonic clock, and a fake one for tests.
+//! Time sources: the monotonic clock, Tokio's (pausable) clock, and a
+//! fake one for tests.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,6 +73,56 @@ impl FakeClock {
 impl Clock for FakeClock {
     fn now_ns(&self) -> u64 {
         self.now.load(Ordering::SeqCst)
+    }
+}
+
+/// Tokio's clock (`tokio::time::Instant`), counted from its creation: the
+/// clock the throttle's waits sleep on. Under a paused Tokio clock (tokio's
+/// `test-util`, `#[tokio::test(start_paused = true)]`) the throttle's time
+/// then moves only as the runtime's does, so a test or a simulation of
+/// minutes takes no time and does not depend on the machine's speed. Make
+/// and read it inside the runtime (outside one, Tokio's clock is the
+/// system's monotonic clock).
+///
+/// ```
+/// use std::time::Duration;
+/// use limits_throttle::{Config, Throttle, TokioClock};
+/// use modelstudio_limits::Model;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// let throttle = Throttle::in_process_with_clock(Config::default(), TokioClock::new())?;
+/// let started = tokio::time::Instant::now();
+/// for _ in 0..3 {
+///     // qwq-plus: one request a second; the paused clock jumps to each turn.
+///     drop(throttle.acquire(&Model::QwqPlus, 1, Duration::from_secs(60)).await?);
+/// }
+/// assert!(started.elapsed() >= Duration::from_secs(2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct TokioClock {
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock whose origin is Tokio's now.
+    pub fn new() -> Self {
+        TokioClock {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TokioClock {
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 }
 

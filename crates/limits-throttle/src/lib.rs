@@ -92,7 +92,7 @@ mod tasks;
 mod throttle;
 
 pub use classify::{classify, Tripped};
-pub use clock::{Clock, FakeClock, MonotonicClock};
+pub use clock::{Clock, FakeClock, MonotonicClock, TokioClock};
 pub use config::{Adaptation, Config, ConfigError, Pacing, DEFAULT_ARRIVAL_MARGIN};
 pub use modelstudio_limits::{Deployment, HasLimits, Limits};
 pub use permit::Permit;
