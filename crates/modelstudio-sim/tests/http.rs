@@ -355,11 +355,19 @@ async fn tasks_run_their_course_within_their_limits() {
         task_status(&sim, "k3", &id).await.1["output"]["task_status"],
         "UNKNOWN"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    assert_eq!(
-        task_status(&sim, "k2", &id).await.1["output"]["task_status"],
-        "SUCCEEDED"
-    );
+    // The task ends after its 0.5 s: polled (10 queries a second, under
+    // the account's 20), with a deadline far beyond it.
+    let asked = std::time::Instant::now();
+    loop {
+        let (_, body) = task_status(&sim, "k2", &id).await;
+        let status = body["output"]["task_status"].as_str().unwrap().to_string();
+        if status == "SUCCEEDED" {
+            break;
+        }
+        assert!(["PENDING", "RUNNING"].contains(&status.as_str()), "{body}");
+        assert!(asked.elapsed() < std::time::Duration::from_secs(10), "{body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(
         submit(&sim, "k1", model.id()).await.0,
         200,
