@@ -36,10 +36,38 @@
 //! are the lease's (`redis_matches_in_process` compares them).
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use modelstudio_limits::Limits;
 
 use crate::config::{Config, Pacing};
+
+/// A time on a store's clock, or a span of it, in microseconds: the unit
+/// the rules and the Lua script share.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Micros(pub u64);
+
+impl Micros {
+    /// The span as a `Duration`.
+    pub fn as_duration(self) -> Duration {
+        Duration::from_micros(self.0)
+    }
+}
+
+/// A fraction in parts per million: the rules' and the Lua script's
+/// integers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Ppm(pub u64);
+
+impl Ppm {
+    /// The whole: nothing lowered.
+    pub const ONE: Ppm = Ppm(PPM);
+
+    /// The fraction as a float, in `[0, 1]`.
+    pub fn as_f64(self) -> f64 {
+        self.0 as f64 / PPM as f64
+    }
+}
 
 /// What stands in for a kind of limit a row does not have: far above any
 /// limit, and exact in the Lua script's doubles.
@@ -207,9 +235,9 @@ impl Params {
     }
 
     /// The caps at factors `fr` (requests) and `ft` (tokens).
-    pub fn caps(&self, fr: u64, ft: u64) -> Caps {
-        let rpm = (self.rpm * fr / PPM).max(1);
-        let tpm = (self.tpm * ft / PPM).max(1);
+    pub fn caps(&self, fr: Ppm, ft: Ppm) -> Caps {
+        let rpm = (self.rpm * fr.0 / PPM).max(1);
+        let tpm = (self.tpm * ft.0 / PPM).max(1);
         let share = |n: u64| n.div_ceil(60).max(n * self.burst_ppm / PPM);
         Caps {
             rpm,
@@ -257,12 +285,12 @@ impl Default for Factor {
 
 impl Factor {
     /// The factor at `now`.
-    pub fn at(&self, p: &Params, now: u64) -> u64 {
+    pub fn at(&self, p: &Params, now: u64) -> Ppm {
         if self.ppm >= PPM {
-            return PPM;
+            return Ppm::ONE;
         }
         let elapsed = now.saturating_sub(self.since).min(p.full_recovery());
-        (self.ppm + elapsed * p.recovery_ppm / p.window).min(PPM)
+        Ppm((self.ppm + elapsed * p.recovery_ppm / p.window).min(PPM))
     }
 
     /// When the factor reaches `need`.
@@ -396,8 +424,8 @@ impl Counted {
 /// Why a request was not admitted.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Refused {
-    /// Not before this many microseconds.
-    Wait(u64),
+    /// Not before this long.
+    Wait(Micros),
     /// Never: more tokens than a window admits.
     TooLarge,
 }
@@ -405,12 +433,12 @@ pub(crate) enum Refused {
 /// What refusals have changed of a key's limits, now.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Adapted {
-    /// The requests factor, in ppm.
-    pub requests_ppm: u64,
-    /// The tokens factor, in ppm.
-    pub tokens_ppm: u64,
-    /// The cool-down left, in us.
-    pub cooldown: u64,
+    /// The requests factor.
+    pub requests: Ppm,
+    /// The tokens factor.
+    pub tokens: Ppm,
+    /// The cool-down left.
+    pub cooldown: Micros,
 }
 
 /// What a reported refusal lowers.
@@ -448,8 +476,8 @@ impl Lease {
     /// When a request admitted from this lease counts as admitted: its
     /// buckets are the lease's.
     #[inline]
-    pub fn at(&self) -> u64 {
-        self.until - 1
+    pub fn at(&self) -> Micros {
+        Micros(self.until - 1)
     }
 
     /// The lease in `n` parts whose sums are the lease's: as many parts as
@@ -493,11 +521,11 @@ impl KeyState {
 
     /// Admits a request of `tokens` at `now` and counts it (returning when
     /// it counts as admitted), or says how long to wait (changing nothing).
-    pub fn decide(&mut self, p: &Params, now: u64, tokens: u64) -> Result<u64, Refused> {
+    pub fn decide(&mut self, p: &Params, now: Micros, tokens: u64) -> Result<Micros, Refused> {
         if tokens > p.tpm {
             return Err(Refused::TooLarge);
         }
-        let now = self.observe(p, now);
+        let now = self.observe(p, now.0);
         let fr = self.requests_factor.at(p, now);
         let ft = self.tokens_factor.at(p, now);
         let caps = p.caps(fr, ft);
@@ -521,7 +549,7 @@ impl KeyState {
         });
         wait = wait.max(second);
         if wait > 0 {
-            return Err(Refused::Wait(wait));
+            return Err(Refused::Wait(Micros(wait)));
         }
         let counted = Counted::at(p, now);
         self.second.add(counted.second, 1, tokens);
@@ -529,7 +557,7 @@ impl KeyState {
         // Taken early, the place stays where it was; taken late, the
         // schedule goes on from now.
         self.place = Some(next.map_or(now, |next| next.max(now)));
-        Ok(now)
+        Ok(Micros(now))
     }
 
     /// After an admission: sets aside, and counts, what the current
@@ -563,7 +591,7 @@ impl KeyState {
 
     /// Takes back what a revoked lease did not use.
     pub fn release(&mut self, p: &Params, unused: Lease) {
-        let counted = Counted::at(p, unused.at());
+        let counted = Counted::at(p, unused.at().0);
         self.second
             .take(counted.second, unused.requests, unused.tokens);
         self.minute
@@ -572,17 +600,17 @@ impl KeyState {
 
     /// Replaces the estimate of a request admitted `at` by the tokens it
     /// used, in the buckets that still count it.
-    pub fn reconcile(&mut self, p: &Params, now: u64, at: u64, estimated: u64, actual: u64) {
-        self.observe(p, now);
-        let counted = Counted::at(p, at);
+    pub fn reconcile(&mut self, p: &Params, now: Micros, at: Micros, estimated: u64, actual: u64) {
+        self.observe(p, now.0);
+        let counted = Counted::at(p, at.0);
         self.second.reconcile(counted.second, estimated, actual);
         self.minute.reconcile(counted.minute, estimated, actual);
     }
 
     /// A refusal by the provider: a cool-down, and lower limits. During a
     /// cool-down, further reports change nothing.
-    pub fn report(&mut self, p: &Params, now: u64, lower: Lower) {
-        let now = self.observe(p, now);
+    pub fn report(&mut self, p: &Params, now: Micros, lower: Lower) {
+        let now = self.observe(p, now.0);
         if now < self.cool {
             return;
         }
@@ -592,7 +620,7 @@ impl KeyState {
             (&mut self.tokens_factor, lower.tokens),
         ] {
             if on {
-                let decreased = factor.at(p, now) * p.decrease_ppm / PPM;
+                let decreased = factor.at(p, now).0 * p.decrease_ppm / PPM;
                 *factor = Factor {
                     ppm: decreased.max(p.floor_ppm),
                     since: now,
@@ -602,12 +630,12 @@ impl KeyState {
     }
 
     /// Both factors now and the cool-down left: what refusals changed.
-    pub fn adapted(&mut self, p: &Params, now: u64) -> Adapted {
-        let now = self.observe(p, now);
+    pub fn adapted(&mut self, p: &Params, now: Micros) -> Adapted {
+        let now = self.observe(p, now.0);
         Adapted {
-            requests_ppm: self.requests_factor.at(p, now),
-            tokens_ppm: self.tokens_factor.at(p, now),
-            cooldown: self.cool.saturating_sub(now),
+            requests: self.requests_factor.at(p, now),
+            tokens: self.tokens_factor.at(p, now),
+            cooldown: Micros(self.cool.saturating_sub(now)),
         }
     }
 
@@ -636,7 +664,7 @@ mod tests {
     }
 
     fn admit(state: &mut KeyState, p: &Params, now: u64, tokens: u64) -> bool {
-        state.decide(p, now, tokens).is_ok()
+        state.decide(p, Micros(now), tokens).is_ok()
     }
 
     /// The default config without an arrival margin: a "second" is 1 s.
@@ -651,13 +679,19 @@ mod tests {
         assert_eq!(p.tolerance(), S / 20);
         let mut s = KeyState::default();
         assert!(admit(&mut s, &p, 10 * S, 1));
-        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(S / 2 - S / 20)));
+        assert_eq!(
+            s.decide(&p, Micros(10 * S), 1),
+            Err(Refused::Wait(Micros(S / 2 - S / 20)))
+        );
         assert!(!admit(&mut s, &p, 10 * S + S / 2 - S / 20 - 1, 1));
         assert!(admit(&mut s, &p, 10 * S + S / 2 - S / 20, 1));
         // The next place is a second after the first, whenever this one
         // was taken, 50 ms early; but the second's two requests are taken
         // until the first leaves it.
-        assert_eq!(s.decide(&p, 10 * S + S / 2, 1), Err(Refused::Wait(S / 2)));
+        assert_eq!(
+            s.decide(&p, Micros(10 * S + S / 2), 1),
+            Err(Refused::Wait(Micros(S / 2)))
+        );
         assert!(admit(&mut s, &p, 11 * S, 1));
     }
 
@@ -673,9 +707,9 @@ mod tests {
         let mut s = KeyState::default();
         let (start, mut now, mut admitted) = (10 * S, 10 * S, Vec::new());
         while now < start + 60 * S {
-            match s.decide(&p, now, 1) {
-                Ok(at) => admitted.push(at),
-                Err(Refused::Wait(wait)) => now += wait + 3_000,
+            match s.decide(&p, Micros(now), 1) {
+                Ok(Micros(at)) => admitted.push(at),
+                Err(Refused::Wait(Micros(wait))) => now += wait + 3_000,
                 Err(Refused::TooLarge) => unreachable!(),
             }
         }
@@ -696,10 +730,16 @@ mod tests {
         let p = params(120, 1_000_000, config);
         let mut s = KeyState::default();
         assert!(admit(&mut s, &p, 10 * S, 1));
-        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(S / 2)));
+        assert_eq!(
+            s.decide(&p, Micros(10 * S), 1),
+            Err(Refused::Wait(Micros(S / 2)))
+        );
         // Admitted 3 ms late: the next is half a second after that.
         assert!(admit(&mut s, &p, 10 * S + S / 2 + 3_000, 1));
-        assert_eq!(s.decide(&p, 11 * S, 1), Err(Refused::Wait(3_000)));
+        assert_eq!(
+            s.decide(&p, Micros(11 * S), 1),
+            Err(Refused::Wait(Micros(3_000)))
+        );
     }
 
     #[test]
@@ -712,7 +752,10 @@ mod tests {
         assert_eq!(p.second(), S + margin);
         let mut s = KeyState::default();
         assert!(admit(&mut s, &p, 10 * S, 1));
-        assert_eq!(s.decide(&p, 11 * S, 1), Err(Refused::Wait(margin)));
+        assert_eq!(
+            s.decide(&p, Micros(11 * S), 1),
+            Err(Refused::Wait(Micros(margin)))
+        );
         assert!(admit(&mut s, &p, 11 * S + margin, 1));
         // No more than a second.
         let long = Config::default().with_window(std::time::Duration::from_millis(60));
@@ -728,7 +771,7 @@ mod tests {
         assert!(admit(&mut s, &p, 0, 10));
         // 250 tokens do not fit beside the 10 already in this second: they
         // wait until the 10 have left it.
-        let Err(Refused::Wait(wait)) = s.decide(&p, S / 10, 250) else {
+        let Err(Refused::Wait(Micros(wait))) = s.decide(&p, Micros(S / 10), 250) else {
             panic!("admitted beside another request")
         };
         assert_eq!(S / 10 + wait, S);
@@ -799,7 +842,7 @@ mod tests {
     fn too_large_is_more_than_a_window_admits() {
         let p = params(60, 100_000, Config::default().with_headroom(0.5));
         let mut s = KeyState::default();
-        assert_eq!(s.decide(&p, 0, 50_001), Err(Refused::TooLarge));
+        assert_eq!(s.decide(&p, Micros(0), 50_001), Err(Refused::TooLarge));
         assert!(admit(&mut s, &p, 0, 50_000));
     }
 
@@ -807,18 +850,18 @@ mod tests {
     fn reconcile_moves_the_tokens_of_the_buckets_that_still_count() {
         let p = params(600, 60_000, Config::default());
         let mut s = KeyState::default();
-        let Ok(at) = s.decide(&p, 5 * S, 500) else {
+        let Ok(at) = s.decide(&p, Micros(5 * S), 500) else {
             panic!()
         };
-        s.reconcile(&p, 5 * S, at, 500, 800);
+        s.reconcile(&p, Micros(5 * S), at, 500, 800);
         assert_eq!(s.buckets().0.sums(), (1, 800));
         assert_eq!(s.buckets().1.sums(), (1, 800));
         // Two seconds later the per-second bucket has gone; the minute's
         // is refunded, never below zero.
-        s.reconcile(&p, 7 * S, at, 500, 0);
+        s.reconcile(&p, Micros(7 * S), at, 500, 0);
         assert_eq!(s.buckets().0.sums(), (0, 0));
         assert_eq!(s.buckets().1.sums(), (1, 300));
-        s.reconcile(&p, 7 * S, at, 10_000, 0);
+        s.reconcile(&p, Micros(7 * S), at, 10_000, 0);
         assert_eq!(s.buckets().1.sums(), (1, 0));
     }
 
@@ -831,34 +874,37 @@ mod tests {
             requests: true,
             tokens: true,
         };
-        s.report(&p, 10 * S, both);
-        let a = s.adapted(&p, 10 * S);
+        s.report(&p, Micros(10 * S), both);
+        let a = s.adapted(&p, Micros(10 * S));
         let a_ppm = |f: f64| (f * PPM as f64).round() as u64;
         let lowered = a_ppm(config.adaptation.decrease);
         let cooldown = config.adaptation.cooldown.as_micros() as u64;
         assert_eq!(
-            (a.requests_ppm, a.tokens_ppm, a.cooldown),
+            (a.requests.0, a.tokens.0, a.cooldown.0),
             (lowered, lowered, cooldown)
         );
-        let caps = p.caps(a.requests_ppm, a.tokens_ppm);
+        let caps = p.caps(a.requests, a.tokens);
         assert_eq!(
             (caps.rpm, caps.tpm),
             (600 * lowered / PPM, 60_000 * lowered / PPM)
         );
-        assert_eq!(s.decide(&p, 10 * S, 1), Err(Refused::Wait(cooldown)));
+        assert_eq!(
+            s.decide(&p, Micros(10 * S), 1),
+            Err(Refused::Wait(Micros(cooldown)))
+        );
         // The same episode, reported again during the cool-down: no change.
-        s.report(&p, 10 * S + 1, both);
-        assert_eq!(s.adapted(&p, 10 * S + 1).requests_ppm, lowered);
+        s.report(&p, Micros(10 * S + 1), both);
+        assert_eq!(s.adapted(&p, Micros(10 * S + 1)).requests.0, lowered);
         // `recovery` of the limit regained per window, linearly, up to it.
         let window = config.window.as_micros() as u64;
         let recovery = a_ppm(config.adaptation.recovery);
         let full = ((PPM - lowered) * window).div_ceil(recovery);
         let half = full / 2;
         assert_eq!(
-            s.adapted(&p, 10 * S + half).requests_ppm,
+            s.adapted(&p, Micros(10 * S + half)).requests.0,
             lowered + recovery * half / window
         );
-        assert!(s.adapted(&p, 10 * S + full - full / 10).requests_ppm < PPM);
-        assert_eq!(s.adapted(&p, 10 * S + full).requests_ppm, PPM);
+        assert!(s.adapted(&p, Micros(10 * S + full - full / 10)).requests.0 < PPM);
+        assert_eq!(s.adapted(&p, Micros(10 * S + full)).requests.0, PPM);
     }
 }

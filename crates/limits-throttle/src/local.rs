@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use tokio::sync::Notify;
 
-use crate::admission::{Adapted, Enforced, KeyState, Lease, Lower, Params, Refused};
+use crate::admission::{Adapted, Enforced, KeyState, Lease, Lower, Micros, Params, Refused};
 use crate::clock::StoreClock;
 
 type Hasher = foldhash::fast::RandomState;
@@ -108,10 +108,10 @@ impl Key {
         }
     }
 
-    /// The key's clock, in microseconds.
+    /// The key's clock.
     #[inline]
-    pub(crate) fn now(&self) -> u64 {
-        self.clock.now_ns() / 1_000
+    pub(crate) fn now(&self) -> Micros {
+        Micros(self.clock.now_ns() / 1_000)
     }
 
     fn state(&self) -> MutexGuard<'_, KeyState> {
@@ -134,7 +134,12 @@ impl Key {
     /// thread's part of the lease, if it holds then for these limits and
     /// has room, and returns when it counts as admitted.
     #[inline]
-    pub(crate) fn take_from_lease(&self, now: u64, limits: Enforced, tokens: u64) -> Option<u64> {
+    pub(crate) fn take_from_lease(
+        &self,
+        now: Micros,
+        limits: Enforced,
+        tokens: u64,
+    ) -> Option<Micros> {
         if !self.leases() {
             return None;
         }
@@ -143,7 +148,7 @@ impl Key {
             lease,
             limits: leased,
         } = &mut *part;
-        let fits = lease.requests > 0 && tokens <= lease.tokens && now < lease.until;
+        let fits = lease.requests > 0 && tokens <= lease.tokens && now.0 < lease.until;
         if !fits || *leased != limits {
             return None;
         }
@@ -158,11 +163,11 @@ impl Key {
     /// requests after it.
     pub(crate) fn decide(
         &self,
-        now: u64,
+        now: Micros,
         limits: Enforced,
         p: &Params,
         tokens: u64,
-    ) -> Result<u64, Refused> {
+    ) -> Result<Micros, Refused> {
         let mut state = self.state();
         if !self.leases() {
             return state.decide(p, now, tokens);
@@ -199,7 +204,7 @@ impl Key {
 
     /// Replaces the estimate of a request admitted `at` by the tokens it
     /// used.
-    pub(crate) fn reconcile(&self, at: u64, estimated: u64, actual: u64) {
+    pub(crate) fn reconcile(&self, at: Micros, estimated: u64, actual: u64) {
         let now = self.now();
         let mut state = self.state();
         if actual > estimated {
@@ -520,7 +525,7 @@ mod tests {
         let other = Enforced { rpm: 60, ..LIMITS };
         assert_eq!(key.take_from_lease(key.now(), other, 1), None);
         // The lease ends with its bucket.
-        let until = key.take_from_lease(key.now(), LIMITS, 1).unwrap() + 1;
+        let until = key.take_from_lease(key.now(), LIMITS, 1).unwrap().0 + 1;
         clock.set_ns(until * 1_000);
         assert_eq!(key.take_from_lease(key.now(), LIMITS, 1), None);
         key.decide(key.now(), LIMITS, &p, 1).unwrap();

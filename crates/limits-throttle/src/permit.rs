@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::admission::{Counted, Params};
+use crate::admission::{Counted, Micros, Params};
 use crate::local::Account;
 use crate::refusal::{Refusal, StoreError};
 use crate::store::SharedStore;
@@ -30,9 +30,9 @@ pub struct Permit<'t> {
 enum Held<'t> {
     /// In process: the account's states, borrowed from the throttle, where
     /// the key's is among them, and when the request counts as admitted.
-    Local(&'t Arc<Account>, usize, u64),
+    Local(&'t Arc<Account>, usize, Micros),
     /// The same, owned.
-    Owned(Arc<Account>, usize, u64),
+    Owned(Arc<Account>, usize, Micros),
     /// In a shared store.
     Shared(Box<Shared>),
     /// Nowhere: a call its row does not limit (the account and model;
@@ -95,7 +95,7 @@ impl std::fmt::Debug for Permit<'_> {
 impl<'t> Permit<'t> {
     /// A permit of a request counted at `at` in the key at `key` of
     /// `account`.
-    pub(crate) fn local(account: &'t Arc<Account>, key: usize, at: u64, tokens: u64) -> Self {
+    pub(crate) fn local(account: &'t Arc<Account>, key: usize, at: Micros, tokens: u64) -> Self {
         Permit {
             held: Held::Local(account, key, at),
             tokens,

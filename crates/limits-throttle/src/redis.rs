@@ -69,7 +69,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManagerConfig;
 
-use crate::admission::{Adapted, Counted, Lower, Params, Refused};
+use crate::admission::{Adapted, Counted, Lower, Micros, Params, Ppm, Refused};
 use crate::clock::Clock;
 use crate::refusal::{StoreError, StoreErrorKind};
 use crate::store::{Boxed, SharedSlot, SharedStore};
@@ -442,7 +442,7 @@ impl SharedStore for RedisStore {
                     minute: u(3),
                 }),
                 2 => Err(Refused::TooLarge),
-                _ => Err(Refused::Wait(u(1).max(1))),
+                _ => Err(Refused::Wait(Micros(u(1).max(1)))),
             })
         })
     }
@@ -485,9 +485,9 @@ impl SharedStore for RedisStore {
             let r = self.run(account, id, p, "adapted", &[], 3).await?;
             let u = |i: usize| r[i].max(0) as u64;
             Ok(Adapted {
-                requests_ppm: u(0),
-                tokens_ppm: u(1),
-                cooldown: u(2),
+                requests: Ppm(u(0)),
+                tokens: Ppm(u(1)),
+                cooldown: Micros(u(2)),
             })
         })
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use modelstudio_limits::{Deployment, HasLimits, Limits};
 
-use crate::admission::{Enforced, Lower, Params, Refused, PPM, UNLIMITED};
+use crate::admission::{Enforced, Lower, Params, Refused, UNLIMITED};
 use crate::classify::Tripped;
 use crate::clock::{Clock, MonotonicClock, StoreClock};
 use crate::config::{Config, ConfigError};
@@ -605,7 +605,7 @@ impl Throttle {
             .keyed
             .adapted(&self.store_account, model.id(), &p)
             .await?;
-        let caps = p.caps(adapted.requests_ppm, adapted.tokens_ppm);
+        let caps = p.caps(adapted.requests, adapted.tokens);
         let limits = |r: u64, t: u64| {
             let mut l = Limits::NONE;
             if enforced.rpm < UNLIMITED {
@@ -619,9 +619,9 @@ impl Throttle {
         Ok(Some(Effective {
             per_window: limits(caps.rpm, caps.tpm),
             per_second: limits(caps.rps, caps.tps),
-            requests_factor: adapted.requests_ppm as f64 / PPM as f64,
-            tokens_factor: adapted.tokens_ppm as f64 / PPM as f64,
-            cooldown: Duration::from_micros(adapted.cooldown),
+            requests_factor: adapted.requests.as_f64(),
+            tokens_factor: adapted.tokens.as_f64(),
+            cooldown: adapted.cooldown.as_duration(),
         }))
     }
 }
@@ -635,7 +635,7 @@ pub(crate) type SyncKeys = (Option<Enforced>, Option<(String, Enforced)>);
 #[cold]
 fn refusal_of(decision: Refused, p: &Params, limits: Enforced, tokens: u64) -> Refusal {
     match decision {
-        Refused::Wait(us) => Refusal::RetryAfter(Duration::from_micros(us)),
+        Refused::Wait(wait) => Refusal::RetryAfter(wait.as_duration()),
         Refused::TooLarge => Refusal::TooLarge {
             tokens,
             max: p.tpm,

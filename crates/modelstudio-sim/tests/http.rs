@@ -365,7 +365,10 @@ async fn tasks_run_their_course_within_their_limits() {
             break;
         }
         assert!(["PENDING", "RUNNING"].contains(&status.as_str()), "{body}");
-        assert!(asked.elapsed() < std::time::Duration::from_secs(10), "{body}");
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(10),
+            "{body}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(
