@@ -95,6 +95,7 @@ impl std::fmt::Debug for Permit<'_> {
 impl<'t> Permit<'t> {
     /// A permit of a request counted at `at` in the key at `key` of
     /// `account`.
+    #[inline]
     pub(crate) fn local(account: &'t Arc<Account>, key: usize, at: Micros, tokens: u64) -> Self {
         Permit {
             held: Held::Local(account, key, at),

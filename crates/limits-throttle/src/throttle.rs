@@ -333,8 +333,10 @@ impl Throttle {
                 Keyed::Local(account) => {
                     self.attempt_local::<OBSERVE>(account, model.id(), limits, tokens)
                 }
+                // Boxed: a round trip's future stays out of the
+                // in-process admission's.
                 Keyed::Shared(store) => {
-                    self.attempt_shared::<OBSERVE>(store, model.id(), limits, tokens)
+                    Box::pin(self.attempt_shared::<OBSERVE>(store, model.id(), limits, tokens))
                         .await
                 }
             },
