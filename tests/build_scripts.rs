@@ -204,18 +204,3 @@ fn only_the_opt_in_features_compile_dependencies() {
         assert!(custom.contains(&generator.to_string()), "{custom:?}");
     }
 }
-
-mod preset {
-    include!("../crates/modelstudio-limits/build/preset.rs");
-
-    #[test]
-    fn the_build_script_generates_what_limits_gen_generates() {
-        let table = limits_format::read(limits_e2e::path("limits.toml")).unwrap();
-        let from_build_script = modelstudio_limits_preset()
-            .command(limits_cli::repo::GEN_COMMAND)
-            .input_name("limits.toml")
-            .generate(&table)
-            .unwrap();
-        assert_eq!(from_build_script, limits_cli::repo::generate(&table));
-    }
-}

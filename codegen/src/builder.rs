@@ -140,6 +140,20 @@ impl Builder {
         Self::default()
     }
 
+    /// The settings of `modelstudio-limits`' own `src/generated.rs`: the
+    /// file `generated.rs`, types from `crate`, serde behind the crate's
+    /// `serde` feature. Its build script (feature `custom-table`) and
+    /// `limits gen` both start from these, so the two generate the same
+    /// code from the same table.
+    pub fn modelstudio_limits() -> Self {
+        let mut builder = Self::new();
+        builder
+            .out_file("generated.rs")
+            .types_path("crate")
+            .serde_feature("serde");
+        builder
+    }
+
     /// The limits file to read (default `limits.toml`). A relative path is
     /// relative to the current directory, which is the crate's directory in
     /// a build script.

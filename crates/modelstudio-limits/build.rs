@@ -1,7 +1,8 @@
 //! Does nothing unless feature `custom-table` is on. With it, and with
 //! `MODELSTUDIO_LIMITS_TOML` naming a limits file (absolute path), the
 //! crate's code is generated from that file instead of the checked-in
-//! `src/generated.rs`, by the settings in `build/preset.rs`, which `limits gen` uses too.
+//! `src/generated.rs`, by `limits_codegen::Builder::modelstudio_limits()`,
+//! the settings `limits gen` starts from too.
 
 /// The cfg that makes `src/lib.rs` include the code generated here.
 const CFG: &str = "modelstudio_limits_custom_table";
@@ -16,8 +17,6 @@ fn main() {
 #[cfg(feature = "custom-table")]
 mod custom_table {
     use std::path::PathBuf;
-
-    include!("build/preset.rs");
 
     const VAR: &str = "MODELSTUDIO_LIMITS_TOML";
 
@@ -38,7 +37,7 @@ mod custom_table {
             );
             std::process::exit(1);
         }
-        modelstudio_limits_preset()
+        limits_codegen::Builder::modelstudio_limits()
             .input(&path)
             .input_name(path.display().to_string())
             .command(format!(

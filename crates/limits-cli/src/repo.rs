@@ -13,18 +13,12 @@ use limits_format::Table;
 /// The command that regenerates the checked-in code of `modelstudio-limits`.
 pub const GEN_COMMAND: &str = "cargo run -p limits-cli -- gen";
 
-/// The generator's settings of `modelstudio-limits`' `src/generated.rs`:
-/// types from `crate`, serde behind the crate's `serde` feature, a header
-/// naming [`GEN_COMMAND`] and `limits.toml`. The crate's build script
-/// (feature `custom-table`) has the same settings in `build/preset.rs`.
+/// The generator's settings of `modelstudio-limits`' `src/generated.rs`
+/// ([`Builder::modelstudio_limits`], as its build script's), with a header
+/// naming [`GEN_COMMAND`] and `limits.toml`.
 pub fn builder() -> Builder {
-    let mut builder = Builder::new();
-    builder
-        .command(GEN_COMMAND)
-        .input_name("limits.toml")
-        .out_file("generated.rs")
-        .types_path("crate")
-        .serde_feature("serde");
+    let mut builder = Builder::modelstudio_limits();
+    builder.command(GEN_COMMAND).input_name("limits.toml");
     builder
 }
 
