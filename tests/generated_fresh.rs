@@ -67,49 +67,70 @@ fn changing_a_limit_changes_one_line_per_model_that_names_it() {
     let before = repo::generate(&table);
     // Every pool, and a fifth of the other groups (each generation formats
     // the whole file).
+    let mut changes = Vec::new();
     let mut n = 0;
     for (s, section) in table.sections.iter().enumerate() {
         for (g, group) in section.groups.iter().enumerate() {
             n += 1;
-            if group.pool.is_none() && n % 5 != 0 {
-                continue;
-            }
-            let mut changed = table.clone();
-            let limits = &mut changed.sections[s].groups[g].limits;
-            // One more task query a second (a kind no row of the page has
-            // with all the others, so the change is never a no-op).
-            limits.query_rps = Some(limits.query_rps.map_or(1, |n| n.wrapping_add(1).max(1)));
-            let after = repo::generate(&changed);
-            let old: Vec<&str> = before.lines().collect();
-            let new: Vec<&str> = after.lines().collect();
-            assert_eq!(old.len(), new.len(), "lines were added or removed");
-            let differ: Vec<&str> = old
-                .iter()
-                .zip(&new)
-                .filter(|(a, b)| a != b)
-                .map(|(_, b)| *b)
-                .collect();
-            if let Some(pool) = &group.pool {
-                // A pool's limits are one line, its own.
-                assert_eq!(differ.len(), 1, "{differ:#?}");
-                assert!(differ[0].contains(&format!("\"{pool}\"")), "{}", differ[0]);
-                continue;
-            }
-            assert_eq!(differ.len(), group.models.len(), "{differ:#?}");
-            // The generated constant of the row's deployment, e.g. BEIJING_CN.
-            let mode = section.mode.map_or(String::new(), |m| {
-                format!(
-                    "{}_{}",
-                    m.region.rust_name().to_ascii_uppercase(),
-                    m.scope.id().to_ascii_uppercase()
-                )
-            });
-            for model in &group.models {
-                let row = format!("::{}, in_mode({mode}), ", model.rust_name);
-                let named = differ.iter().filter(|l| l.contains(&row)).count();
-                assert_eq!(named, 1, "{row} in {differ:#?}");
+            if group.pool.is_some() || n % 5 == 0 {
+                changes.push((s, g));
             }
         }
+    }
+    // Generated on every core: each change is checked alone.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = changes.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        for chunk in changes.chunks(per_thread) {
+            let (table, before) = (&table, &before);
+            scope.spawn(move || {
+                for &(s, g) in chunk {
+                    one_line_per_model(table, before, s, g);
+                }
+            });
+        }
+    });
+}
+
+/// One more task query a second in group `g` of section `s` changes the
+/// generated code (`before`) in one line per model of the group (a pool:
+/// its own line).
+fn one_line_per_model(table: &limits_format::Table, before: &str, s: usize, g: usize) {
+    let (section, group) = (&table.sections[s], &table.sections[s].groups[g]);
+    let mut changed = table.clone();
+    let limits = &mut changed.sections[s].groups[g].limits;
+    // A kind no row of the page has with all the others, so the change is
+    // never a no-op.
+    limits.query_rps = Some(limits.query_rps.map_or(1, |n| n.wrapping_add(1).max(1)));
+    let after = repo::generate(&changed);
+    let old: Vec<&str> = before.lines().collect();
+    let new: Vec<&str> = after.lines().collect();
+    assert_eq!(old.len(), new.len(), "lines were added or removed");
+    let differ: Vec<&str> = old
+        .iter()
+        .zip(&new)
+        .filter(|(a, b)| a != b)
+        .map(|(_, b)| *b)
+        .collect();
+    if let Some(pool) = &group.pool {
+        // A pool's limits are one line, its own.
+        assert_eq!(differ.len(), 1, "{differ:#?}");
+        assert!(differ[0].contains(&format!("\"{pool}\"")), "{}", differ[0]);
+        return;
+    }
+    assert_eq!(differ.len(), group.models.len(), "{differ:#?}");
+    // The generated constant of the row's deployment, e.g. BEIJING_CN.
+    let mode = section.mode.map_or(String::new(), |m| {
+        format!(
+            "{}_{}",
+            m.region.rust_name().to_ascii_uppercase(),
+            m.scope.id().to_ascii_uppercase()
+        )
+    });
+    for model in &group.models {
+        let row = format!("::{}, in_mode({mode}), ", model.rust_name);
+        let named = differ.iter().filter(|l| l.contains(&row)).count();
+        assert_eq!(named, 1, "{row} in {differ:#?}");
     }
 }
 
