@@ -4,7 +4,7 @@
 //! both one history and compares every answer).
 //!
 //! Per key, two queues of buckets count what was admitted: one covers the
-//! last window (a "minute", `MINUTE_SLOTS` buckets) and one the last
+//! last window (a "minute", `MINUTE_BUCKETS` buckets) and one the last
 //! sixtieth of it (a "second"). A bucket counts while any of it lies in the
 //! window `(now - span, now]`, so the sums cover at least the true window:
 //! a request admitted when `requests + 1 <= cap` and `tokens + its tokens
@@ -26,7 +26,7 @@
 //! different seconds of the provider's. The per-window sums overcount by at
 //! most one bucket, 1/600 of the window, so the steady rate they allow is
 //! at least 99.8% of the limit. Under `Pacing::Bursty` nothing spaces
-//! requests, and a "second" has `SECOND_SLOTS` buckets.
+//! requests, and a "second" has `SECOND_BUCKETS` buckets.
 //!
 //! Under `Pacing::Bursty` the in-process store also asks for a [`Lease`]
 //! after each admission: what the current buckets can still admit, counted
@@ -114,9 +114,9 @@ pub(crate) fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 
 /// Buckets per "second" under `Pacing::Bursty`: the per-second sums
 /// overcount by at most one bucket, 1/250 of a second.
-pub(crate) const SECOND_SLOTS: u64 = 250;
+pub(crate) const SECOND_BUCKETS: u64 = 250;
 /// Buckets per window (a "minute"): 1/600 of it each.
-pub(crate) const MINUTE_SLOTS: u64 = 600;
+pub(crate) const MINUTE_BUCKETS: u64 = 600;
 /// The schedule's tolerance is a "second" over this: 50 ms at a 60 s
 /// window. A burst the tolerance allows after a pause, with the requests
 /// of a tenth of a second at the full rate, stays within twice a tenth's
@@ -129,24 +129,26 @@ pub(crate) const PPM: u64 = 1_000_000;
 
 /// What the rules of one call need besides the key's state: the limits
 /// after headroom, and the config, in microseconds and parts per million.
+/// (The spans the config alone decides are kept, computed once, in
+/// microseconds: see their accessors.)
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Params {
-    /// The window ("minute"), in us.
-    pub window: u64,
+    /// The window ("minute").
+    pub window: Micros,
     /// Requests per window after headroom (at least 1).
     pub rpm: u64,
     /// Tokens per window after headroom (at least 1).
     pub tpm: u64,
     /// The fraction of a window's caps admitted at once (0: per second).
-    pub burst_ppm: u64,
-    /// The cool-down after a reported refusal, in us.
-    pub cooldown: u64,
+    pub burst: Ppm,
+    /// The cool-down after a reported refusal.
+    pub cooldown: Micros,
     /// The factor applied per reported refusal.
-    pub decrease_ppm: u64,
+    pub decrease: Ppm,
     /// The lowest factor.
-    pub floor_ppm: u64,
+    pub floor: Ppm,
     /// The factor regained per window.
-    pub recovery_ppm: u64,
+    pub recovery: Ppm,
     second: u64,
     second_width: u64,
     minute_width: u64,
@@ -169,21 +171,21 @@ impl Params {
         let margin = (config.arrival_margin.as_micros() as u64).min(base_second);
         let second = base_second + margin;
         Params {
-            window,
+            window: Micros(window),
             rpm: 1,
             tpm: 1,
-            burst_ppm,
-            cooldown: a.cooldown.as_micros() as u64,
-            decrease_ppm: ppm(a.decrease),
-            floor_ppm: ppm(a.floor),
-            recovery_ppm,
+            burst: Ppm(burst_ppm),
+            cooldown: Micros(a.cooldown.as_micros() as u64),
+            decrease: Ppm(ppm(a.decrease)),
+            floor: Ppm(ppm(a.floor)),
+            recovery: Ppm(recovery_ppm),
             second,
             second_width: if burst_ppm == 0 {
                 1
             } else {
-                second.div_ceil(SECOND_SLOTS)
+                second.div_ceil(SECOND_BUCKETS)
             },
-            minute_width: window.div_ceil(MINUTE_SLOTS),
+            minute_width: window.div_ceil(MINUTE_BUCKETS),
             full_recovery: (window * PPM).div_ceil(recovery_ppm),
             tolerance: match (burst_ppm, config.schedule_tolerance) {
                 (0, None) => base_second / TOLERANCE_PER_SECOND,
@@ -238,14 +240,14 @@ impl Params {
     pub fn caps(&self, fr: Ppm, ft: Ppm) -> Caps {
         let rpm = (self.rpm * fr.0 / PPM).max(1);
         let tpm = (self.tpm * ft.0 / PPM).max(1);
-        let share = |n: u64| n.div_ceil(60).max(n * self.burst_ppm / PPM);
+        let share = |n: u64| n.div_ceil(60).max(n * self.burst.0 / PPM);
         Caps {
             rpm,
             tpm,
             rps: share(rpm),
             tps: share(tpm),
-            spacing: if self.burst_ppm == 0 {
-                self.window.div_ceil(rpm)
+            spacing: if self.burst.0 == 0 {
+                self.window.0.div_ceil(rpm)
             } else {
                 0
             },
@@ -290,12 +292,12 @@ impl Factor {
             return Ppm::ONE;
         }
         let elapsed = now.saturating_sub(self.since).min(p.full_recovery());
-        Ppm((self.ppm + elapsed * p.recovery_ppm / p.window).min(PPM))
+        Ppm((self.ppm + elapsed * p.recovery.0 / p.window.0).min(PPM))
     }
 
     /// When the factor reaches `need`.
     fn reaches(&self, p: &Params, need: u64) -> u64 {
-        self.since + (need.saturating_sub(self.ppm) * p.window).div_ceil(p.recovery_ppm)
+        self.since + (need.saturating_sub(self.ppm) * p.window.0).div_ceil(p.recovery.0)
     }
 }
 
@@ -515,7 +517,7 @@ impl KeyState {
         self.last = self.last.max(now);
         let now = self.last;
         self.second.expire(now, p.second(), p.second_width());
-        self.minute.expire(now, p.window, p.minute_width());
+        self.minute.expire(now, p.window.0, p.minute_width());
         now
     }
 
@@ -539,7 +541,7 @@ impl KeyState {
             let need = (tokens * PPM).div_ceil(p.tpm);
             wait = wait.max(self.tokens_factor.reaches(p, need).saturating_sub(now));
         } else {
-            let minute = self.minute.wait(now, p.window, p.minute_width(), |n, t| {
+            let minute = self.minute.wait(now, p.window.0, p.minute_width(), |n, t| {
                 n < caps.rpm && t + tokens <= caps.tpm
             });
             wait = wait.max(minute);
@@ -614,15 +616,15 @@ impl KeyState {
         if now < self.cool {
             return;
         }
-        self.cool = now + p.cooldown;
+        self.cool = now + p.cooldown.0;
         for (factor, on) in [
             (&mut self.requests_factor, lower.requests),
             (&mut self.tokens_factor, lower.tokens),
         ] {
             if on {
-                let decreased = factor.at(p, now).0 * p.decrease_ppm / PPM;
+                let decreased = factor.at(p, now).0 * p.decrease.0 / PPM;
                 *factor = Factor {
-                    ppm: decreased.max(p.floor_ppm),
+                    ppm: decreased.max(p.floor.0),
                     since: now,
                 };
             }

@@ -127,7 +127,7 @@ impl Key {
     /// (`Pacing::Bursty`).
     #[inline]
     fn leases(&self) -> bool {
-        self.base.burst_ppm > 0
+        self.base.burst.0 > 0
     }
 
     /// Admits a request of `tokens` at `now` under `limits` from this
