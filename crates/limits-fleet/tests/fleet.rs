@@ -111,10 +111,9 @@ fn through_redis_no_task_is_refused_and_without_a_throttle_some_are() {
         "--window-seconds",
         "6",
         // A tenth of the real window: a "second" is 100 ms, and the
-        // account's 20 queries are 5 ms apart. The default margin (10 ms
-        // of real time, for a real window) was once less than a request's
-        // delay between admission and arrival on a loaded 2-core CI
-        // machine (one query refused); a shortened window sets its own.
+        // account's 20 queries are 5 ms apart. The margin covers a
+        // request's delay between admission and arrival on a loaded
+        // machine, as the default 10 ms does for a real window.
         "--arrival-margin-ms",
         "30",
     ];
