@@ -333,10 +333,10 @@ impl Throttle {
                 Keyed::Local(account) => {
                     self.attempt_local::<OBSERVE>(account, model.id(), limits, tokens)
                 }
-                // Boxed: a round trip's future stays out of the
-                // in-process admission's.
+                // Boxed, out of line: a round trip's future and code stay
+                // out of the in-process admission's.
                 Keyed::Shared(store) => {
-                    Box::pin(self.attempt_shared::<OBSERVE>(store, model.id(), limits, tokens))
+                    self.attempt_shared_boxed::<OBSERVE>(store, model.id(), limits, tokens)
                         .await
                 }
             },
@@ -402,6 +402,18 @@ impl Throttle {
                     .await
             }
         }
+    }
+
+    /// [`Throttle::attempt_shared`], boxed.
+    #[inline(never)]
+    fn attempt_shared_boxed<'t: 'f, 'f, const OBSERVE: bool>(
+        &'t self,
+        store: &'t Arc<dyn SharedStore>,
+        id: &'f str,
+        limits: Enforced,
+        tokens: u64,
+    ) -> crate::store::Boxed<'f, Result<Permit<'t>, Refusal>> {
+        Box::pin(self.attempt_shared::<OBSERVE>(store, id, limits, tokens))
     }
 
     /// [`Throttle::attempt_key`] in a shared store: one round trip.
