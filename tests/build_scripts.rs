@@ -204,3 +204,17 @@ fn only_the_opt_in_features_compile_dependencies() {
         assert!(custom.contains(&generator.to_string()), "{custom:?}");
     }
 }
+
+/// The build script (feature `custom-table`) and `limits gen` generate the
+/// same code from one table: both start from
+/// `Builder::modelstudio_limits()`, and `limits gen` adds its header alone.
+#[test]
+fn the_build_script_generates_what_limits_gen_generates() {
+    let table = limits_format::read(limits_e2e::path("limits.toml")).unwrap();
+    let from_build_script = limits_codegen::Builder::modelstudio_limits()
+        .command(limits_cli::repo::GEN_COMMAND)
+        .input_name("limits.toml")
+        .generate(&table)
+        .unwrap();
+    assert_eq!(from_build_script, limits_cli::repo::generate(&table));
+}
