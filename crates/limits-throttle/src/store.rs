@@ -25,7 +25,7 @@ use crate::refusal::StoreError;
 
 /// A future a shared store returns, boxed so that the trait can be used
 /// as `dyn SharedStore` (written by hand: `async fn` in a trait is not
-/// object-safe, and five methods do not need a macro crate).
+/// object-safe, and six methods do not need a macro crate).
 pub(crate) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a store shared by processes does: the admission rules run in it,
