@@ -152,10 +152,10 @@ impl Middleware for ThrottleMiddleware {
             Call::Batch => return next.run(req, extensions).await,
             Call::Query(task_id) => {
                 // The mode of a task not submitted here: its host's.
-                let throttle = self.throttle.for_deployment(self.deployment_of(&req, None));
+                let host = self.deployment_of(&req, None);
                 return self
                     .in_flight
-                    .query(req, extensions, next, &throttle, task_id)
+                    .query(req, extensions, next, &self.throttle, host, task_id)
                     .await;
             }
             call @ (Call::Submission | Call::Enrollment) => {

@@ -268,20 +268,19 @@ impl InFlight {
 
     /// Sends a query of task `task_id` through `throttle`: a query permit
     /// first (in the task's mode when it was submitted here, else in
-    /// `throttle`'s); a final status frees the task's slot.
+    /// `host`, the request's); a final status frees the task's slot.
     pub(crate) async fn query(
         &self,
         req: Request,
         extensions: &mut Extensions,
         next: Next<'_>,
         throttle: &Throttle,
+        host: Deployment,
         task_id: String,
     ) -> Result<Response> {
         let known = self.of(&task_id);
-        let throttle = match &known {
-            Some((_, deployment)) => throttle.for_deployment(*deployment),
-            None => throttle.clone(),
-        };
+        let deployment = known.as_ref().map_or(host, |(_, deployment)| *deployment);
+        let throttle = throttle.for_deployment(deployment);
         let max_wait = throttle.config().max_wait;
         let queried = match &known {
             Some((model, _)) => throttle.query(model, max_wait).await,
