@@ -86,17 +86,11 @@ fn start(pki: &Pki, clients: &str) -> Option<Server> {
     let cert = write(dir.path(), "server.pem", &pki.server.0);
     let key = write(dir.path(), "server.key", &pki.server.1);
     let (port, child) = servers::start_redis(dir.path(), false, |port| {
-        [
+        let tls = [
             "--port",
             "0",
             "--tls-port",
             &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
             "--tls-cert-file",
             &cert,
             "--tls-key-file",
@@ -107,9 +101,11 @@ fn start(pki: &Pki, clients: &str) -> Option<Server> {
             clients,
             "--dir",
             dir.path().to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
+        ];
+        tls.iter()
+            .chain(&servers::LOOPBACK_IN_MEMORY)
+            .map(|a| a.to_string())
+            .collect()
     });
     let server = Server {
         child,

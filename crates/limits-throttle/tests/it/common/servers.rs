@@ -77,6 +77,11 @@ fn free_port(bus: bool) -> u16 {
     }
 }
 
+/// What every test server is: on loopback alone, and keeping nothing on
+/// disk.
+pub const LOOPBACK_IN_MEMORY: [&str; 6] =
+    ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+
 /// Starts `redis-server` with the arguments `args` gives for a port, on a
 /// free loopback port (with `bus`, one whose cluster bus port is free
 /// too), its log in `dir`, and waits until the server says it accepts
@@ -137,25 +142,21 @@ impl Servers {
         let (port, child) = start_redis(self.dir.path(), bus, |port| {
             let node_dir = self.dir.path().join(port.to_string());
             std::fs::create_dir_all(&node_dir).unwrap();
-            let mut all: Vec<String> = [
+            let port = port.to_string();
+            let node: [&str; 6] = [
                 "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
+                &port,
                 // A replica syncs at once (the default waits 5 s for more).
                 "--repl-diskless-sync-delay",
                 "0",
                 "--dir",
                 node_dir.to_str().unwrap(),
-            ]
-            .map(String::from)
-            .to_vec();
-            all.extend(args.iter().map(|a| a.to_string()));
-            all
+            ];
+            node.iter()
+                .chain(&LOOPBACK_IN_MEMORY)
+                .chain(args)
+                .map(|a| a.to_string())
+                .collect()
         });
         self.nodes.push((port, child));
         port
